@@ -1,0 +1,104 @@
+# deskbox - build, test, bench and run. Every entry point installs what it
+# needs first (scripts/deps.sh), so `make run` and `make test` work on a fresh
+# Debian 12 machine as root.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+LISTEN  ?= 127.0.0.1:8080
+PYTHON  ?= /usr/bin/python3
+
+PKGS_SERVER  := libwebsockets jansson libseccomp
+PKGS_DESKTOP := x11 xext xtst xdamage xfixes xrandr libvncserver libturbojpeg spng jansson
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Icommon -fno-strict-aliasing
+LDFLAGS ?=
+
+ifeq ($(SANITIZE),1)
+BUILD   := build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Pure modules: no I/O beyond their arguments, no globals. Linked into the
+# programs and, alone, into the cmocka unit tests and fuzz targets.
+PURE_SRC    := $(wildcard common/*.c)
+SERVER_SRC  := $(filter-out server/%_pure.c,$(wildcard server/*.c))
+INIT_SRC    := $(wildcard init/*.c)
+DESKTOP_SRC :=
+-include desktop/build.mk
+
+PURE_OBJ    := $(PURE_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ  := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+INIT_OBJ    := $(INIT_SRC:%.c=$(BUILD)/obj/init/%.o) $(BUILD)/obj/init/common/proto.o
+DESKTOP_OBJ := $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init
+ifneq ($(DESKTOP_SRC),)
+PROGS += $(BUILD)/deskbox-desktop
+endif
+
+.PHONY: all deps deps-test deps-bench test unit integration bench run clean rootfs install
+all: deps $(PROGS)
+
+deps:
+	@sh scripts/deps.sh build
+deps-test:
+	@sh scripts/deps.sh build test
+deps-bench:
+	@sh scripts/deps.sh build test bench
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The sandbox init is static and never sanitized: it is exec'd by fd inside
+# the jail, where the host's loader and the sanitizer runtimes may be absent.
+INIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Icommon -O2 -g
+$(BUILD)/obj/init/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(INIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libpure.a: $(PURE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/deskboxd: $(SERVER_OBJ) $(BUILD)/libpure.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_SERVER))
+
+$(BUILD)/deskbox-init: $(INIT_OBJ)
+	$(CC) -static -o $@ $^
+
+$(BUILD)/deskbox-desktop: $(DESKTOP_OBJ) $(BUILD)/libpure.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_DESKTOP)) -lxdo -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpure.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(shell pkg-config --libs jansson) -lm $(UNIT_LIBS)
+
+unit: deps-test all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+integration: deps-test all
+	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/integration/run.py
+
+test: unit integration
+
+bench: deps-bench all
+	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/bench/run.py
+
+run: all
+	$(BUILD)/deskboxd --listen $(LISTEN)
+
+rootfs:
+	@sh scripts/deps.sh build rootfs
+	sh rootfs/build.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

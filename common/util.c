@@ -1,0 +1,193 @@
+/*
+ * util.c - ids, token comparison, path normalization, UTF-8 repair, base64.
+ * Pure functions; see util.h for contracts.
+ */
+#include "util.h"
+
+#include <string.h>
+
+void id_format(const uint8_t *bytes, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[bytes[i] >> 4];
+		out[2 * i + 1] = hex[bytes[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int id_valid(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == ID_LEN && s[n] == '\0';
+}
+
+int token_equal(const char *presented, size_t plen, const char *real)
+{
+	size_t rlen = strlen(real);
+	unsigned char diff = plen != rlen;
+
+	for (size_t i = 0; i < rlen; i++)
+		diff |= (unsigned char)(real[i] ^ (i < plen ? presented[i] : 0));
+	return rlen > 0 && diff == 0;
+}
+
+int path_normalize(const char *base, const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	const char *parts[2] = { in[0] == '/' ? "" : base, in };
+
+	if (in[0] == '\0' || cap < 2)
+		return -1;
+	for (const char *c = in; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -1;
+	out[0] = '\0';
+	for (int k = 0; k < 2; k++) {
+		const char *p = parts[k];
+
+		while (*p) {
+			size_t n;
+
+			while (*p == '/')
+				p++;
+			n = strcspn(p, "/");
+			if (n == 0)
+				break;
+			if (n == 1 && p[0] == '.') {
+				/* stay */
+			} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+				while (o > 0 && out[o - 1] != '/')
+					o--;
+				if (o > 0)
+					o--;
+				out[o] = '\0';
+			} else {
+				if (o + 1 + n + 1 > cap)
+					return -1;
+				out[o++] = '/';
+				memcpy(out + o, p, n);
+				o += n;
+				out[o] = '\0';
+			}
+			p += n;
+		}
+	}
+	if (o == 0) {
+		out[0] = '/';
+		out[1] = '\0';
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min, cp;
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	while (i < len && o + 4 <= cap) {
+		size_t n = utf8_seq(s + i, len - i);
+
+		if (n) {
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(dst + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+size_t base64_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char t[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0, i = 0;
+
+	for (; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = t[v >> 18];
+		out[o++] = t[(v >> 12) & 63];
+		out[o++] = t[(v >> 6) & 63];
+		out[o++] = t[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		out[o++] = t[v >> 18];
+		out[o++] = t[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int route_match(const char *pattern, const char *path, char *id, size_t idlen)
+{
+	const char *p = pattern, *u = path;
+	int got_id = 0;
+
+	while (*p && *u && *u != '?') {
+		if (*p == '*') {
+			size_t n = strcspn(u, "/?");
+
+			if (n == 0)
+				return 0;
+			if (!got_id && id) {
+				if (n >= idlen)
+					return 0;
+				memcpy(id, u, n);
+				id[n] = '\0';
+				got_id = 1;
+			}
+			u += n;
+			p++;
+			continue;
+		}
+		if (*p != *u)
+			return 0;
+		p++;
+		u++;
+	}
+	/* A trailing '/' on the path is forgiven. */
+	if (*u == '/' && (u[1] == '\0' || u[1] == '?'))
+		u++;
+	return *p == '\0' && (*u == '\0' || *u == '?');
+}

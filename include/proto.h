@@ -1,0 +1,103 @@
+/*
+ * proto.h - the private channel between deskboxd and a sandbox's init.
+ *
+ * Each sandbox has one AF_UNIX SOCK_SEQPACKET socketpair to deskboxd: one
+ * datagram is one message, file descriptors travel beside it as SCM_RIGHTS.
+ * A message is a fixed header followed by `len` payload bytes.
+ *
+ * Everything arriving from the sandbox side is untrusted: the server checks
+ * every length and id with proto_unpack_* before using it. The pack/unpack
+ * functions are pure (no I/O, no globals) so the unit tests and the fuzz
+ * target call them directly.
+ */
+#ifndef DESKBOX_PROTO_H
+#define DESKBOX_PROTO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <stdint.h>
+
+/* Largest datagram either side sends; the socket buffers are sized for it. */
+#define PROTO_MAX_MSG (160 * 1024)
+/* Most fds one message carries (SPAWN: stdin, stdout, stderr, exec, extra). */
+#define PROTO_MAX_FDS 5
+
+enum proto_type {
+	PROTO_READY = 1,   /* init → server: the jail is up, commands can run */
+	PROTO_SPAWN,       /* server → init: start a process (struct proto_spawn) */
+	PROTO_SPAWNED,     /* init → server: id, arg = pid inside the sandbox */
+	PROTO_SPAWN_FAIL,  /* init → server: id, arg = errno */
+	PROTO_EXITED,      /* init → server: id, arg = wait status */
+	PROTO_KILL,        /* server → init: id's whole process tree, arg = signal */
+	PROTO_OPEN,        /* server → init: open a file as the sandbox user */
+	PROTO_OPENED,      /* init → server: id, arg = 0 and one fd, or errno */
+};
+
+struct proto_hdr {
+	uint32_t type;  /* enum proto_type */
+	uint32_t id;    /* request id chosen by the server, echoed in replies */
+	int32_t arg;    /* small scalar: pid, errno, wait status, signal, flags */
+	uint32_t len;   /* payload bytes following the header */
+};
+
+/* PROTO_SPAWN flags (in hdr.arg). */
+#define PROTO_SPAWN_EXECFD   0x1  /* an fd to execveat() follows the 3 stdio fds */
+#define PROTO_SPAWN_EXTRAFD  0x2  /* one more fd follows; it becomes fd 3 */
+#define PROTO_SPAWN_NOSHELL  0x4  /* reserved: argv is run as given (always) */
+
+/* PROTO_OPEN flags (in hdr.arg). */
+#define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */
+#define PROTO_OPEN_WRITE  0x2  /* create parents, create/truncate, write-only */
+
+/*
+ * A decoded SPAWN payload. The strings point into the buffer it was decoded
+ * from; argv and envp are NULL-terminated arrays the caller provides room for.
+ */
+struct proto_spawn {
+	char **argv;   /* argv[0] is looked up in PATH unless it has a '/' */
+	char **envp;   /* complete environment, "K=V" each */
+	const char *cwd;
+	size_t argc, envc;
+};
+
+/*
+ * Payload layout of SPAWN: u32 argc, u32 envc, then argc + envc + 1
+ * NUL-terminated strings (argv..., envp..., cwd). Of PROTO_OPEN: u32 mode
+ * bits for a created file, then one NUL-terminated absolute path.
+ */
+
+/* Encode into buf (cap bytes). Returns the payload length, or -1 if it does
+ * not fit or a string is unfit (argc of 0, a NUL inside a counted string). */
+ssize_t proto_pack_spawn(char *buf, size_t cap, char *const argv[],
+			 char *const envp[], const char *cwd);
+
+/* Decode buf (len bytes, modified in place: nothing), filling sp. argv and
+ * envp must have room for max_strings + 1 entries each. Returns 0, or -1 if
+ * the payload is malformed or holds more strings than max_strings. */
+int proto_unpack_spawn(const char *buf, size_t len, struct proto_spawn *sp,
+		       char **argv, char **envp, size_t max_strings);
+
+/* OPEN payload: mode then the path. Returns length, or -1. */
+ssize_t proto_pack_open(char *buf, size_t cap, uint32_t mode, const char *path);
+/* Returns 0 and points *path into buf, or -1 when malformed. */
+int proto_unpack_open(const char *buf, size_t len, uint32_t *mode,
+		      const char **path);
+
+/*
+ * Send one message with up to PROTO_MAX_FDS fds (nfds may be 0). Returns 0,
+ * or -1 with errno (EAGAIN on a full non-blocking socket, EMSGSIZE).
+ */
+int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
+	       const void *payload, size_t len, const int *fds, int nfds);
+
+/*
+ * Receive one message into buf (cap bytes, at least sizeof(struct
+ * proto_hdr)). Received fds are stored in fds[] (room for PROTO_MAX_FDS),
+ * their count in *nfds; they are O_CLOEXEC. Returns the payload length and
+ * fills *hdr, 0 on orderly EOF with *hdr zeroed, or -1 with errno (EBADMSG:
+ * truncated or inconsistent message; any fds that came with it are closed).
+ */
+ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
+		   int *fds, int *nfds);
+
+#endif

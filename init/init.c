@@ -1,0 +1,413 @@
+/*
+ * init.c - deskbox-init, PID 1 of every sandbox.
+ *
+ * deskboxd builds the jail (namespaces, root, limits, seccomp) and execs this
+ * static binary by fd as the sandbox user, with the private channel on fd 3.
+ * It owns nothing but a table of running commands. Its loop waits on the
+ * channel and a signalfd: it reaps every orphan of the sandbox, spawns what
+ * deskboxd asks for, reports exits, kills process trees and opens files as
+ * the sandbox user (so the kernel, not deskboxd, resolves paths inside the
+ * sandbox's root).
+ *
+ * Each command runs under a small "shim" child: it is a child subreaper in
+ * its own session, so every process the command starts, even one that
+ * double-forks or calls setsid, stays below it and dies with it on a kill.
+ *
+ * It must never block on anything the sandbox controls: files are opened
+ * O_NONBLOCK (a FIFO cannot hang it) and only regular files are handed out.
+ */
+#include "proto.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHAN_FD 3
+#define MAX_CMDS 4096
+#define MAX_STRINGS 8192
+#define HOME "/home/user"
+
+struct cmd {
+	uint32_t id;
+	pid_t pid;  /* the shim; 0 = free slot */
+};
+
+static struct cmd cmds[MAX_CMDS];
+static char msgbuf[PROTO_MAX_MSG];
+
+static void reply(uint32_t type, uint32_t id, int32_t arg, const int *fds, int nfds)
+{
+	/* A full socket would mean deskboxd stopped reading: it is gone or
+	 * stuck, and then the sandbox dies with it anyway. */
+	proto_send(CHAN_FD, type, id, arg, NULL, 0, fds, nfds);
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Shim: SIGKILL every descendant until none is left. All of them are its
+ * children or reparent to it, since it is a subreaper. */
+static void shim_kill_tree(void)
+{
+	char path[64], buf[4096];
+
+	for (int round = 0; round < 10000; round++) {
+		int fd, any = 0;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			for (char *p = buf, *end; *p; p = end) {
+				long pid = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				if (pid > 1) {
+					kill(-(pid_t)pid, SIGKILL);
+					kill((pid_t)pid, SIGKILL);
+					any = 1;
+				}
+			}
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			any = 1;
+		if (!any && n <= 0)
+			break;
+		if (!any)
+			usleep(1000);
+	}
+}
+
+static void shim_exit(int status)
+{
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+
+		signal(sig, SIG_DFL);
+		kill(getpid(), sig);
+		_exit(128 + sig);
+	}
+	_exit(125);
+}
+
+static void exec_command(struct proto_spawn *sp, int execfd)
+{
+	if (chdir(sp->cwd) < 0) {
+		dprintf(2, "deskbox: cannot enter %s: %s\n", sp->cwd, strerror(errno));
+		_exit(127);
+	}
+	if (execfd >= 0)
+		syscall(SYS_execveat, execfd, "", sp->argv, sp->envp, AT_EMPTY_PATH);
+	else
+		execvpe(sp->argv[0], sp->argv, sp->envp);
+	dprintf(2, "deskbox: %s: %s\n", sp->argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Runs in the forked shim; never returns. fds: stdin, stdout, stderr,
+ * then the exec fd and the extra fd when the flags say so. */
+static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
+{
+	int execfd = (flags & PROTO_SPAWN_EXECFD) ? fds[3] : -1;
+	int extra = (flags & PROTO_SPAWN_EXTRAFD) ? fds[nfds - 1] : -1;
+	sigset_t set;
+	pid_t child;
+
+	setsid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	child = fork();
+	if (child == 0) {
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		/* init may be shielded from the OOM killer; commands are not. */
+		if (fd >= 0) {
+			if (write(fd, "0", 1) < 0) {
+				/* not fatal: the score stays as inherited */
+			}
+			close(fd);
+		}
+		reset_signals();
+		for (int i = 0; i < 3; i++)
+			if (dup2(fds[i], i) < 0)
+				_exit(126);
+		if (extra >= 0) {
+			if (dup3(extra, 3, 0) < 0)
+				_exit(126);
+		}
+		if (execfd >= 0) {
+			int e = fcntl(execfd, F_DUPFD_CLOEXEC, 4);
+
+			if (e < 0)
+				_exit(126);
+			execfd = e;
+			/* Everything else goes; the exec fd is CLOEXEC itself. */
+			syscall(SYS_close_range, extra >= 0 ? 4 : 3, (unsigned)e - 1, 0);
+			syscall(SYS_close_range, (unsigned)e + 1, ~0U, 0);
+		} else {
+			syscall(SYS_close_range, extra >= 0 ? 4 : 3, ~0U, 0);
+		}
+		exec_command(sp, execfd);
+	}
+	close_all(fds, nfds);
+	if (child < 0)
+		_exit(126);
+
+	for (;;) {
+		siginfo_t si;
+		int status;
+
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGTERM) {
+			shim_kill_tree();
+			/* Report what happened to the command: killed. */
+			kill(getpid(), SIGKILL);
+			_exit(128 + SIGKILL);
+		}
+		/* Reap every child that is done; report when the command is. */
+		for (;;) {
+			pid_t p = waitpid(-1, &status, WNOHANG);
+
+			if (p <= 0)
+				break;
+			if (p == child)
+				shim_exit(status);
+		}
+	}
+}
+
+static struct cmd *cmd_find(uint32_t id)
+{
+	for (int i = 0; i < MAX_CMDS; i++)
+		if (cmds[i].pid && cmds[i].id == id)
+			return &cmds[i];
+	return NULL;
+}
+
+static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
+{
+	static char *argv[MAX_STRINGS + 1], *envp[MAX_STRINGS + 1];
+	struct proto_spawn sp;
+	struct cmd *slot = NULL;
+	int want = 3 + !!(h->arg & PROTO_SPAWN_EXECFD) + !!(h->arg & PROTO_SPAWN_EXTRAFD);
+	pid_t pid;
+
+	if (nfds != want ||
+	    proto_unpack_spawn(msgbuf, (size_t)len, &sp, argv, envp, MAX_STRINGS)) {
+		reply(PROTO_SPAWN_FAIL, h->id, EINVAL, NULL, 0);
+		goto out;
+	}
+	for (int i = 0; i < MAX_CMDS && !slot; i++)
+		if (!cmds[i].pid)
+			slot = &cmds[i];
+	if (!slot) {
+		reply(PROTO_SPAWN_FAIL, h->id, EAGAIN, NULL, 0);
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0)
+		shim_main(&sp, fds, nfds, h->arg);
+	if (pid < 0) {
+		reply(PROTO_SPAWN_FAIL, h->id, errno, NULL, 0);
+		goto out;
+	}
+	slot->id = h->id;
+	slot->pid = pid;
+	reply(PROTO_SPAWNED, h->id, pid, NULL, 0);
+out:
+	close_all(fds, nfds);
+}
+
+static void on_kill(struct proto_hdr *h)
+{
+	struct cmd *c = cmd_find(h->id);
+
+	if (c)
+		kill(c->pid, SIGTERM);
+}
+
+/* mkdir -p for the parents of path, as the sandbox user. */
+static int make_parents(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+
+			*p = '/';
+			return -e;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+static void on_open(struct proto_hdr *h, ssize_t len)
+{
+	char path[PATH_MAX];
+	const char *p;
+	uint32_t mode;
+	struct stat st;
+	int fd, e;
+
+	if (proto_unpack_open(msgbuf, (size_t)len, &mode, &p)) {
+		reply(PROTO_OPENED, h->id, EINVAL, NULL, 0);
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s%s%s", p[0] == '/' ? "" : HOME,
+		     p[0] == '/' ? "" : "/", p) >= (int)sizeof(path)) {
+		reply(PROTO_OPENED, h->id, ENAMETOOLONG, NULL, 0);
+		return;
+	}
+	if (h->arg & PROTO_OPEN_WRITE) {
+		e = make_parents(path);
+		if (e < 0) {
+			reply(PROTO_OPENED, h->id, -e, NULL, 0);
+			return;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+			  mode & 07777);
+	} else {
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		reply(PROTO_OPENED, h->id, errno, NULL, 0);
+		return;
+	}
+	/* Only regular files: a FIFO, device or socket could stall or feed
+	 * deskboxd without end. Truncate only once we know it is one. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto refuse;
+	}
+	if ((h->arg & PROTO_OPEN_WRITE) && ftruncate(fd, 0) < 0) {
+		e = errno;
+		goto refuse;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	reply(PROTO_OPENED, h->id, 0, &fd, 1);
+	close(fd);
+	return;
+refuse:
+	close(fd);
+	reply(PROTO_OPENED, h->id, e, NULL, 0);
+}
+
+/* Returns -1 when the channel is gone: deskboxd died or dropped us. */
+static int on_channel(void)
+{
+	struct proto_hdr h;
+	int fds[PROTO_MAX_FDS], nfds;
+	ssize_t len = proto_recv(CHAN_FD, &h, msgbuf, sizeof(msgbuf), fds, &nfds);
+
+	if (len < 0)
+		return errno == EAGAIN || errno == EBADMSG ? 0 : -1;
+	if (len == 0 && h.type == 0)
+		return -1;
+	switch (h.type) {
+	case PROTO_SPAWN:
+		on_spawn(&h, len, fds, nfds);
+		return 0;
+	case PROTO_KILL:
+		on_kill(&h);
+		break;
+	case PROTO_OPEN:
+		on_open(&h, len);
+		break;
+	default:
+		break;
+	}
+	close_all(fds, nfds);
+	return 0;
+}
+
+static void on_children(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < MAX_CMDS; i++) {
+			if (cmds[i].pid == pid) {
+				reply(PROTO_EXITED, cmds[i].id, status, NULL, 0);
+				cmds[i].pid = 0;
+				break;
+			}
+		}
+	}
+}
+
+int main(void)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	sigset_t set;
+	int sfd;
+
+	/* Same uid as the commands: keep them out of our memory and fds. */
+	prctl(PR_SET_DUMPABLE, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return 1;
+	reply(PROTO_READY, 0, (int32_t)getpid(), NULL, 0);
+
+	pfd[0] = (struct pollfd){ .fd = CHAN_FD, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			on_children();
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			if (on_channel() < 0)
+				return 0;
+	}
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# deps.sh - install the Debian packages deskbox needs, if any are missing.
+# Idempotent and silent when everything is there; the Makefile runs it before
+# every build. Usage: deps.sh [build|test|bench|rootfs]...
+set -eu
+
+build="build-essential pkg-config libwebsockets-dev libjansson-dev
+libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
+libxdamage-dev libxfixes-dev libxrandr-dev libxdo-dev libxkbfile-dev
+libturbojpeg0-dev libspng-dev"
+# What a default desktop needs in the default 'host' root filesystem.
+runtime="xvfb xauth xterm openbox fonts-dejavu-core fonts-noto-cjk
+fonts-noto-color-emoji procps iproute2"
+test="libcmocka-dev python3 util-linux"
+bench="scrot xdotool x11vnc x11-utils"
+rootfs="debootstrap"
+
+want="$build $runtime"
+for set in "$@"; do
+	case "$set" in
+	build) ;;
+	test) want="$want $test" ;;
+	bench) want="$want $test $bench" ;;
+	rootfs) want="$want $rootfs" ;;
+	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$s" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deskbox needs these Debian packages:$missing" >&2
+	echo "install them as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# An old or empty package list finds nothing: refresh it once per hour at most.
+lists=/var/lib/apt/lists
+if [ -z "$(find "$lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null | head -1)" ]; then
+	apt-get update -qq >&2
+fi
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

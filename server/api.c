@@ -1,0 +1,192 @@
+/*
+ * api.c - the REST routes: one table row per route, one handler each.
+ *
+ * Every row gets the same treatment from http.c (auth, body limit, errors);
+ * handlers parse with req.c, act through sandbox.c, exec.c and files.c, and
+ * answer through http.c. Runs on the loop thread; handlers never block.
+ */
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "exec.h"
+#include "files.h"
+#include "log.h"
+#include "req.h"
+#include "sandbox.h"
+#include "util.h"
+
+struct api_route {
+	enum http_method method;
+	const char *pattern;           /* '*' = the sandbox id */
+	void (*handler)(struct http_req *r, struct sandbox *sb);
+	int auth;                      /* needs the API token */
+	int sandbox;                   /* '*' must name an existing sandbox */
+	int file_body;                 /* body limit is --max-file */
+};
+
+static void health(struct http_req *r, struct sandbox *sb)
+{
+	http_respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void list(struct http_req *r, struct sandbox *sb)
+{
+	json_t *arr = json_array();
+
+	for (struct sandbox *s = r->srv->sandboxes; s; s = s->next)
+		if (s->state != SBX_STARTING)
+			json_array_append_new(arr, sbx_json(s));
+	http_respond_json(r, 200, json_pack("{s:o}", "sandboxes", arr));
+}
+
+/* Map a req_* parse result to the answer; returns 1 if it answered. */
+static int parse_failed(struct http_req *r, enum req_result res, const char *err)
+{
+	if (res == REQ_OK)
+		return 0;
+	http_error(r, 400, res == REQ_BAD_JSON ? "bad_json" : "bad_request", "%s", err);
+	return 1;
+}
+
+static void create(struct http_req *r, struct sandbox *sb)
+{
+	struct req_create spec;
+	char err[512];
+	enum req_result res = req_parse_create(r->body, r->body_len, &r->srv->cfg.limits,
+					       r->srv->cfg.timeout_s, &spec, err, sizeof(err));
+
+	if (parse_failed(r, res, err))
+		return;
+	sbx_create(r->srv, &spec, r);
+}
+
+static void get(struct http_req *r, struct sandbox *sb)
+{
+	http_respond_json(r, 200, sbx_json(sb));
+}
+
+static void destroy(struct http_req *r, struct sandbox *sb)
+{
+	log_event(sb->id, "delete requested");
+	sbx_remove(sb, r);
+}
+
+static void timeout(struct http_req *r, struct sandbox *sb)
+{
+	char err[512];
+	long t;
+
+	if (parse_failed(r, req_parse_timeout(r->body, r->body_len, &t, err, sizeof(err)), err))
+		return;
+	if (sb->state != SBX_RUNNING) {
+		http_error(r, 409, "sandbox_not_running", "the sandbox is %s",
+			   sb->state == SBX_FAILED ? "failed" : "stopping");
+		return;
+	}
+	sbx_set_timeout(sb, t);
+	http_respond_json(r, 200, sbx_json(sb));
+}
+
+static int running(struct http_req *r, struct sandbox *sb)
+{
+	if (sb->state == SBX_RUNNING)
+		return 1;
+	http_error(r, 409, "sandbox_not_running", "the sandbox is %s%s%s",
+		   sb->state == SBX_FAILED ? "failed" : "stopping",
+		   sb->error[0] ? ": " : "", sb->error);
+	return 0;
+}
+
+static void exec(struct http_req *r, struct sandbox *sb)
+{
+	struct req_exec x;
+	char err[512];
+
+	if (parse_failed(r, req_parse_exec(r->body, r->body_len, r->srv->cfg.exec_timeout_ms,
+					   &x, err, sizeof(err)), err))
+		return;
+	if (running(r, sb))
+		exec_start(sb, &x, r);
+	req_exec_free(&x);
+}
+
+static int file_path(struct http_req *r, char *path, int cap)
+{
+	if (http_query(r, "path", path, cap) <= 0) {
+		http_error(r, 400, "bad_request", "the query parameter path=... is required");
+		return -1;
+	}
+	return 0;
+}
+
+static void file_put(struct http_req *r, struct sandbox *sb)
+{
+	char path[4096];
+
+	if (file_path(r, path, sizeof(path)) == 0 && running(r, sb))
+		files_put(sb, r, path);
+}
+
+static void file_get(struct http_req *r, struct sandbox *sb)
+{
+	char path[4096];
+
+	if (file_path(r, path, sizeof(path)) == 0 && running(r, sb))
+		files_get(sb, r, path);
+}
+
+static const struct api_route routes[] = {
+	{ HM_GET, "/healthz", health, 0, 0, 0 },
+	{ HM_GET, "/v1/sandboxes", list, 1, 0, 0 },
+	{ HM_POST, "/v1/sandboxes", create, 1, 0, 0 },
+	{ HM_GET, "/v1/sandboxes/*", get, 1, 1, 0 },
+	{ HM_DELETE, "/v1/sandboxes/*", destroy, 1, 1, 0 },
+	{ HM_POST, "/v1/sandboxes/*/timeout", timeout, 1, 1, 0 },
+	{ HM_POST, "/v1/sandboxes/*/exec", exec, 1, 1, 0 },
+	{ HM_PUT, "/v1/sandboxes/*/files", file_put, 1, 1, 1 },
+	{ HM_GET, "/v1/sandboxes/*/files", file_get, 1, 1, 0 },
+};
+
+int api_route(const char *path, enum http_method m, const struct api_route **route,
+	      char *id, size_t idlen)
+{
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!route_match(routes[i].pattern, path, id, idlen))
+			continue;
+		path_known = 1;
+		if (routes[i].method == m || (m == HM_HEAD && routes[i].method == HM_GET)) {
+			*route = &routes[i];
+			return 0;
+		}
+	}
+	*route = NULL;
+	return path_known ? 405 : 404;
+}
+
+int api_route_auth(const struct api_route *route)
+{
+	return route->auth;
+}
+
+int api_route_file_body(const struct api_route *route)
+{
+	return route->file_body;
+}
+
+void api_handle(struct http_req *r)
+{
+	struct sandbox *sb = NULL;
+
+	if (r->route->sandbox) {
+		sb = id_valid(r->id) ? sbx_find(r->srv, r->id) : NULL;
+		if (!sb || sb->state == SBX_STARTING) {
+			http_error(r, 404, "not_found", "no sandbox with id %s", r->id);
+			return;
+		}
+	}
+	r->route->handler(r, sb);
+}

@@ -1,0 +1,63 @@
+/*
+ * cgroup.h - per-sandbox cgroups on cgroup v2, v1, or both (hybrid hosts).
+ *
+ * At start deskboxd finds, per controller (memory, pids, cpu), which
+ * hierarchy holds it, and makes one directory per hierarchy for its instance:
+ * `<root>/deskbox-<instance>` as root, `<own cgroup>/deskbox-<instance>` when
+ * rootless (only where the host delegated it). A sandbox is one child
+ * directory named by its id in each of those. A v2 tree without controllers
+ * (hybrid) still serves for membership and cgroup.kill.
+ */
+#ifndef DESKBOX_CGROUP_H
+#define DESKBOX_CGROUP_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include "sblimits.h"
+
+#define CG_MEMORY 1u
+#define CG_PIDS   2u
+#define CG_CPU    4u
+#define CG_MAX_HIER 4
+
+struct cg_hier {
+	char base[PATH_MAX];  /* this instance's directory in the hierarchy */
+	int v2;
+	unsigned ctrls;       /* CG_* this hierarchy enforces for us */
+};
+
+struct cgroup_host {
+	struct cg_hier h[CG_MAX_HIER];
+	int n;
+	unsigned enforced;    /* union of ctrls */
+	const char *mode;     /* "v2", "v1", "hybrid" or "none" */
+};
+
+/* Find the hierarchies, create the instance directories and remove what a
+ * crashed earlier run of the same instance left (killing its processes).
+ * Never fails: what cannot be used is left out of `enforced`, and logged. */
+void cgroup_host_init(struct cgroup_host *cg, const char *instance, int rootless);
+
+/* Kill and remove every sandbox cgroup of this instance, then the instance
+ * directories themselves. */
+void cgroup_host_cleanup(struct cgroup_host *cg);
+
+/* Create the sandbox's directories and write its limits. Returns the CG_*
+ * set actually enforced (0 is not an error), or -1 if a directory could not
+ * be made. */
+int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l);
+
+/* Move pid into the sandbox's cgroups. Returns 0, or -1. */
+int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid);
+
+/* SIGKILL every process in the sandbox's cgroups. */
+void cgroup_kill(const struct cgroup_host *cg, const char *id);
+
+/* Remove the sandbox's directories once empty (retries briefly). */
+int cgroup_destroy(const struct cgroup_host *cg, const char *id);
+
+/* Number of processes in the sandbox's cgroups (first hierarchy), or -1. */
+int cgroup_nprocs(const struct cgroup_host *cg, const char *id);
+
+#endif

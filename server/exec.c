@@ -1,0 +1,305 @@
+/*
+ * exec.c - commands run for the exec API.
+ *
+ * A job owns the read ends of the command's stdout and stderr pipes (watched
+ * in the loop, drained as they fill so the command never blocks on a full
+ * pipe), its output buffers (capped; the rest is read and dropped), and a
+ * timeout timer. The command itself runs under init's shim, which kills the
+ * whole process tree on PROTO_KILL. The answer goes out when init reports
+ * the exit: by then everything the command wrote is in the pipes, so a last
+ * drain collects it; background children that keep the pipes open do not
+ * hold the answer back.
+ */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "util.h"
+
+struct stream {
+	struct exec_job *job;
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+struct exec_job {
+	struct sandbox *sb;
+	struct srv *srv;
+	struct http_req *req;
+	uint32_t op;
+	struct stream out[2];
+	size_t cap;
+	int truncated, exited, status, timed_out, spawn_errno;
+	int64_t start_us;
+	lws_sorted_usec_list_t timer;
+};
+
+static void stream_close(struct exec_job *job, struct stream *s)
+{
+	if (s->fd < 0)
+		return;
+	ev_del(job->srv, s->fd);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Read what is there now (bounded rounds, so one chatty command cannot
+ * starve the loop; level-triggered polling brings us back). */
+static void stream_drain(struct exec_job *job, struct stream *s, int rounds)
+{
+	char tmp[65536];
+
+	while (s->fd >= 0 && rounds-- > 0) {
+		ssize_t n = read(s->fd, tmp, sizeof(tmp));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			stream_close(job, s);
+			return;
+		}
+		size_t keep = s->len < job->cap ? job->cap - s->len : 0;
+
+		if ((size_t)n > keep)
+			job->truncated = 1;
+		if (keep > (size_t)n)
+			keep = (size_t)n;
+		if (keep) {
+			memcpy(s->buf + s->len, tmp, keep);
+			s->len += keep;
+		}
+	}
+}
+
+static void on_stream(void *ctx, uint32_t events)
+{
+	struct stream *s = ctx;
+
+	stream_drain(s->job, s, 16);
+}
+
+static void job_free(struct exec_job *job)
+{
+	ev_timer_cancel(&job->timer);
+	for (int i = 0; i < 2; i++) {
+		stream_close(job, &job->out[i]);
+		free(job->out[i].buf);
+	}
+	if (job->req)
+		http_clear_job(job->req);
+	free(job);
+}
+
+static json_t *text(const struct stream *s)
+{
+	char *clean = malloc(s->len * 3 + 4);
+	json_t *j;
+
+	if (!clean)
+		return json_string("");
+	utf8_repair(s->buf, s->len, clean, s->len * 3 + 4);
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+static void job_answer(struct exec_job *job)
+{
+	struct http_req *r = job->req;
+	json_t *j;
+
+	if (!r)
+		return;
+	if (job->spawn_errno) {
+		http_error(r, job->spawn_errno == EAGAIN ? 429 : 500,
+			   job->spawn_errno == EAGAIN ? "too_busy" : "internal",
+			   "cannot start the command: %s", strerror(job->spawn_errno));
+		return;
+	}
+	j = json_pack("{s:o,s:o,s:o,s:o,s:b,s:b,s:f}",
+		      "exit_code", WIFEXITED(job->status) ? json_integer(WEXITSTATUS(job->status)) : json_null(),
+		      "signal", WIFSIGNALED(job->status) ? json_integer(WTERMSIG(job->status)) : json_null(),
+		      "stdout", text(&job->out[0]),
+		      "stderr", text(&job->out[1]),
+		      "timed_out", job->timed_out,
+		      "truncated", job->truncated,
+		      "duration_ms", (double)(srv_mono_us() - job->start_us) / 1000.0);
+	http_respond_json(r, 200, j);
+}
+
+static int on_reply(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
+{
+	struct exec_job *job = ctx;
+
+	if (!h) {
+		if (job->req)
+			http_error(job->req, 409, "sandbox_not_running",
+				   "the sandbox stopped while the command ran");
+		job_free(job);
+		return 1;
+	}
+	switch (h->type) {
+	case PROTO_SPAWNED:
+		return 0;
+	case PROTO_SPAWN_FAIL:
+		job->spawn_errno = h->arg ? h->arg : EIO;
+		break;
+	case PROTO_EXITED:
+		job->exited = 1;
+		job->status = h->arg;
+		for (int i = 0; i < 2; i++)
+			stream_drain(job, &job->out[i], 1 << 20);
+		break;
+	default:
+		return 0;
+	}
+	job_answer(job);
+	job_free(job);
+	return 1;
+}
+
+static void kill_job(struct exec_job *job)
+{
+	if (sbx_notify(job->sb, PROTO_KILL, job->op, 9) < 0)
+		log_event(job->sb->id, "cannot ask to kill command %u: %s", job->op, strerror(errno));
+}
+
+static void on_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct exec_job *job = lws_container_of(sul, struct exec_job, timer);
+
+	job->timed_out = 1;
+	kill_job(job);
+}
+
+static void on_client_gone(void *ctx)
+{
+	struct exec_job *job = ctx;
+
+	/* Nobody will read the result: stop the command now. */
+	job->req = NULL;
+	kill_job(job);
+}
+
+static int make_stdin(const struct req_exec *x)
+{
+	int fd = memfd_create("stdin", MFD_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		return -1;
+	while (off < x->stdin_len) {
+		ssize_t n = write(fd, x->stdin_data + off, x->stdin_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *req)
+{
+	struct srv *srv = sb->srv;
+	struct exec_job *job = NULL;
+	int p[2][2] = { { -1, -1 }, { -1, -1 } }, in = -1, fds[3];
+	char cwd[4096], *payload = NULL, **env = NULL;
+	ssize_t len;
+
+	if (path_normalize("/home/user", x->cwd ? x->cwd : "/home/user", cwd, sizeof(cwd))) {
+		http_error(req, 400, "bad_request", "cwd is not a usable path");
+		return;
+	}
+	env = sbx_env(sb, x->env.v, x->env.n);
+	payload = malloc(PROTO_MAX_MSG);
+	if (!env || !payload) {
+		http_error(req, 500, "internal", "out of memory");
+		goto out;
+	}
+	len = proto_pack_spawn(payload, PROTO_MAX_MSG, x->argv, env, cwd);
+	if (len < 0) {
+		http_error(req, 413, "too_large",
+			   "the command, its arguments and environment are over %d KiB "
+			   "(send large scripts as stdin or as a file)", PROTO_MAX_MSG / 1024);
+		goto out;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job || pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0 ||
+	    (in = make_stdin(x)) < 0) {
+		http_error(req, 500, "internal", "cannot set up the command's stdio: %s", strerror(errno));
+		goto out;
+	}
+	job->sb = sb;
+	job->srv = srv;
+	job->req = req;
+	job->cap = srv->cfg.max_output;
+	job->start_us = srv_mono_us();
+	for (int i = 0; i < 2; i++) {
+		job->out[i].job = job;
+		job->out[i].fd = -1;
+		job->out[i].buf = malloc(job->cap ? job->cap : 1);
+		if (!job->out[i].buf) {
+			http_error(req, 500, "internal", "out of memory");
+			goto out;
+		}
+	}
+	fds[0] = in;
+	fds[1] = p[0][1];
+	fds[2] = p[1][1];
+	job->op = sbx_send(sb, PROTO_SPAWN, 0, payload, (size_t)len, fds, 3, on_reply, job);
+	if (!job->op) {
+		http_error(req, errno == ESRCH ? 409 : 503, errno == ESRCH ? "sandbox_not_running" : "unavailable",
+			   "cannot reach the sandbox: %s", strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		close(p[i][1]);
+		p[i][1] = -1;
+		fcntl(p[i][0], F_SETFL, O_NONBLOCK);
+		job->out[i].fd = p[i][0];
+		p[i][0] = -1;
+		if (ev_add(srv, job->out[i].fd, EPOLLIN, on_stream, &job->out[i]) < 0) {
+			/* Without a watch a chatty command would block: stop it. */
+			log_event(sb->id, "cannot watch command output: %s", strerror(errno));
+			job->timed_out = 0;
+			kill_job(job);
+		}
+	}
+	close(in);
+	in = -1;
+	http_set_job(req, job, on_client_gone);
+	ev_timer(srv, &job->timer, on_timeout, x->timeout_ms);
+	job = NULL;
+out:
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 2; k++)
+			if (p[i][k] >= 0)
+				close(p[i][k]);
+	if (in >= 0)
+		close(in);
+	if (job) {
+		for (int i = 0; i < 2; i++)
+			free(job->out[i].buf);
+		free(job);
+	}
+	free(payload);
+	sbx_env_free(env);
+}

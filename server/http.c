@@ -1,0 +1,412 @@
+/*
+ * http.c - the lws HTTP callback: routing, auth, body buffering, responses.
+ *
+ * Owns the per-connection `struct http_req` (lws per-session data) and the
+ * response bytes in it. Runs on the event-loop thread only and never blocks:
+ * responses are written from LWS_CALLBACK_HTTP_WRITEABLE in chunks, bodies of
+ * files stream from their fd chunk by chunk.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+#include "util.h"
+
+#define CHUNK 65536
+
+static const struct {
+	enum lws_token_indexes tok;
+	enum http_method m;
+} methods[] = {
+	{ WSI_TOKEN_GET_URI, HM_GET },
+	{ WSI_TOKEN_POST_URI, HM_POST },
+	{ WSI_TOKEN_PUT_URI, HM_PUT },
+	{ WSI_TOKEN_DELETE_URI, HM_DELETE },
+	{ WSI_TOKEN_PATCH_URI, HM_PATCH },
+	{ WSI_TOKEN_OPTIONS_URI, HM_OPTIONS },
+	{ WSI_TOKEN_HEAD_URI, HM_HEAD },
+};
+
+static void reset(struct http_req *r)
+{
+	if (r->job && r->job_cancel)
+		r->job_cancel(r->job);
+	r->job = NULL;
+	r->job_cancel = NULL;
+	free(r->body);
+	free(r->resp);
+	if (r->stream_fd >= 0)
+		close(r->stream_fd);
+	memset(r, 0, sizeof(*r));
+	r->stream_fd = -1;
+}
+
+void http_set_job(struct http_req *r, void *job, void (*cancel)(void *job))
+{
+	r->job = job;
+	r->job_cancel = cancel;
+}
+
+void http_clear_job(struct http_req *r)
+{
+	r->job = NULL;
+	r->job_cancel = NULL;
+}
+
+void http_respond(struct http_req *r, int status, const char *ctype, char *body, size_t len)
+{
+	if (r->resp_ready) {
+		free(body);
+		return;
+	}
+	r->status = status;
+	r->ctype = ctype;
+	r->resp = body;
+	r->resp_len = len;
+	r->resp_off = 0;
+	r->resp_ready = 1;
+	lws_callback_on_writable(r->wsi);
+}
+
+void http_respond_json(struct http_req *r, int status, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7));
+
+	json_decref(j);
+	if (!s) {
+		http_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	http_respond(r, status, "application/json", s, strlen(s));
+}
+
+void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Messages quote client input; keep them valid UTF-8 for JSON. */
+	char clean[sizeof(msg) * 3 + 1];
+
+	utf8_repair(msg, strlen(msg), clean, sizeof(clean));
+	http_respond_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
+					       "message", clean));
+}
+
+void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len)
+{
+	if (r->resp_ready) {
+		close(fd);
+		return;
+	}
+	r->stream_fd = fd;
+	r->stream_len = len;
+	r->stream_off = 0;
+	http_respond(r, status, ctype, NULL, 0);
+}
+
+int http_query(struct http_req *r, const char *name, char *buf, int len)
+{
+	char key[64];
+	const char *v;
+
+	snprintf(key, sizeof(key), "%s=", name);
+	v = lws_get_urlarg_by_name(r->wsi, key, buf, len);
+	if (!v)
+		return -1;
+	/* lws leaves the value in place after "name=": move it to the front. */
+	if (v != buf)
+		memmove(buf, v, strlen(v) + 1);
+	return (int)strlen(buf);
+}
+
+static enum http_method method_of(struct lws *wsi, char *uri, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			if (lws_hdr_copy(wsi, uri, (int)cap, methods[i].tok) < 0)
+				uri[0] = '\0';
+			return methods[i].m;
+		}
+	}
+	uri[0] = '\0';
+	return HM_OTHER;
+}
+
+static int authorized(struct http_req *r)
+{
+	char h[512];
+	int n = lws_hdr_copy(r->wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (n < 7 || strncasecmp(h, "Bearer ", 7))
+		return 0;
+	return token_equal(h + 7, (size_t)n - 7, r->srv->token);
+}
+
+static int64_t content_length(struct lws *wsi, int *chunked)
+{
+	char v[32];
+	int n;
+
+	*chunked = 0;
+	n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+	if (n > 0 && strcasestr(v, "chunked"))
+		*chunked = 1;
+	n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (n <= 0)
+		return 0;
+	return strtoll(v, NULL, 10);
+}
+
+static void run_handler(struct http_req *r)
+{
+	r->handled = 1;
+	if (r->body_over) {
+		http_error(r, 413, "too_large", "the body is over the limit of %zu bytes",
+			   r->body_limit);
+		r->close_after = 1;
+		return;
+	}
+	api_handle(r);
+}
+
+/* A new request: route it and check auth before any body arrives. */
+static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
+{
+	char id[64] = "";
+	int chunked, rc;
+	int64_t clen;
+
+	if (r->srv) {
+		reset(r);
+	} else {
+		memset(r, 0, sizeof(*r));
+		r->stream_fd = -1;
+	}
+	r->srv = srv;
+	r->wsi = wsi;
+	r->active = 1;
+	r->method = method_of(wsi, r->path, sizeof(r->path));
+	clen = content_length(wsi, &chunked);
+	rc = api_route(r->path, r->method, &r->route, id, sizeof(id));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->body_limit = r->route && api_route_file_body(r->route) ? srv->cfg.max_file
+								 : srv->cfg.max_body;
+	if (r->path[0] == '\0')
+		rc = 414;
+	if (rc == 0 && api_route_auth(r->route) && !authorized(r))
+		rc = 401;
+	if (rc == 0 && srv->stopping)
+		rc = 503;
+	if (rc == 0 && clen > (int64_t)r->body_limit)
+		rc = 413;
+	if (rc) {
+		/* Answer now, unread body or not, and close: reading a body we
+		 * refuse would only let a client make us spend time on it. */
+		r->handled = 1;
+		r->close_after = clen > 0 || chunked;
+		switch (rc) {
+		case 401:
+			http_error(r, 401, "unauthorized", "missing or wrong API token (Authorization: Bearer TOKEN)");
+			break;
+		case 405:
+			http_error(r, 405, "method_not_allowed", "this route does not take that method");
+			break;
+		case 413:
+			http_error(r, 413, "too_large", "the body is over the limit of %zu bytes", r->body_limit);
+			break;
+		case 414:
+			http_error(r, 414, "bad_request", "the request line is too long");
+			break;
+		case 503:
+			http_error(r, 503, "unavailable", "the server is shutting down");
+			break;
+		default:
+			http_error(r, 404, "not_found", "no such route: %s", r->path);
+			break;
+		}
+		return 0;
+	}
+	if (clen > 0 || chunked) {
+		/* The body follows in LWS_CALLBACK_HTTP_BODY. */
+		if (clen > 0) {
+			r->body = malloc((size_t)clen);
+			if (!r->body) {
+				http_error(r, 500, "internal", "out of memory");
+				r->close_after = 1;
+				r->handled = 1;
+				return 0;
+			}
+			r->body_cap = (size_t)clen;
+		}
+		return 0;
+	}
+	run_handler(r);
+	return 0;
+}
+
+static void on_body(struct http_req *r, const char *in, size_t len)
+{
+	if (r->handled || r->body_over)
+		return;
+	if (r->body_len + len > r->body_limit) {
+		r->body_over = 1;
+		return;
+	}
+	if (r->body_len + len > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap * 2 : 65536;
+		char *nb;
+
+		while (cap < r->body_len + len)
+			cap *= 2;
+		nb = realloc(r->body, cap);
+		if (!nb) {
+			r->body_over = 1;
+			return;
+		}
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, in, len);
+	r->body_len += len;
+}
+
+static int write_headers(struct http_req *r)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+		*end = buf + sizeof(buf) - 1;
+	uint64_t len = r->stream_fd >= 0 ? r->stream_len : r->resp_len;
+
+	if (lws_add_http_common_headers(r->wsi, (unsigned int)r->status, r->ctype,
+					(lws_filepos_t)len, &p, end) ||
+	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	if (r->etag[0] &&
+	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"etag:",
+					(const unsigned char *)r->etag, (int)strlen(r->etag), &p, end))
+		return -1;
+	if (r->close_after &&
+	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(r->wsi, start, &p, end))
+		return -1;
+	r->headers_sent = 1;
+	return 0;
+}
+
+/* Returns 1 when the whole body has been written. */
+static int write_body_chunk(struct http_req *r)
+{
+	unsigned char buf[LWS_PRE + CHUNK];
+	size_t n;
+
+	if (r->stream_fd >= 0) {
+		uint64_t left = r->stream_len - r->stream_off;
+		ssize_t got;
+
+		if (left == 0)
+			return 1;
+		n = left < CHUNK ? (size_t)left : CHUNK;
+		got = pread(r->stream_fd, buf + LWS_PRE, n, (off_t)r->stream_off);
+		if (got <= 0)
+			return -1; /* the file shrank: we promised a length, so drop */
+		n = (size_t)got;
+		r->stream_off += n;
+		left -= n;
+		if (lws_write(r->wsi, buf + LWS_PRE, n, left ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) < (int)n)
+			return -1;
+		return left == 0;
+	}
+	if (r->resp_off >= r->resp_len)
+		return 1;
+	n = r->resp_len - r->resp_off;
+	if (n > CHUNK)
+		n = CHUNK;
+	memcpy(buf + LWS_PRE, r->resp + r->resp_off, n);
+	r->resp_off += n;
+	if (lws_write(r->wsi, buf + LWS_PRE, n,
+		      r->resp_off == r->resp_len ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	return r->resp_off == r->resp_len;
+}
+
+static struct srv *srv_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static int on_writeable(struct http_req *r)
+{
+	struct lws *wsi = r->wsi;
+	int done;
+
+	if (!r->active || !r->resp_ready)
+		return 0;
+	if (!r->headers_sent) {
+		if (write_headers(r))
+			return -1;
+		if ((r->stream_fd >= 0 ? r->stream_len : r->resp_len) > 0 &&
+		    r->method != HM_HEAD && r->status != 204 && r->status != 304) {
+			lws_callback_on_writable(r->wsi);
+			return 0;
+		}
+		done = 1;
+	} else {
+		done = write_body_chunk(r);
+		if (done < 0)
+			return -1;
+		if (!done) {
+			lws_callback_on_writable(r->wsi);
+			return 0;
+		}
+	}
+	if (r->close_after)
+		return -1;
+	reset(r);
+	r->srv = srv_of(wsi);
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		      void *user, void *in, size_t len)
+{
+	struct http_req *r = user;
+	struct srv *srv = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_request(r, wsi, srv);
+	case LWS_CALLBACK_HTTP_BODY:
+		on_body(r, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!r->handled)
+			run_handler(r);
+		/* The answer may take a while (exec): no lws timeout applies. */
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return on_writeable(r);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (r && r->srv)
+			reset(r);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

@@ -1,0 +1,500 @@
+/*
+ * jail.c - the namespace jail of one sandbox.
+ *
+ * deskboxd (parent) clones a child into new namespaces, writes its id maps
+ * (rootless), moves it into its cgroups, and releases it. The child then
+ * builds the jail in the order the trusted jails converge on and ends by
+ * exec'ing deskbox-init by fd, so no deskboxd memory (the API token) lives on
+ * in the sandbox:
+ *
+ *   cgroup ns → private propagation → root on a tmpfs (nosuid, nodev) with
+ *   read-only binds of /usr (host mode) or an overlay on an image → generated
+ *   /etc → fresh /proc, read-only /sys, minimal /dev, devpts, /dev/shm →
+ *   pivot_root and detach the old root → root read-only (only /tmp,
+ *   /home/user, /run stay writable) → hostname, lo up → rlimits → setsid →
+ *   fds: channel as 3, /dev/null as 0-2, nothing else → drop the capability
+ *   bounding set → uid/gid 1000 (clears every capability) → PDEATHSIG →
+ *   no_new_privs → seccomp → execveat(init).
+ *
+ * The parent side runs in the event loop and never waits on the child; the
+ * child side runs only in the cloned process and reports failures as text on
+ * a pipe before exiting.
+ */
+#include "jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/seccomp.h>
+
+#include "log.h"
+
+/* Host /etc entries a desktop and a shell need, bound read-only when present. */
+static const char *const host_etc[] = {
+	"alternatives", "fonts", "X11", "xdg", "ld.so.cache", "ld.so.conf",
+	"ld.so.conf.d", "localtime", "timezone", "ssl", "ca-certificates",
+	"mime.types", "bash.bashrc", "profile", "profile.d", "inputrc",
+	"terminfo", "python3", "python3.11", "os-release", "debian_version",
+	"locale.alias", "locale.conf", "default", "gtk-3.0", "pulse",
+	"vim", "magic", "magic.mime", "login.defs", "shells", "mailcap",
+	"openbox", "dconf", "gai.conf", "host.conf", "machine-id",
+};
+
+/* Host device nodes bound into the sandbox's /dev. */
+static const char *const host_dev[] = {
+	"null", "zero", "full", "random", "urandom", "tty",
+};
+
+struct child {
+	const struct jail_spec *s;
+	int errfd;
+};
+
+__attribute__((noreturn, format(printf, 3, 4)))
+static void die(struct child *c, int e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (e && n < (int)sizeof(msg))
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(e));
+	if (n > (int)sizeof(msg) - 1)
+		n = (int)sizeof(msg) - 1;
+	if (write(c->errfd, msg, (size_t)n) < 0) {
+		/* the parent will see the exit status alone */
+	}
+	_exit(1);
+}
+
+static void write_text(struct child *c, const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		die(c, errno, "write %s", path);
+	close(fd);
+}
+
+static void mkdir_or_die(struct child *c, const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		die(c, errno, "mkdir %s", path);
+	/* mkdir honours the umask; a sticky /tmp needs the mode exactly. */
+	if (chmod(path, mode) < 0)
+		die(c, errno, "chmod %s", path);
+}
+
+/* Bind src at dst read-only (dst must exist). */
+static void bind_ro(struct child *c, const char *src, const char *dst)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die(c, errno, "bind %s", src);
+	if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		die(c, errno, "remount %s read-only", dst);
+}
+
+/* Make the mount point for host path src at dst: a dir or an empty file. */
+static int make_mountpoint(const char *src, const char *dst, struct stat *st)
+{
+	int fd;
+
+	if (stat(src, st) < 0)
+		return -1;
+	if (S_ISDIR(st->st_mode))
+		return mkdir(dst, 0755) < 0 && errno != EEXIST ? -1 : 0;
+	fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* /bin, /lib, /lib64, /sbin: the same symlink as on the host, or a bind. */
+static void link_top(struct child *c, const char *name)
+{
+	char src[64], target[256];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(src, sizeof(src), "/%s", name);
+	if (lstat(src, &st) < 0)
+		return;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(src, target, sizeof(target) - 1);
+		if (n <= 0)
+			return;
+		target[n] = '\0';
+		if (symlink(target, name) < 0)
+			die(c, errno, "symlink %s", name);
+	} else if (S_ISDIR(st.st_mode)) {
+		mkdir_or_die(c, name, 0755);
+		bind_ro(c, src, name);
+	}
+}
+
+static void build_etc(struct child *c)
+{
+	char text[1024], src[PATH_MAX], dst[PATH_MAX];
+	struct stat st;
+
+	mkdir_or_die(c, "etc", 0755);
+	write_text(c, "etc/passwd",
+		   "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+		   "user:x:1000:1000:deskbox user:/home/user:/bin/bash\n"
+		   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", 0644);
+	write_text(c, "etc/group",
+		   "root:x:0:\ntty:x:5:\naudio:x:29:user\nvideo:x:44:user\n"
+		   "user:x:1000:\nnogroup:x:65534:\n", 0644);
+	snprintf(text, sizeof(text), "127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n",
+		 c->s->id);
+	write_text(c, "etc/hosts", text, 0644);
+	snprintf(text, sizeof(text), "%s\n", c->s->id);
+	write_text(c, "etc/hostname", text, 0644);
+	write_text(c, "etc/nsswitch.conf",
+		   "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"
+		   "networks: files\nprotocols: files\nservices: files\n", 0644);
+	write_text(c, "etc/resolv.conf", "", 0644);
+	for (size_t i = 0; i < sizeof(host_etc) / sizeof(host_etc[0]); i++) {
+		snprintf(src, sizeof(src), "/etc/%s", host_etc[i]);
+		snprintf(dst, sizeof(dst), "etc/%s", host_etc[i]);
+		if (make_mountpoint(src, dst, &st) == 0)
+			bind_ro(c, src, dst);
+	}
+}
+
+static void build_dev(struct child *c)
+{
+	char dst[64], src[64];
+
+	mkdir_or_die(c, "dev", 0755);
+	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=0755") < 0)
+		die(c, errno, "mount /dev");
+	for (size_t i = 0; i < sizeof(host_dev) / sizeof(host_dev[0]); i++) {
+		int fd;
+
+		snprintf(src, sizeof(src), "/dev/%s", host_dev[i]);
+		snprintf(dst, sizeof(dst), "dev/%s", host_dev[i]);
+		fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			die(c, errno, "create %s", dst);
+		close(fd);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			die(c, errno, "bind %s", src);
+	}
+	mkdir_or_die(c, "dev/pts", 0755);
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  c->s->rootless ? "newinstance,ptmxmode=0666,mode=0620"
+				 : "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		die(c, errno, "mount devpts");
+	if (symlink("pts/ptmx", "dev/ptmx") < 0)
+		die(c, errno, "symlink /dev/ptmx");
+	mkdir_or_die(c, "dev/shm", 01777);
+	if (mount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		die(c, errno, "mount /dev/shm");
+	if (symlink("/proc/self/fd", "dev/fd") < 0 ||
+	    symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
+	    symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
+	    symlink("/proc/self/fd/2", "dev/stderr") < 0)
+		die(c, errno, "symlink /dev/fd");
+	if (mount(NULL, "dev", NULL, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY,
+		  "size=1m,mode=0755") < 0)
+		die(c, errno, "remount /dev read-only");
+}
+
+/* Writable places: their own mounts so the root can go read-only. */
+static void build_writable(struct child *c)
+{
+	static const char *const dirs[] = { "tmp", "home/user", "run" };
+
+	mkdir_or_die(c, "tmp", 01777);
+	mkdir_or_die(c, "home", 0755);
+	mkdir_or_die(c, "home/user", 0755);
+	mkdir_or_die(c, "run", 0755);
+	mkdir_or_die(c, "run/user", 0755);
+	mkdir_or_die(c, "run/user/1000", 0700);
+	mkdir_or_die(c, "var", 0755);
+	if (symlink("/tmp", "var/tmp") < 0 && errno != EEXIST)
+		die(c, errno, "symlink /var/tmp");
+	if (chown("home/user", JAIL_UID, JAIL_GID) < 0 ||
+	    chown("run/user/1000", JAIL_UID, JAIL_GID) < 0)
+		die(c, errno, "chown home");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mount(dirs[i], dirs[i], NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, dirs[i], NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+			die(c, errno, "bind /%s", dirs[i]);
+}
+
+static void build_root(struct child *c)
+{
+	const struct jail_spec *s = c->s;
+	char opts[64];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die(c, errno, "make mounts private");
+	snprintf(opts, sizeof(opts), "size=%ldm,mode=0755", s->limits->disk_mb);
+	if (mount("tmpfs", s->mnt_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		die(c, errno, "mount root tmpfs");
+	if (chdir(s->mnt_dir) < 0)
+		die(c, errno, "enter root");
+	if (s->image_dir) {
+		char ov[PATH_MAX + 64];
+
+		mkdir_or_die(c, "upper", 0755);
+		mkdir_or_die(c, "work", 0755);
+		mkdir_or_die(c, "root", 0755);
+		snprintf(ov, sizeof(ov), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work",
+			 s->image_dir, s->mnt_dir, s->mnt_dir);
+		if (mount("overlay", "root", "overlay", MS_NOSUID | MS_NODEV, ov) < 0)
+			die(c, errno, "mount overlay on image %s", s->image_dir);
+		if (chdir("root") < 0)
+			die(c, errno, "enter image root");
+	} else {
+		static const char *const tops[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+
+		mkdir_or_die(c, "usr", 0755);
+		bind_ro(c, "/usr", "usr");
+		for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+			link_top(c, tops[i]);
+		build_etc(c);
+	}
+	build_writable(c);
+	mkdir_or_die(c, "proc", 0555);
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die(c, errno, "mount /proc");
+	mkdir_or_die(c, "sys", 0555);
+	/* sysfs shows the sandbox's own network devices; read-only, optional. */
+	if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_event(s->id, "no /sys in the sandbox: %s", strerror(errno));
+	build_dev(c);
+
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die(c, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		die(c, errno, "detach the old root");
+	if (chdir("/") < 0)
+		die(c, errno, "chdir /");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		die(c, errno, "remount / read-only");
+}
+
+static void lo_up(struct child *c)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		die(c, errno, "socket");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die(c, errno, "get lo flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die(c, errno, "bring lo up");
+	close(s);
+}
+
+static void set_limits(struct child *c)
+{
+	struct rlimit nofile = { (rlim_t)c->s->limits->nofile, (rlim_t)c->s->limits->nofile };
+	struct rlimit core = { 0, 0 };
+
+	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_CORE, &core) < 0)
+		die(c, errno, "setrlimit");
+}
+
+/* Channel to 3, init binary to 4, the error pipe to 5; /dev/null on 0-2;
+ * close the rest. */
+static void arrange_fds(struct child *c)
+{
+	int chan = fcntl(c->s->chan_fd, F_DUPFD, 100);
+	int init = fcntl(c->s->init_fd, F_DUPFD_CLOEXEC, 100);
+	int errfd = fcntl(c->errfd, F_DUPFD_CLOEXEC, 100);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (chan < 0 || init < 0 || errfd < 0 || null < 0)
+		die(c, errno, "arrange fds");
+	c->errfd = errfd;
+	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    dup2(chan, 3) < 0 || dup3(init, 4, O_CLOEXEC) < 0 || dup3(errfd, 5, O_CLOEXEC) < 0)
+		die(c, errno, "dup fds");
+	c->errfd = 5;
+	syscall(SYS_close_range, 6, ~0U, 0);
+}
+
+static void drop_privileges(struct child *c)
+{
+	int last = CAP_LAST_CAP;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	for (int cap = 0; cap <= last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			die(c, errno, "drop capability %d", cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		die(c, errno, "clear ambient capabilities");
+	if (!c->s->rootless && setgroups(0, NULL) < 0)
+		die(c, errno, "setgroups");
+	if (setresgid(JAIL_GID, JAIL_GID, JAIL_GID) < 0)
+		die(c, errno, "setresgid");
+	/* From uid 0 to non-zero without keep-caps: every capability goes. */
+	if (setresuid(JAIL_UID, JAIL_UID, JAIL_UID) < 0)
+		die(c, errno, "setresuid");
+	/* Credential changes clear the parent-death signal: set it after. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die(c, errno, "PR_SET_PDEATHSIG");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(c, errno, "PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->s->seccomp) < 0)
+		die(c, errno, "seccomp");
+}
+
+__attribute__((noreturn))
+static void child_main(const struct jail_spec *s, int release, int errfd)
+{
+	struct child c = { s, errfd };
+	char *argv[] = { "deskbox-init", NULL };
+	char *envp[] = { NULL };
+	sigset_t none;
+	char b;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	/* Wait until the parent has set our maps and cgroups; EOF = it died. */
+	if (read(release, &b, 1) != 1)
+		_exit(1);
+	close(release);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die(&c, errno, "cgroup namespace");
+	build_root(&c);
+	if (sethostname(s->id, strlen(s->id)) < 0)
+		die(&c, errno, "sethostname");
+	lo_up(&c);
+	set_limits(&c);
+	if (setsid() < 0)
+		die(&c, errno, "setsid");
+	arrange_fds(&c);
+	drop_privileges(&c);
+	syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+	die(&c, errno, "exec deskbox-init");
+}
+
+static int write_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		r = -1;
+	close(fd);
+	return r;
+}
+
+int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size_t errlen)
+{
+	int release[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
+	struct clone_args ca;
+	pid_t pid;
+
+	if (pipe2(release, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+		   CLONE_NEWUTS | CLONE_PIDFD | (s->rootless ? CLONE_NEWUSER : 0);
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		snprintf(err, errlen, "clone: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		close(release[1]);
+		close(errp[0]);
+		child_main(s, release[0], errp[1]);
+	}
+	close(release[0]);
+	close(errp[1]);
+	release[0] = errp[1] = -1;
+	if (s->rootless) {
+		char map[64];
+
+		snprintf(map, sizeof(map), "%d %d 1\n", JAIL_UID, (int)geteuid());
+		if (write_map(pid, "setgroups", "deny") ||
+		    write_map(pid, "uid_map", map) ||
+		    (snprintf(map, sizeof(map), "%d %d 1\n", JAIL_GID, (int)getegid()),
+		     write_map(pid, "gid_map", map))) {
+			snprintf(err, errlen, "user namespace maps: %s", strerror(errno));
+			goto kill;
+		}
+	} else {
+		/* Keep the OOM killer on the commands, not on the sandbox's init
+		 * (the init resets the score of what it spawns). */
+		write_map(pid, "oom_score_adj", "-1000");
+	}
+	if (cgroup_attach(s->cg, s->id, pid) < 0) {
+		snprintf(err, errlen, "cannot attach to the sandbox's cgroups");
+		goto kill;
+	}
+	if (write(release[1], "x", 1) != 1) {
+		snprintf(err, errlen, "release: %s", strerror(errno));
+		goto kill;
+	}
+	close(release[1]);
+	out->pid = pid;
+	out->pidfd = pidfd;
+	out->errfd = errp[0];
+	return 0;
+kill:
+	kill(pid, SIGKILL);
+	/* Reaped by the caller's pidfd handling would need the pidfd: do it here,
+	 * it is immediate after SIGKILL of a child that has not run yet. */
+	waitpid(pid, NULL, 0);
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (release[i] >= 0)
+			close(release[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return -1;
+}

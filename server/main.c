@@ -1,0 +1,337 @@
+/*
+ * main.c - deskboxd: settings, state directory, token, the event loop, and
+ * an orderly shutdown.
+ *
+ * Owns the one `struct srv`. Start-up may exit the process on a fatal error;
+ * nothing after the loop starts does. SIGTERM and SIGINT arrive through a
+ * signalfd in the loop; every sandbox is destroyed before exit(0).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "http.h"
+#include "log.h"
+#include "sandbox.h"
+#include "seccomp.h"
+#include "srv.h"
+#include "util.h"
+
+static struct srv srv;
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void fatal(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_event(NULL, "fatal: %s", msg);
+	exit(1);
+}
+
+static void mkdirs(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		fatal("path too long: %s", path);
+	for (char *p = strchr(tmp + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			fatal("mkdir %s: %s", tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		fatal("mkdir %s: %s", tmp, strerror(errno));
+}
+
+static void load_config(int argc, char **argv)
+{
+	const char *file = config_file_arg(argc, argv);
+	char err[4096];
+	int r;
+
+	config_defaults(&srv.cfg);
+	if (file) {
+		FILE *f = fopen(file, "re");
+		char *text;
+		long n;
+
+		if (!f)
+			fatal("config %s: %s", file, strerror(errno));
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		rewind(f);
+		text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+		if (!text || (n > 0 && fread(text, 1, (size_t)n, f) != (size_t)n))
+			fatal("config %s: cannot read", file);
+		fclose(f);
+		if (config_parse_file(&srv.cfg, text, err, sizeof(err)))
+			fatal("config %s: %s", file, err);
+		free(text);
+	}
+	r = config_parse_args(&srv.cfg, argc, argv, err, sizeof(err));
+	if (r > 0) {
+		fputs(err, stdout);
+		exit(0);
+	}
+	if (r < 0) {
+		fprintf(stderr, "deskboxd: %s\n%s", err, config_usage);
+		exit(2);
+	}
+}
+
+static void default_state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (srv.cfg.state_dir[0])
+		return;
+	if (!srv.rootless)
+		snprintf(srv.cfg.state_dir, sizeof(srv.cfg.state_dir), "/var/lib/deskbox");
+	else if (xdg && xdg[0] == '/')
+		snprintf(srv.cfg.state_dir, sizeof(srv.cfg.state_dir), "%s/deskbox", xdg);
+	else if (home && home[0] == '/')
+		snprintf(srv.cfg.state_dir, sizeof(srv.cfg.state_dir), "%s/.local/state/deskbox", home);
+	else
+		fatal("no state directory: give --state-dir");
+}
+
+/* --token, else $DESKBOX_TOKEN, else STATE/token, else a new one saved
+ * there. Returns 1 if it was generated now. */
+static int load_token(void)
+{
+	char path[PATH_MAX + 16];
+	const char *env = getenv("DESKBOX_TOKEN");
+	uint8_t rnd[32];
+	int fd;
+	ssize_t n;
+
+	if (srv.cfg.token[0]) {
+		snprintf(srv.token, sizeof(srv.token), "%s", srv.cfg.token);
+		return 0;
+	}
+	if (env && env[0]) {
+		snprintf(srv.token, sizeof(srv.token), "%s", env);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/token", srv.cfg.state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, srv.token, sizeof(srv.token) - 1);
+		close(fd);
+		if (n > 0) {
+			srv.token[n] = '\0';
+			srv.token[strcspn(srv.token, "\r\n")] = '\0';
+			if (srv.token[0])
+				return 0;
+		}
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom: %s", strerror(errno));
+	id_format(rnd, sizeof(rnd), srv.token);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, srv.token, strlen(srv.token)) < 0 || write(fd, "\n", 1) < 0)
+		fatal("save %s: %s", path, strerror(errno));
+	close(fd);
+	return 1;
+}
+
+static void lock_state_dir(void)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", srv.cfg.state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		fatal("open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		fatal("another deskboxd is using %s", srv.cfg.state_dir);
+	/* Held (and so the fd kept open) until exit. */
+}
+
+static void set_instance(void)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = srv.cfg.state_dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	snprintf(srv.instance, sizeof(srv.instance), "deskbox-%08x", (unsigned)(h ^ (h >> 32)));
+}
+
+/* Our binaries sit beside deskboxd. */
+static void open_binaries(char *exe_dir, size_t cap)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		fatal("readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	snprintf(exe_dir, cap, "%s", dirname(exe));
+	snprintf(path, sizeof(path), "%s/deskbox-init", exe_dir);
+	srv.init_fd = open(path, O_PATH | O_CLOEXEC);
+	if (srv.init_fd < 0)
+		fatal("open %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/deskbox-desktop", exe_dir);
+	srv.desktop_fd = open(path, O_PATH | O_CLOEXEC);
+}
+
+static void on_signal(void *ctx, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(srv.signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			if (!srv.stopping)
+				log_event(NULL, "signal %d: shutting down", (int)si.ssi_signo);
+			srv.stopping = 1;
+			lws_cancel_service(srv.ctx);
+		}
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "http", http_lws_callback, sizeof(struct http_req), 0, 0, NULL, 0 },
+	{ "deskbox-ev", ev_lws_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static struct lws_http_mount mounts[3];
+
+static void setup_mounts(const char *web_dir)
+{
+	static char web[PATH_MAX];
+	struct stat st;
+
+	snprintf(web, sizeof(web), "%s", web_dir);
+	memset(mounts, 0, sizeof(mounts));
+	mounts[0].mountpoint = "/v1";
+	mounts[0].mountpoint_len = 3;
+	mounts[0].origin = "http";
+	mounts[0].origin_protocol = LWSMPRO_CALLBACK;
+	mounts[0].mount_next = &mounts[1];
+	mounts[1].mountpoint = "/healthz";
+	mounts[1].mountpoint_len = 8;
+	mounts[1].origin = "http";
+	mounts[1].origin_protocol = LWSMPRO_CALLBACK;
+	if (stat(web, &st) == 0 && S_ISDIR(st.st_mode)) {
+		mounts[1].mount_next = &mounts[2];
+		mounts[2].mountpoint = "/";
+		mounts[2].mountpoint_len = 1;
+		mounts[2].origin = web;
+		mounts[2].def = "index.html";
+		mounts[2].origin_protocol = LWSMPRO_FILE;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	char exe_dir[PATH_MAX], web[PATH_MAX + 16], real[PATH_MAX];
+	sigset_t set;
+	int generated;
+
+	load_config(argc, argv);
+	srv.rootless = geteuid() != 0;
+	srv.init_fd = srv.desktop_fd = srv.signal_fd = -1;
+	default_state_dir();
+	mkdirs(srv.cfg.state_dir, 0700);
+	if (!realpath(srv.cfg.state_dir, real))
+		fatal("state dir %s: %s", srv.cfg.state_dir, strerror(errno));
+	snprintf(srv.cfg.state_dir, sizeof(srv.cfg.state_dir), "%s", real);
+	lock_state_dir();
+	generated = load_token();
+	set_instance();
+	snprintf(srv.mnt_dir, sizeof(srv.mnt_dir), "%s/mnt", srv.cfg.state_dir);
+	mkdirs(srv.mnt_dir, 0700);
+	if (srv.cfg.images_dir[0])
+		snprintf(srv.images_dir, sizeof(srv.images_dir), "%s", srv.cfg.images_dir);
+	else
+		snprintf(srv.images_dir, sizeof(srv.images_dir), "%s/images", srv.cfg.state_dir);
+	open_binaries(exe_dir, sizeof(exe_dir));
+	if (srv.cfg.web_dir[0])
+		snprintf(web, sizeof(web), "%s", srv.cfg.web_dir);
+	else
+		snprintf(web, sizeof(web), "%s/../web", exe_dir);
+	if (realpath(web, real))
+		snprintf(web, sizeof(web), "%s", real);
+	srv.seccomp = seccomp_prog_build();
+	if (!srv.seccomp)
+		fatal("no seccomp filter: refusing to run sandboxes without one");
+	cgroup_host_init(&srv.cg, srv.instance, srv.rootless);
+	log_event(NULL, "cgroups: %s, enforcing%s%s%s%s%s", srv.cg.mode,
+		  srv.cg.enforced & CG_MEMORY ? " memory" : "",
+		  srv.cg.enforced & CG_PIDS ? " pids" : "",
+		  srv.cg.enforced & CG_CPU ? " cpu" : "",
+		  srv.cg.enforced ? "" : " nothing",
+		  srv.rootless ? " (rootless: user namespaces)" : "");
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	srv.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (srv.signal_fd < 0)
+		fatal("signalfd: %s", strerror(errno));
+
+	lws_set_log_level(LLL_ERR, NULL);
+	setup_mounts(web);
+	memset(&info, 0, sizeof(info));
+	info.port = srv.cfg.listen_port;
+	info.iface = srv.cfg.listen_host;
+	info.protocols = protocols;
+	info.mounts = mounts;
+	info.user = &srv;
+	info.timeout_secs = 30;
+	info.keepalive_timeout = 60;
+	info.max_http_header_data = 8192;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * !strchr(srv.cfg.listen_host, ':');
+	srv.ctx = lws_create_context(&info);
+	if (!srv.ctx)
+		fatal("cannot listen on %s:%d", srv.cfg.listen_host, srv.cfg.listen_port);
+	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
+	if (!srv.vh || ev_init(&srv) < 0 ||
+	    ev_add(&srv, srv.signal_fd, EPOLLIN, on_signal, NULL) < 0)
+		fatal("cannot set up the event loop");
+
+	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
+		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
+	if (generated || isatty(2))
+		log_event(NULL, "API token: %s", srv.token);
+	else
+		log_event(NULL, "API token: from %s", srv.cfg.token[0] ? "--token" :
+			  getenv("DESKBOX_TOKEN") ? "DESKBOX_TOKEN" : "STATE_DIR/token");
+
+	while (!srv.stopping)
+		if (lws_service(srv.ctx, 0) < 0)
+			break;
+
+	sbx_destroy_all(&srv);
+	cgroup_host_cleanup(&srv.cg);
+	lws_context_destroy(srv.ctx);
+	ev_shutdown(&srv);
+	seccomp_prog_free(srv.seccomp);
+	log_event(NULL, "stopped");
+	return 0;
+}

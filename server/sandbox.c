@@ -1,0 +1,631 @@
+/*
+ * sandbox.c - the registry of sandboxes and their lifecycle.
+ *
+ * Owns every `struct sandbox`, its channel, pidfd and setup-error pipe, and
+ * the ops waiting for replies from its init. Runs on the event-loop thread;
+ * nothing here waits for a sandbox except sbx_destroy_all at shutdown.
+ *
+ * Lifecycle: STARTING (jail being built) → RUNNING (init sent READY) →
+ * STOPPING (killed: by DELETE, expiry, shutdown, or because its init died) →
+ * freed (removed) or FAILED (died on its own; kept so clients can see why,
+ * until DELETE or expiry).
+ */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "jail.h"
+#include "log.h"
+
+static const char *const state_names[] = {
+	[SBX_STARTING] = "starting",
+	[SBX_RUNNING] = "running",
+	[SBX_STOPPING] = "stopping",
+	[SBX_FAILED] = "failed",
+};
+
+static void teardown(struct sandbox *sb);
+
+struct sandbox *sbx_find(struct srv *srv, const char *id)
+{
+	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next)
+		if (!strcmp(sb->id, id))
+			return sb;
+	return NULL;
+}
+
+static void iso_time(int64_t us, char *out, size_t cap)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((us / 1000) % 1000));
+}
+
+json_t *sbx_json(const struct sandbox *sb)
+{
+	char created[40], expires[40];
+	json_t *j, *enforced = json_array();
+	const struct limits *l = &sb->spec.limits;
+
+	iso_time(sb->created_us, created, sizeof(created));
+	if (sb->expires_us)
+		iso_time(sb->expires_us, expires, sizeof(expires));
+	if (sb->enforced & CG_MEMORY)
+		json_array_append_new(enforced, json_string("memory"));
+	if (sb->enforced & CG_PIDS)
+		json_array_append_new(enforced, json_string("pids"));
+	if (sb->enforced & CG_CPU)
+		json_array_append_new(enforced, json_string("cpu"));
+	j = json_pack("{s:s,s:s,s:s,s:o,s:I,s:{s:I,s:I,s:f,s:I,s:I},s:s,s:{s:s,s:o},s:b,s:i}",
+		      "id", sb->id,
+		      "state", state_names[sb->state],
+		      "created_at", created,
+		      "expires_at", sb->expires_us ? json_string(expires) : json_null(),
+		      "timeout_s", (json_int_t)sb->spec.timeout_s,
+		      "limits", "memory_mb", (json_int_t)l->memory_mb, "pids", (json_int_t)l->pids,
+		      "cpu", l->cpu, "disk_mb", (json_int_t)l->disk_mb, "nofile", (json_int_t)l->nofile,
+		      "rootfs", sb->spec.rootfs,
+		      "cgroup", "version", sb->srv->cg.mode, "enforced", enforced,
+		      "userns", sb->srv->rootless,
+		      "pid", (int)sb->pid);
+	if (j && sb->error[0])
+		json_object_set_new(j, "error", json_string(sb->error));
+	return j;
+}
+
+char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra)
+{
+	static const char *const base[] = {
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+		"HOME=/home/user", "USER=user", "LOGNAME=user", "SHELL=/bin/bash",
+		"LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TERM=xterm-256color",
+		"XDG_RUNTIME_DIR=/run/user/1000", "TMPDIR=/tmp",
+	};
+	size_t nb = sizeof(base) / sizeof(base[0]), n = 0;
+	char **env = calloc(nb + sb->spec.env.n + nextra + 2, sizeof(char *));
+	char host[ID_LEN + 16];
+
+	if (!env)
+		return NULL;
+	/* Later entries override earlier ones with the same name. */
+	const char *const *lists[3] = { (const char *const *)base,
+					(const char *const *)sb->spec.env.v,
+					(const char *const *)extra };
+	size_t counts[3] = { nb, sb->spec.env.n, nextra };
+
+	snprintf(host, sizeof(host), "HOSTNAME=%s", sb->id);
+	env[n++] = strdup(host);
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < counts[k]; i++) {
+			const char *kv = lists[k][i];
+			size_t nl = strcspn(kv, "=");
+			size_t j;
+
+			for (j = 0; j < n; j++)
+				if (env[j] && !strncmp(env[j], kv, nl) && env[j][nl] == '=')
+					break;
+			if (j < n) {
+				free(env[j]);
+				env[j] = strdup(kv);
+			} else {
+				env[n++] = strdup(kv);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!env[i]) {
+			sbx_env_free(env);
+			return NULL;
+		}
+	return env;
+}
+
+void sbx_env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+uint32_t sbx_send(struct sandbox *sb, uint32_t type, int32_t arg, const void *payload,
+		  size_t len, const int *fds, int nfds, sbx_reply_cb cb, void *ctx)
+{
+	uint32_t id;
+	struct sbx_op *op = NULL;
+
+	if (sb->state != SBX_RUNNING || sb->chan < 0) {
+		errno = ESRCH;
+		return 0;
+	}
+	if (++sb->next_op == 0)
+		sb->next_op = 1;
+	id = sb->next_op;
+	if (cb) {
+		op = calloc(1, sizeof(*op));
+		if (!op)
+			return 0;
+		op->id = id;
+		op->cb = cb;
+		op->ctx = ctx;
+	}
+	if (proto_send(sb->chan, type, id, arg, payload, len, fds, nfds) < 0) {
+		int e = errno;
+
+		free(op);
+		errno = e;
+		return 0;
+	}
+	if (op) {
+		op->next = sb->ops;
+		sb->ops = op;
+	}
+	return id;
+}
+
+int sbx_notify(struct sandbox *sb, uint32_t type, uint32_t id, int32_t arg)
+{
+	if (sb->chan < 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return proto_send(sb->chan, type, id, arg, NULL, 0, NULL, 0);
+}
+
+void sbx_forget(struct sandbox *sb, uint32_t id)
+{
+	for (struct sbx_op **pp = &sb->ops; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct sbx_op *op = *pp;
+
+			*pp = op->next;
+			free(op);
+			return;
+		}
+	}
+}
+
+static void fail_ops(struct sandbox *sb)
+{
+	while (sb->ops) {
+		struct sbx_op *op = sb->ops;
+
+		sb->ops = op->next;
+		op->cb(op->ctx, NULL, NULL, 0);
+		free(op);
+	}
+}
+
+static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, int nfds)
+{
+	if (h->type == PROTO_READY) {
+		if (sb->state == SBX_STARTING) {
+			sb->state = SBX_RUNNING;
+			log_event(sb->id, "running (pid %d, %.1f ms)", (int)sb->pid,
+				  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
+			if (sb->create_req) {
+				struct http_req *r = sb->create_req;
+
+				sb->create_req = NULL;
+				http_clear_job(r);
+				http_respond_json(r, 201, sbx_json(sb));
+			}
+		}
+		return;
+	}
+	for (struct sbx_op **pp = &sb->ops; *pp; pp = &(*pp)->next) {
+		struct sbx_op *op = *pp;
+
+		if (op->id != h->id)
+			continue;
+		if (op->cb(op->ctx, h, fds, nfds)) {
+			/* the callback may have forgotten other ops: search again */
+			sbx_forget(sb, h->id);
+		}
+		return;
+	}
+}
+
+static void on_chan(void *ctx, uint32_t events)
+{
+	struct sandbox *sb = ctx;
+	static char buf[PROTO_MAX_MSG];
+
+	for (int i = 0; i < 64; i++) {
+		struct proto_hdr h;
+		int fds[PROTO_MAX_FDS], nfds;
+		ssize_t n = proto_recv(sb->chan, &h, buf, sizeof(buf), fds, &nfds);
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0 && errno == EBADMSG) {
+			log_event(sb->id, "dropped a malformed message from the sandbox");
+			continue;
+		}
+		if (n < 0 || (n == 0 && h.type == 0)) {
+			/* init is gone; the pidfd tells us when it is reaped. */
+			ev_del(sb->srv, sb->chan);
+			close(sb->chan);
+			sb->chan = -1;
+			if (sb->state == SBX_RUNNING || sb->state == SBX_STARTING)
+				teardown(sb);
+			return;
+		}
+		dispatch(sb, &h, fds, nfds);
+		for (int k = 0; k < nfds; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		if (sb->chan < 0)
+			return;
+	}
+}
+
+static void on_setup_error(void *ctx, uint32_t events)
+{
+	struct sandbox *sb = ctx;
+	ssize_t n = read(sb->errfd, sb->error + sb->errlen, sizeof(sb->error) - 1 - sb->errlen);
+
+	if (n > 0) {
+		sb->errlen += (size_t)n;
+		sb->error[sb->errlen] = '\0';
+		return;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return;
+	ev_del(sb->srv, sb->errfd);
+	close(sb->errfd);
+	sb->errfd = -1;
+	if (sb->errlen)
+		log_event(sb->id, "jail setup failed: %s", sb->error);
+}
+
+static void unlink_sandbox(struct sandbox *sb)
+{
+	struct srv *srv = sb->srv;
+
+	for (struct sandbox **pp = &srv->sandboxes; *pp; pp = &(*pp)->next) {
+		if (*pp == sb) {
+			*pp = sb->next;
+			srv->nsandboxes--;
+			break;
+		}
+	}
+}
+
+static void answer_waiters(struct sandbox *sb)
+{
+	while (sb->waiters) {
+		struct sbx_waiter *w = sb->waiters;
+
+		sb->waiters = w->next;
+		if (w->req) {
+			http_clear_job(w->req);
+			http_respond(w->req, 204, "application/json", NULL, 0);
+		}
+		free(w);
+	}
+}
+
+static void cancel_waiter(void *job)
+{
+	struct sbx_waiter *w = job;
+
+	w->req = NULL;
+}
+
+/* Last step, once init is reaped: cgroups go, then the object or its state. */
+static void finish(struct sandbox *sb)
+{
+	struct srv *srv = sb->srv;
+
+	cgroup_destroy(&srv->cg, sb->id);
+	if (sb->create_req) {
+		struct http_req *r = sb->create_req;
+
+		sb->create_req = NULL;
+		http_clear_job(r);
+		http_error(r, 500, "internal", "the sandbox failed to start: %s",
+			   sb->error[0] ? sb->error : "its init exited");
+		sb->removing = 1;
+	}
+	if (!sb->removing) {
+		sb->state = SBX_FAILED;
+		if (!sb->error[0])
+			snprintf(sb->error, sizeof(sb->error), "the sandbox's init exited");
+		log_event(sb->id, "failed: %s", sb->error);
+		return;
+	}
+	log_event(sb->id, "destroyed");
+	answer_waiters(sb);
+	ev_timer_cancel(&sb->expiry);
+	unlink_sandbox(sb);
+	req_create_free(&sb->spec);
+	free(sb);
+}
+
+static void on_pidfd(void *ctx, uint32_t events)
+{
+	struct sandbox *sb = ctx;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	sb->reaped = 1;
+	ev_del(sb->srv, sb->pidfd);
+	close(sb->pidfd);
+	sb->pidfd = -1;
+	if (sb->errfd >= 0)
+		on_setup_error(sb, EPOLLIN); /* collect the last words, if any */
+	if (sb->state != SBX_STOPPING)
+		teardown(sb);
+	else
+		finish(sb);
+}
+
+/* Kill everything; finish() runs when init has been reaped. */
+static void teardown(struct sandbox *sb)
+{
+	sb->state = SBX_STOPPING;
+	ev_timer_cancel(&sb->expiry);
+	fail_ops(sb);
+	if (sb->chan >= 0) {
+		ev_del(sb->srv, sb->chan);
+		close(sb->chan);
+		sb->chan = -1;
+	}
+	cgroup_kill(&sb->srv->cg, sb->id);
+	if (!sb->reaped)
+		kill(sb->pid, SIGKILL);
+	else
+		finish(sb);
+}
+
+void sbx_remove(struct sandbox *sb, struct http_req *req)
+{
+	if (req) {
+		struct sbx_waiter *w = calloc(1, sizeof(*w));
+
+		if (!w) {
+			http_error(req, 500, "internal", "out of memory");
+			return;
+		}
+		w->req = req;
+		w->next = sb->waiters;
+		sb->waiters = w;
+		http_set_job(req, w, cancel_waiter);
+	}
+	sb->removing = 1;
+	if (sb->state == SBX_FAILED)
+		finish(sb);
+	else if (sb->state != SBX_STOPPING)
+		teardown(sb);
+}
+
+static void on_expiry(lws_sorted_usec_list_t *sul)
+{
+	struct sandbox *sb = lws_container_of(sul, struct sandbox, expiry);
+	int64_t left = sb->expires_us - srv_wall_us();
+
+	if (!sb->expires_us)
+		return;
+	if (left > 1000) {
+		/* lws timers are limited in range: re-arm until the real time */
+		ev_timer(sb->srv, &sb->expiry, on_expiry, left / 1000);
+		return;
+	}
+	log_event(sb->id, "expired");
+	sbx_remove(sb, NULL);
+}
+
+void sbx_set_timeout(struct sandbox *sb, long timeout_s)
+{
+	sb->spec.timeout_s = timeout_s;
+	ev_timer_cancel(&sb->expiry);
+	if (timeout_s == 0) {
+		sb->expires_us = 0;
+		return;
+	}
+	sb->expires_us = srv_wall_us() + (int64_t)timeout_s * 1000000;
+	/* Arm at most a day ahead; on_expiry re-arms. */
+	ev_timer(sb->srv, &sb->expiry, on_expiry,
+		 timeout_s > 86400 ? 86400000 : (int64_t)timeout_s * 1000);
+}
+
+static void cancel_create(void *job)
+{
+	struct sandbox *sb = job;
+
+	/* Nobody will learn this sandbox's id: don't let it linger. */
+	sb->create_req = NULL;
+	log_event(sb->id, "creator went away before the sandbox was ready");
+	sbx_remove(sb, NULL);
+}
+
+static void set_bufs(int fd)
+{
+	int size = 2 * PROTO_MAX_MSG + 4096;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
+{
+	char err[512], image[PATH_MAX];
+	struct jail_spec js;
+	struct jail_proc jp;
+	struct sandbox *sb;
+	uint8_t rnd[ID_BYTES];
+	int sv[2] = { -1, -1 }, cg;
+
+	if (srv->nsandboxes >= srv->cfg.max_sandboxes) {
+		http_error(req, 429, "too_many_sandboxes", "%d sandboxes are running, the most allowed",
+			   srv->nsandboxes);
+		goto fail_spec;
+	}
+	image[0] = '\0';
+	if (strcmp(spec->rootfs, "host")) {
+		struct stat st;
+
+		if (snprintf(image, sizeof(image), "%s/%s", srv->images_dir, spec->rootfs) >= (int)sizeof(image) ||
+		    stat(image, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			http_error(req, 400, "bad_request", "no root filesystem image '%s' in %s",
+				   spec->rootfs, srv->images_dir);
+			goto fail_spec;
+		}
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		http_error(req, 500, "internal", "no randomness for an id");
+		goto fail_spec;
+	}
+	sb = calloc(1, sizeof(*sb));
+	if (!sb) {
+		http_error(req, 500, "internal", "out of memory");
+		goto fail_spec;
+	}
+	sb->srv = srv;
+	id_format(rnd, sizeof(rnd), sb->id);
+	sb->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	sb->pidfd = sb->chan = sb->errfd = -1;
+	sb->created_us = srv_wall_us();
+	sb->start_mono_us = srv_mono_us();
+
+	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
+	if (cg < 0) {
+		cgroup_destroy(&srv->cg, sb->id);
+		http_error(req, 500, "internal", "cannot create the sandbox's cgroups");
+		goto fail_sb;
+	}
+	sb->enforced = (unsigned)cg;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		http_error(req, 500, "internal", "socketpair: %s", strerror(errno));
+		goto fail_cg;
+	}
+	set_bufs(sv[0]);
+	set_bufs(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	js = (struct jail_spec){
+		.id = sb->id, .limits = &sb->spec.limits, .mnt_dir = srv->mnt_dir,
+		.image_dir = image[0] ? image : NULL, .rootless = srv->rootless,
+		.cg = &srv->cg, .init_fd = srv->init_fd, .chan_fd = sv[1],
+		.seccomp = srv->seccomp,
+	};
+	if (jail_spawn(&js, &jp, err, sizeof(err)) < 0) {
+		log_event(sb->id, "cannot start: %s", err);
+		http_error(req, 500, "internal", "cannot start the sandbox: %s", err);
+		goto fail_cg;
+	}
+	close(sv[1]);
+	sb->chan = sv[0];
+	sb->pid = jp.pid;
+	sb->pidfd = jp.pidfd;
+	sb->errfd = jp.errfd;
+	fcntl(sb->errfd, F_SETFL, O_NONBLOCK);
+	sb->next = srv->sandboxes;
+	srv->sandboxes = sb;
+	srv->nsandboxes++;
+	if (ev_add(srv, sb->chan, EPOLLIN, on_chan, sb) < 0 ||
+	    ev_add(srv, sb->pidfd, EPOLLIN, on_pidfd, sb) < 0 ||
+	    ev_add(srv, sb->errfd, EPOLLIN, on_setup_error, sb) < 0) {
+		/* Without watches we cannot tell it ran: kill it and answer. */
+		log_event(sb->id, "cannot watch the sandbox: %s", strerror(errno));
+		http_error(req, 500, "internal", "cannot watch the sandbox");
+		kill(sb->pid, SIGKILL);
+		waitpid(sb->pid, NULL, 0);
+		ev_del(srv, sb->chan);
+		ev_del(srv, sb->pidfd);
+		ev_del(srv, sb->errfd);
+		close(sb->chan);
+		close(sb->pidfd);
+		close(sb->errfd);
+		unlink_sandbox(sb);
+		cgroup_destroy(&srv->cg, sb->id);
+		req_create_free(&sb->spec);
+		free(sb);
+		return;
+	}
+	sbx_set_timeout(sb, sb->spec.timeout_s);
+	sb->create_req = req;
+	http_set_job(req, sb, cancel_create);
+	log_event(sb->id, "starting (rootfs %s, memory %ld MiB, pids %ld, cpu %.2f)",
+		  sb->spec.rootfs, sb->spec.limits.memory_mb, sb->spec.limits.pids,
+		  sb->spec.limits.cpu);
+	return;
+fail_cg:
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	cgroup_destroy(&srv->cg, sb->id);
+fail_sb:
+	req_create_free(&sb->spec);
+	free(sb);
+	return;
+fail_spec:
+	req_create_free(spec);
+}
+
+void sbx_destroy_all(struct srv *srv)
+{
+	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next) {
+		fail_ops(sb);
+		if (!sb->reaped)
+			kill(sb->pid, SIGKILL);
+		cgroup_kill(&srv->cg, sb->id);
+	}
+	while (srv->sandboxes) {
+		struct sandbox *sb = srv->sandboxes;
+
+		if (!sb->reaped) {
+			siginfo_t si;
+
+			waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED);
+		}
+		if (sb->chan >= 0)
+			close(sb->chan);
+		if (sb->pidfd >= 0)
+			close(sb->pidfd);
+		if (sb->errfd >= 0)
+			close(sb->errfd);
+		if (sb->create_req) {
+			http_clear_job(sb->create_req);
+			sb->create_req = NULL;
+		}
+		for (struct sbx_waiter *w = sb->waiters; w; w = w->next)
+			if (w->req)
+				http_clear_job(w->req);
+		while (sb->waiters) {
+			struct sbx_waiter *w = sb->waiters;
+
+			sb->waiters = w->next;
+			free(w);
+		}
+		cgroup_destroy(&srv->cg, sb->id);
+		log_event(sb->id, "destroyed (shutdown)");
+		ev_timer_cancel(&sb->expiry);
+		srv->sandboxes = sb->next;
+		srv->nsandboxes--;
+		req_create_free(&sb->spec);
+		free(sb);
+	}
+}

@@ -1,0 +1,97 @@
+/*
+ * sandbox.h - the sandbox registry and lifecycle, and requests to a
+ * sandbox's init over its private channel.
+ */
+#ifndef DESKBOX_SANDBOX_H
+#define DESKBOX_SANDBOX_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "http.h"
+#include "proto.h"
+#include "req.h"
+#include "srv.h"
+#include "util.h"
+
+enum sbx_state { SBX_STARTING, SBX_RUNNING, SBX_STOPPING, SBX_FAILED };
+
+/*
+ * A reply from init to a request sent with sbx_send. h is NULL when the
+ * sandbox is going away (the op is then forgotten whatever is returned).
+ * The callback may take fds (setting fds[i] = -1); the rest are closed.
+ * Returns 1 when the op is complete, 0 to keep receiving replies.
+ */
+typedef int (*sbx_reply_cb)(void *ctx, const struct proto_hdr *h, int *fds, int nfds);
+
+struct sbx_op {
+	uint32_t id;
+	sbx_reply_cb cb;
+	void *ctx;
+	struct sbx_op *next;
+};
+
+struct sbx_waiter {
+	struct http_req *req;
+	struct sbx_waiter *next;
+};
+
+struct sandbox {
+	struct sandbox *next;
+	struct srv *srv;
+	char id[ID_LEN + 1];
+	enum sbx_state state;
+	char error[512];
+	struct req_create spec;
+	int64_t created_us, expires_us;   /* wall clock; expires 0 = never */
+	int64_t start_mono_us;
+	unsigned enforced;                /* CG_* */
+	pid_t pid;
+	int pidfd, chan, errfd;
+	int reaped;
+	int removing;                     /* free once torn down */
+	uint32_t next_op;
+	struct sbx_op *ops;
+	struct http_req *create_req;      /* answered at PROTO_READY */
+	struct sbx_waiter *waiters;       /* DELETEs waiting for the teardown */
+	lws_sorted_usec_list_t expiry;
+	size_t errlen;
+};
+
+/* Start a sandbox for spec (ownership of spec's strings moves in) and answer
+ * req once it runs (or failed). Answers errors itself. */
+void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req);
+
+struct sandbox *sbx_find(struct srv *srv, const char *id);
+
+/* Tear down and forget sb; answer req (may be NULL) with 204 when done. */
+void sbx_remove(struct sandbox *sb, struct http_req *req);
+
+/* Set the lifetime to timeout_s from now (0 = none). */
+void sbx_set_timeout(struct sandbox *sb, long timeout_s);
+
+/* The sandbox object of the API. */
+json_t *sbx_json(const struct sandbox *sb);
+
+/* Send a request to sb's init; cb (may be NULL) gets its replies. Returns the
+ * op id (> 0), or 0 with errno if it could not be sent. fds are not closed. */
+uint32_t sbx_send(struct sandbox *sb, uint32_t type, int32_t arg, const void *payload,
+		  size_t len, const int *fds, int nfds, sbx_reply_cb cb, void *ctx);
+
+/* Send a message about an existing op (PROTO_KILL of an exec). Returns 0 or -1. */
+int sbx_notify(struct sandbox *sb, uint32_t type, uint32_t id, int32_t arg);
+
+/* Forget the op (its callback will not run again). */
+void sbx_forget(struct sandbox *sb, uint32_t op);
+
+/* Kill every sandbox and wait for them (shutdown). */
+void sbx_destroy_all(struct srv *srv);
+
+/* The base environment of commands in sb, as "K=V" strings into a
+ * NULL-terminated vector (caller frees with sbx_env_free). extra (may be NULL)
+ * overrides. */
+char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra);
+void sbx_env_free(char **env);
+
+#endif
