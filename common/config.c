@@ -28,6 +28,7 @@ const char config_usage[] =
 	"  --max-output BYTES     exec output kept per stream (1048576)\n"
 	"  --max-body BYTES       largest JSON request body (8388608)\n"
 	"  --max-file BYTES       largest file upload or download (268435456)\n"
+	"  --max-width N, --max-height N  largest desktop (1920x1080)\n"
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
 	"  --help, --version\n";
@@ -58,6 +59,8 @@ static const struct key keys[] = {
 	{ "disk-mb", K_LONG, F(limits.disk_mb), 0, 1, 1 << 24 },
 	{ "nofile", K_LONG, F(limits.nofile), 0, 16, 1 << 20 },
 	{ "exec-timeout-ms", K_LONG, F(exec_timeout_ms), 0, 1, 86400000 },
+	{ "max-width", K_INT, F(max_width), 0, 64, 16384 },
+	{ "max-height", K_INT, F(max_height), 0, 64, 16384 },
 	{ "max-output", K_SIZE, F(max_output), 0, 0, 1UL << 30 },
 	{ "max-body", K_SIZE, F(max_body), 0, 1024, 1UL << 30 },
 	{ "max-file", K_SIZE, F(max_file), 0, 0, 1UL << 34 },
@@ -76,6 +79,8 @@ void config_defaults(struct config *c)
 	c->max_body = 8 << 20;
 	c->max_file = 256UL << 20;
 	c->exec_timeout_ms = 60000;
+	c->max_width = 1920;
+	c->max_height = 1080;
 }
 
 static int set_listen(struct config *c, const char *v, char *err, size_t errlen)

@@ -26,6 +26,7 @@ struct config {
 	size_t max_body;            /* JSON request bodies */
 	size_t max_file;            /* file uploads and downloads */
 	long exec_timeout_ms;       /* default exec timeout */
+	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
 };
 
 void config_defaults(struct config *c);

@@ -182,6 +182,57 @@ static void close_fds(int *fds, int n)
 		close(fds[i]);
 }
 
+/* recvmsg with fds collected into fds[]; returns the byte count or -1. */
+static ssize_t recv_fds(int sock, struct msghdr *msg, int *fds, int *nfds)
+{
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(sock, msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+		for (int i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+			if (*nfds < PROTO_MAX_FDS)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+ssize_t proto_recv_raw(int sock, void *buf, size_t cap, int *fds, int *nfds)
+{
+	struct iovec iov = { buf, cap };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recv_fds(sock, &msg, fds, nfds);
+
+	if (n > 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		errno = EBADMSG;
+		return -1;
+	}
+	return n;
+}
+
 ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		   int *fds, int *nfds)
 {
@@ -197,29 +248,10 @@ ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		.msg_iov = iov, .msg_iovlen = 2,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
-	ssize_t n;
+	ssize_t n = recv_fds(sock, &msg, fds, nfds);
 
-	*nfds = 0;
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-		for (int i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-			if (*nfds < PROTO_MAX_FDS)
-				fds[(*nfds)++] = fd;
-			else
-				close(fd);
-		}
-	}
 	if (n == 0) {
 		memset(hdr, 0, sizeof(*hdr));
 		close_fds(fds, *nfds);

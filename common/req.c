@@ -49,15 +49,27 @@ static int get_long(json_t *obj, const char *key, long min, long max, long *out,
 		    const char *ctx, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(obj, key);
-	json_int_t n;
+	json_int_t n = 0;
+	int whole = 0;
 
 	if (!v || json_is_null(v))
 		return 0;
-	if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v))
-		n = (json_int_t)json_real_value(v);
-	else if (json_is_integer(v))
+	if (json_is_integer(v)) {
 		n = json_integer_value(v);
-	else {
+		whole = 1;
+	} else if (json_is_real(v)) {
+		/* Clamp to just outside [min, max] before converting: converting
+		 * a double beyond json_int_t's range (1e300) is undefined. */
+		double d = json_real_value(v);
+
+		if (d < (double)min - 1)
+			d = (double)min - 1;
+		else if (d > (double)max + 1)
+			d = (double)max + 1;
+		n = (json_int_t)d;
+		whole = (double)n == d;
+	}
+	if (!whole) {
 		fail(err, errlen, "%s%s must be a whole number", ctx, key);
 		return -1;
 	}
@@ -204,7 +216,10 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 
 	if (d && json_is_false(d)) {
 		out->desktop = 0;
+	} else if (d && json_is_true(d)) {
+		out->desktop = 1;
 	} else if (d && json_is_object(d)) {
+		out->desktop = 1;
 		if (get_long(d, "width", 64, 16384, &w, "desktop.", err, errlen) ||
 		    get_long(d, "height", 64, 16384, &h, "desktop.", err, errlen))
 			return -1;
@@ -235,7 +250,7 @@ enum req_result req_parse_create(const char *body, size_t len,
 	memset(out, 0, sizeof(*out));
 	out->timeout_s = default_timeout_s;
 	out->limits = *defaults;
-	out->desktop = 1;
+	out->desktop = -1;
 	out->width = 1280;
 	out->height = 800;
 	snprintf(out->rootfs, sizeof(out->rootfs), "host");
@@ -371,7 +386,7 @@ enum req_result req_parse_timeout(const char *body, size_t len, long *timeout_s,
 	if (!root)
 		return REQ_BAD_JSON;
 	v = json_object_get(root, "timeout_s");
-	if (!v) {
+	if (!v || json_is_null(v)) {
 		fail(err, errlen, "timeout_s is required");
 		goto done;
 	}

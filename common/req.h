@@ -26,7 +26,7 @@ struct req_create {
 	struct limits limits;
 	struct req_env env;
 	char rootfs[64];     /* "host" or an image name */
-	int desktop;         /* 1 = boot a desktop (default) */
+	int desktop;         /* 1 = boot a desktop, 0 = none, -1 = not said */
 	int width, height;   /* requested desktop size */
 	int gl;
 	char **apps;         /* NULL-terminated commands, or NULL */

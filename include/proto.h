@@ -100,4 +100,12 @@ int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
 ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		   int *fds, int *nfds);
 
+/*
+ * Receive one datagram of any shape (no header) into buf; fds as for
+ * proto_recv. Returns its length, 0 on EOF (indistinguishable from an empty
+ * datagram, which neither side sends), or -1 with errno (EBADMSG: it was
+ * larger than cap or its fds were cut; the fds are closed).
+ */
+ssize_t proto_recv_raw(int sock, void *buf, size_t cap, int *fds, int *nfds);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "desktop.h"
 #include "exec.h"
 #include "files.h"
 #include "log.h"
@@ -59,6 +60,15 @@ static void create(struct http_req *r, struct sandbox *sb)
 
 	if (parse_failed(r, res, err))
 		return;
+	/* Without the agent installed, sandboxes default to shell-only. */
+	if (spec.desktop < 0)
+		spec.desktop = r->srv->desktop_fd >= 0;
+	if (spec.desktop && (spec.width > r->srv->cfg.max_width || spec.height > r->srv->cfg.max_height)) {
+		http_error(r, 400, "bad_request", "the desktop can be at most %dx%d",
+			   r->srv->cfg.max_width, r->srv->cfg.max_height);
+		req_create_free(&spec);
+		return;
+	}
 	sbx_create(r->srv, &spec, r);
 }
 
@@ -147,6 +157,14 @@ static const struct api_route routes[] = {
 	{ HM_POST, "/v1/sandboxes/*/exec", exec, 1, 1, 0 },
 	{ HM_PUT, "/v1/sandboxes/*/files", file_put, 1, 1, 1 },
 	{ HM_GET, "/v1/sandboxes/*/files", file_get, 1, 1, 0 },
+	{ HM_GET, "/v1/sandboxes/*/screenshot", desk_api_screenshot, 1, 1, 0 },
+	{ HM_POST, "/v1/sandboxes/*/actions", desk_api_actions, 1, 1, 0 },
+	{ HM_GET, "/v1/sandboxes/*/display", desk_api_display_get, 1, 1, 0 },
+	{ HM_PUT, "/v1/sandboxes/*/display", desk_api_display_put, 1, 1, 0 },
+	{ HM_GET, "/v1/sandboxes/*/clipboard", desk_api_clipboard_get, 1, 1, 0 },
+	{ HM_PUT, "/v1/sandboxes/*/clipboard", desk_api_clipboard_put, 1, 1, 0 },
+	{ HM_GET, "/v1/sandboxes/*/windows", desk_api_windows, 1, 1, 0 },
+	{ HM_POST, "/v1/sandboxes/*/desktop/restart", desk_api_restart, 1, 1, 0 },
 };
 
 int api_route(const char *path, enum http_method m, const struct api_route **route,

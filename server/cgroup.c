@@ -88,9 +88,10 @@ static int own_path(const char *field, int v2, char *out, size_t cap)
 
 		if (!c2)
 			continue;
+		*c1 = '\0';
 		*c2 = '\0';
-		line[strcspn(line, "\n")] = '\0';
 		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		/* "ID:CONTROLLERS:PATH"; v2 is "0::PATH" */
 		if (v2 ? (c1[1] == '\0' && !strcmp(line, "0")) : has_word(c1 + 1, field, ",")) {
 			snprintf(out, cap, "%s", c2 + 1);
 			found = 0;

@@ -194,6 +194,8 @@ static void open_binaries(char *exe_dir, size_t cap)
 		fatal("open %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/deskbox-desktop", exe_dir);
 	srv.desktop_fd = open(path, O_PATH | O_CLOEXEC);
+	if (srv.desktop_fd < 0)
+		log_event(NULL, "no desktop agent at %s: sandboxes default to shell-only", path);
 }
 
 static void on_signal(void *ctx, uint32_t events)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "desktop.h"
 #include "ev.h"
 #include "jail.h"
 #include "log.h"
@@ -87,6 +88,15 @@ json_t *sbx_json(const struct sandbox *sb)
 		      "pid", (int)sb->pid);
 	if (j && sb->error[0])
 		json_object_set_new(j, "error", json_string(sb->error));
+	if (j && sb->desk) {
+		json_t *d = desk_json(sb);
+
+		json_object_set(j, "display", json_object_get(d, "display"));
+		json_object_set_new(j, "desktop", d);
+	} else if (j) {
+		json_object_set_new(j, "display", json_null());
+		json_object_set_new(j, "desktop", json_false());
+	}
 	return j;
 }
 
@@ -99,7 +109,8 @@ char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra)
 		"XDG_RUNTIME_DIR=/run/user/1000", "TMPDIR=/tmp",
 	};
 	size_t nb = sizeof(base) / sizeof(base[0]), n = 0;
-	char **env = calloc(nb + sb->spec.env.n + nextra + 2, sizeof(char *));
+	char **env = calloc(nb + sb->spec.env.n + nextra + 8, sizeof(char *));
+	const char *const *dv = desk_env(sb);
 	char host[ID_LEN + 16];
 
 	if (!env)
@@ -112,6 +123,8 @@ char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra)
 
 	snprintf(host, sizeof(host), "HOSTNAME=%s", sb->id);
 	env[n++] = strdup(host);
+	for (size_t i = 0; dv && dv[i]; i++)
+		env[n++] = strdup(dv[i]);
 	for (int k = 0; k < 3; k++) {
 		for (size_t i = 0; i < counts[k]; i++) {
 			const char *kv = lists[k][i];
@@ -219,6 +232,11 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 			sb->state = SBX_RUNNING;
 			log_event(sb->id, "running (pid %d, %.1f ms)", (int)sb->pid,
 				  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
+			if (sb->spec.desktop) {
+				if (desk_start(sb) < 0)
+					sbx_desktop_failed(sb, sb->error);
+				return;
+			}
 			if (sb->create_req) {
 				struct http_req *r = sb->create_req;
 
@@ -240,6 +258,34 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 		}
 		return;
 	}
+}
+
+void sbx_desktop_ready(struct sandbox *sb)
+{
+	struct http_req *r = sb->create_req;
+
+	if (!r)
+		return;
+	log_event(sb->id, "desktop up %.1f ms after create",
+		  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
+	sb->create_req = NULL;
+	http_clear_job(r);
+	http_respond_json(r, 201, sbx_json(sb));
+}
+
+void sbx_desktop_failed(struct sandbox *sb, const char *why)
+{
+	struct http_req *r = sb->create_req;
+	char msg[512];
+
+	if (!r)
+		return;
+	/* A sandbox asked for with a desktop is no use without one. */
+	snprintf(msg, sizeof(msg), "%s", why);
+	sb->create_req = NULL;
+	http_clear_job(r);
+	http_error(r, 500, "desktop_failed", "the desktop failed to start: %s", msg);
+	sbx_remove(sb, NULL);
 }
 
 static void on_chan(void *ctx, uint32_t events)
@@ -384,6 +430,7 @@ static void teardown(struct sandbox *sb)
 {
 	sb->state = SBX_STOPPING;
 	ev_timer_cancel(&sb->expiry);
+	desk_destroy(sb);
 	fail_ops(sb);
 	if (sb->chan >= 0) {
 		ev_del(sb->srv, sb->chan);
@@ -588,6 +635,7 @@ fail_spec:
 void sbx_destroy_all(struct srv *srv)
 {
 	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next) {
+		desk_destroy(sb);
 		fail_ops(sb);
 		if (!sb->reaped)
 			kill(sb->pid, SIGKILL);

@@ -57,7 +57,12 @@ struct sandbox {
 	struct sbx_waiter *waiters;       /* DELETEs waiting for the teardown */
 	lws_sorted_usec_list_t expiry;
 	size_t errlen;
+	struct desk *desk;                /* desktop.c; NULL without a desktop */
 };
+
+/* Called by desktop.c: the desktop came up, or failed to come up. */
+void sbx_desktop_ready(struct sandbox *sb);
+void sbx_desktop_failed(struct sandbox *sb, const char *why);
 
 /* Start a sandbox for spec (ownership of spec's strings moves in) and answer
  * req once it runs (or failed). Answers errors itself. */

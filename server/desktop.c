@@ -1,0 +1,559 @@
+/*
+ * desktop.c - the desktop agent of a sandbox, seen from deskboxd.
+ *
+ * Owns `struct desk`: the server end of the agent's SOCK_SEQPACKET channel,
+ * the read end of its stderr (logged line by line), and the calls waiting
+ * for a reply. The agent is spawned by the sandbox's init like any command
+ * (so it lives in the jail as the sandbox user) with the channel as its fd 3.
+ * Everything from the agent is untrusted: replies are parsed with size
+ * limits and only relayed as JSON; media types are checked against a list.
+ * Runs on the event-loop thread; the agent does the slow work (capture,
+ * encoding, input) in its own process.
+ */
+#include "desktop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "proto.h"
+#include "sandbox.h"
+
+#define DESK_MAX_MSG (256 * 1024)
+#define DESK_MAX_BODY_FD (128u << 20)
+#define DESK_XAUTH "/home/user/.Xauthority"
+
+struct desk_call {
+	uint32_t id;
+	desk_cb cb;
+	void *ctx;
+	struct desk_call *next;
+};
+
+struct desk {
+	struct sandbox *sb;
+	enum desk_state state;
+	char error[256];
+	int chan;                 /* our end of the agent channel, or -1 */
+	int logfd;                /* the agent's stdout+stderr, or -1 */
+	uint32_t spawn_op;        /* init's op id of the agent process */
+	uint32_t next_id;
+	struct desk_call *calls;
+	struct http_req *restart_req;
+	int killing;              /* waiting for the old agent to exit (restart) */
+	int width, height;
+	char logbuf[1024];
+	size_t loglen;
+};
+
+static const char *const desk_env_vars[] = { "DISPLAY=:0", "XAUTHORITY=" DESK_XAUTH, NULL };
+
+static void fail_calls(struct desk *d)
+{
+	while (d->calls) {
+		struct desk_call *c = d->calls;
+
+		d->calls = c->next;
+		if (c->cb)
+			c->cb(c->ctx, NULL, -1);
+		free(c);
+	}
+}
+
+static void close_chan(struct desk *d)
+{
+	struct srv *srv = d->sb->srv;
+
+	if (d->chan >= 0) {
+		ev_del(srv, d->chan);
+		close(d->chan);
+		d->chan = -1;
+	}
+	fail_calls(d);
+}
+
+static void flush_log(struct desk *d, int all)
+{
+	char *nl;
+
+	while ((nl = memchr(d->logbuf, '\n', d->loglen)) || (all && d->loglen)) {
+		size_t n = nl ? (size_t)(nl - d->logbuf) : d->loglen;
+
+		log_event(d->sb->id, "desktop: %.*s", (int)n, d->logbuf);
+		n += nl ? 1 : 0;
+		memmove(d->logbuf, d->logbuf + n, d->loglen - n);
+		d->loglen -= n;
+	}
+}
+
+static void on_log(void *ctx, uint32_t events)
+{
+	struct desk *d = ctx;
+	ssize_t n = read(d->logfd, d->logbuf + d->loglen, sizeof(d->logbuf) - 1 - d->loglen);
+
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		flush_log(d, 1);
+		ev_del(d->sb->srv, d->logfd);
+		close(d->logfd);
+		d->logfd = -1;
+		return;
+	}
+	d->loglen += (size_t)n;
+	flush_log(d, d->loglen == sizeof(d->logbuf) - 1);
+}
+
+static void set_failed(struct desk *d, const char *why)
+{
+	struct sandbox *sb = d->sb;
+	int starting = d->state == DESK_STARTING;
+
+	d->state = DESK_FAILED;
+	snprintf(d->error, sizeof(d->error), "%s", why);
+	log_event(sb->id, "desktop failed: %s", why);
+	close_chan(d);
+	if (d->restart_req) {
+		struct http_req *r = d->restart_req;
+
+		d->restart_req = NULL;
+		http_clear_job(r);
+		http_error(r, 500, "desktop_failed", "the desktop did not restart: %s", why);
+	}
+	if (starting)
+		sbx_desktop_failed(sb, why);
+}
+
+static void on_event(struct desk *d, json_t *msg)
+{
+	const char *ev = json_string_value(json_object_get(msg, "event"));
+	json_t *disp;
+
+	if (!ev)
+		return;
+	if (!strcmp(ev, "ready")) {
+		disp = json_object_get(msg, "display");
+		d->width = (int)json_integer_value(json_object_get(disp, "width"));
+		d->height = (int)json_integer_value(json_object_get(disp, "height"));
+		if (d->state == DESK_STARTING || d->state == DESK_RESTARTING) {
+			int was_restart = d->state == DESK_RESTARTING;
+
+			d->state = DESK_READY;
+			d->error[0] = '\0';
+			log_event(d->sb->id, "desktop ready (%dx%d)", d->width, d->height);
+			if (d->restart_req) {
+				struct http_req *r = d->restart_req;
+
+				d->restart_req = NULL;
+				http_clear_job(r);
+				http_respond_json(r, 200, sbx_json(d->sb));
+			}
+			if (!was_restart)
+				sbx_desktop_ready(d->sb);
+		}
+	} else if (!strcmp(ev, "display")) {
+		d->width = (int)json_integer_value(json_object_get(msg, "width"));
+		d->height = (int)json_integer_value(json_object_get(msg, "height"));
+	} else if (!strcmp(ev, "display_lost")) {
+		const char *e = json_string_value(json_object_get(msg, "error"));
+
+		set_failed(d, e ? e : "the X server went away");
+	}
+}
+
+static void on_reply(struct desk *d, json_t *msg, int fd)
+{
+	uint32_t id = (uint32_t)json_integer_value(json_object_get(msg, "id"));
+
+	for (struct desk_call **pp = &d->calls; *pp; pp = &(*pp)->next) {
+		struct desk_call *c = *pp;
+
+		if (c->id != id)
+			continue;
+		*pp = c->next;
+		if (c->cb)
+			c->cb(c->ctx, msg, fd);
+		else if (fd >= 0)
+			close(fd);
+		free(c);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Read a whole reply that came as {"id":N,"body_fd":true} + memfd. */
+static json_t *read_body_fd(int fd)
+{
+	struct stat st;
+	char *buf;
+	json_t *j = NULL;
+
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > DESK_MAX_BODY_FD)
+		return NULL;
+	buf = malloc((size_t)st.st_size);
+	if (buf && pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+		j = json_loadb(buf, (size_t)st.st_size, 0, NULL);
+	free(buf);
+	return j;
+}
+
+static void on_chan(void *ctx, uint32_t events)
+{
+	struct desk *d = ctx;
+	static char buf[DESK_MAX_MSG];
+
+	for (int round = 0; round < 32 && d->chan >= 0; round++) {
+		int fds[PROTO_MAX_FDS], nfds, fd = -1;
+		ssize_t n = proto_recv_raw(d->chan, buf, sizeof(buf), fds, &nfds);
+		json_t *msg;
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0 && errno == EBADMSG)
+			continue;
+		if (n <= 0) {
+			/* The agent is gone; init's EXITED says how. */
+			close_chan(d);
+			return;
+		}
+		for (int i = 1; i < nfds; i++)
+			close(fds[i]);
+		if (nfds > 0)
+			fd = fds[0];
+		msg = json_loadb(buf, (size_t)n, 0, NULL);
+		if (msg && json_is_true(json_object_get(msg, "body_fd")) && fd >= 0) {
+			json_t *whole = read_body_fd(fd);
+
+			close(fd);
+			fd = -1;
+			if (whole)
+				json_object_set(whole, "id", json_object_get(msg, "id"));
+			json_decref(msg);
+			msg = whole;
+		}
+		if (!json_is_object(msg)) {
+			log_event(d->sb->id, "desktop: dropped a malformed message");
+			if (fd >= 0)
+				close(fd);
+		} else if (json_object_get(msg, "event")) {
+			if (fd >= 0)
+				close(fd);
+			on_event(d, msg);
+		} else {
+			on_reply(d, msg, fd);
+		}
+		json_decref(msg);
+	}
+}
+
+static int spawn_agent(struct desk *d);
+
+static int on_agent_exit(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
+{
+	struct desk *d = ctx;
+	char why[160];
+
+	if (!h)
+		return 1; /* the sandbox is going; desk_destroy cleans up */
+	if (h->type == PROTO_SPAWNED)
+		return 0;
+	d->spawn_op = 0;
+	if (h->type == PROTO_SPAWN_FAIL)
+		snprintf(why, sizeof(why), "cannot start the desktop agent: %s", strerror(h->arg));
+	else if (WIFEXITED(h->arg))
+		snprintf(why, sizeof(why), "the desktop agent exited with status %d", WEXITSTATUS(h->arg));
+	else
+		snprintf(why, sizeof(why), "the desktop agent was killed by signal %d", WTERMSIG(h->arg));
+	if (d->killing) {
+		d->killing = 0;
+		if (spawn_agent(d) < 0)
+			set_failed(d, d->error);
+		return 1;
+	}
+	if (d->state != DESK_FAILED)
+		set_failed(d, why);
+	return 1;
+}
+
+/* argv of the agent; strings live in `store`. */
+static int agent_argv(const struct sandbox *sb, char **argv, size_t cap, char store[][32])
+{
+	const struct req_create *s = &sb->spec;
+	size_t n = 0;
+
+	snprintf(store[0], 32, "%d", s->width);
+	snprintf(store[1], 32, "%d", s->height);
+	snprintf(store[2], 32, "%d", sb->srv->cfg.max_width);
+	snprintf(store[3], 32, "%d", sb->srv->cfg.max_height);
+	argv[n++] = "deskbox-desktop";
+	argv[n++] = "--width";
+	argv[n++] = store[0];
+	argv[n++] = "--height";
+	argv[n++] = store[1];
+	argv[n++] = "--max-width";
+	argv[n++] = store[2];
+	argv[n++] = "--max-height";
+	argv[n++] = store[3];
+	argv[n++] = "--xauth";
+	argv[n++] = DESK_XAUTH;
+	if (s->gl)
+		argv[n++] = "--gl";
+	for (size_t i = 0; s->apps && s->apps[i]; i++) {
+		if (n + 3 > cap)
+			return -1;
+		argv[n++] = "--app";
+		argv[n++] = s->apps[i];
+	}
+	argv[n] = NULL;
+	return 0;
+}
+
+static int spawn_agent(struct desk *d)
+{
+	struct sandbox *sb = d->sb;
+	struct srv *srv = sb->srv;
+	char store[4][32], *argv[160], **env = NULL, *payload = NULL;
+	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 }, null = -1, fds[5], r = -1;
+	ssize_t len;
+
+	if (srv->desktop_fd < 0) {
+		snprintf(d->error, sizeof(d->error), "deskbox-desktop is not installed beside deskboxd");
+		return -1;
+	}
+	if (agent_argv(sb, argv, sizeof(argv) / sizeof(argv[0]), store) < 0) {
+		snprintf(d->error, sizeof(d->error), "too many apps");
+		return -1;
+	}
+	env = sbx_env(sb, NULL, 0);
+	payload = malloc(PROTO_MAX_MSG);
+	if (!env || !payload ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(logp, O_CLOEXEC) < 0 ||
+	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(d->error, sizeof(d->error), "cannot set up the desktop agent: %s", strerror(errno));
+		goto out;
+	}
+	len = proto_pack_spawn(payload, PROTO_MAX_MSG, argv, env, "/home/user");
+	if (len < 0) {
+		snprintf(d->error, sizeof(d->error), "the desktop's apps are too long");
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		int size = 2 * DESK_MAX_MSG;
+
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		if (setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	fds[0] = null;
+	fds[1] = logp[1];
+	fds[2] = logp[1];
+	fds[3] = srv->desktop_fd;
+	fds[4] = sv[1];
+	d->spawn_op = sbx_send(sb, PROTO_SPAWN, PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD,
+			       payload, (size_t)len, fds, 5, on_agent_exit, d);
+	if (!d->spawn_op) {
+		snprintf(d->error, sizeof(d->error), "cannot reach the sandbox: %s", strerror(errno));
+		goto out;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(logp[0], F_SETFL, O_NONBLOCK);
+	d->chan = sv[0];
+	d->logfd = logp[0];
+	sv[0] = logp[0] = -1;
+	if (ev_add(srv, d->chan, EPOLLIN, on_chan, d) < 0 ||
+	    ev_add(srv, d->logfd, EPOLLIN, on_log, d) < 0) {
+		snprintf(d->error, sizeof(d->error), "cannot watch the desktop agent");
+		sbx_notify(sb, PROTO_KILL, d->spawn_op, 9);
+		goto out;
+	}
+	r = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (logp[i] >= 0)
+			close(logp[i]);
+	}
+	if (null >= 0)
+		close(null);
+	free(payload);
+	sbx_env_free(env);
+	return r;
+}
+
+int desk_start(struct sandbox *sb)
+{
+	struct desk *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(sb->error, sizeof(sb->error), "out of memory");
+		return -1;
+	}
+	d->sb = sb;
+	d->chan = d->logfd = -1;
+	d->state = DESK_STARTING;
+	d->width = sb->spec.width;
+	d->height = sb->spec.height;
+	sb->desk = d;
+	if (spawn_agent(d) < 0) {
+		snprintf(sb->error, sizeof(sb->error), "%s", d->error);
+		desk_destroy(sb);
+		return -1;
+	}
+	return 0;
+}
+
+void desk_destroy(struct sandbox *sb)
+{
+	struct desk *d = sb->desk;
+
+	if (!d)
+		return;
+	if (d->spawn_op)
+		sbx_forget(sb, d->spawn_op);
+	close_chan(d);
+	if (d->logfd >= 0) {
+		flush_log(d, 1);
+		ev_del(sb->srv, d->logfd);
+		close(d->logfd);
+	}
+	if (d->restart_req) {
+		http_clear_job(d->restart_req);
+		http_error(d->restart_req, 409, "sandbox_not_running", "the sandbox stopped");
+	}
+	sb->desk = NULL;
+	free(d);
+}
+
+static void cancel_restart(void *job)
+{
+	struct desk *d = job;
+
+	d->restart_req = NULL;
+}
+
+void desk_restart(struct sandbox *sb, struct http_req *req)
+{
+	struct desk *d = sb->desk;
+
+	if (!d) {
+		http_error(req, 409, "no_desktop", "this sandbox has no desktop");
+		return;
+	}
+	if (d->restart_req || d->state == DESK_STARTING || d->state == DESK_RESTARTING) {
+		http_error(req, 409, "busy", "the desktop is already starting");
+		return;
+	}
+	log_event(sb->id, "desktop restart requested");
+	d->restart_req = req;
+	http_set_job(req, d, cancel_restart);
+	d->state = DESK_RESTARTING;
+	close_chan(d);
+	if (d->logfd >= 0) {
+		flush_log(d, 1);
+		ev_del(sb->srv, d->logfd);
+		close(d->logfd);
+		d->logfd = -1;
+	}
+	if (d->spawn_op) {
+		d->killing = 1;
+		if (sbx_notify(sb, PROTO_KILL, d->spawn_op, 9) < 0)
+			set_failed(d, "cannot reach the sandbox");
+		return;
+	}
+	if (spawn_agent(d) < 0)
+		set_failed(d, d->error);
+}
+
+uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params,
+		   desk_cb cb, void *ctx)
+{
+	struct desk *d = sb->desk;
+	struct desk_call *c;
+	json_t *msg;
+	char *text;
+	int r;
+
+	if (!d || d->state != DESK_READY || d->chan < 0) {
+		json_decref(params);
+		errno = ENOTCONN;
+		return 0;
+	}
+	c = calloc(1, sizeof(*c));
+	if (++d->next_id == 0)
+		d->next_id = 1;
+	msg = json_pack("{s:I,s:s,s:o}", "id", (json_int_t)d->next_id, "method", method,
+			"params", params ? params : json_object());
+	text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	if (!c || !text) {
+		free(c);
+		free(text);
+		errno = ENOMEM;
+		return 0;
+	}
+	if (strlen(text) > DESK_MAX_MSG - 1024) {
+		free(c);
+		free(text);
+		errno = EMSGSIZE;
+		return 0;
+	}
+	do
+		r = (int)send(d->chan, text, strlen(text), MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	free(text);
+	if (r < 0) {
+		free(c);
+		return 0;
+	}
+	c->id = d->next_id;
+	c->cb = cb;
+	c->ctx = ctx;
+	c->next = d->calls;
+	d->calls = c;
+	return c->id;
+}
+
+void desk_call_cancel(struct sandbox *sb, uint32_t id)
+{
+	struct desk *d = sb->desk;
+
+	for (struct desk_call *c = d ? d->calls : NULL; c; c = c->next)
+		if (c->id == id)
+			c->cb = NULL;
+}
+
+json_t *desk_json(const struct sandbox *sb)
+{
+	static const char *const names[] = {
+		[DESK_STARTING] = "starting", [DESK_READY] = "running",
+		[DESK_FAILED] = "failed", [DESK_RESTARTING] = "restarting",
+	};
+	const struct desk *d = sb->desk;
+	json_t *j;
+
+	if (!d)
+		return NULL;
+	j = json_pack("{s:s,s:{s:i,s:i}}", "state", names[d->state], "display",
+		      "width", d->width, "height", d->height);
+	if (j && d->state == DESK_FAILED)
+		json_object_set_new(j, "error", json_string(d->error));
+	return j;
+}
+
+const char *const *desk_env(const struct sandbox *sb)
+{
+	return sb->desk ? desk_env_vars : NULL;
+}

@@ -1,0 +1,58 @@
+/*
+ * desktop.h - a sandbox's desktop as deskboxd sees it: the desktop agent
+ * process inside the jail (desktop/), its JSON channel, and calls to it.
+ */
+#ifndef DESKBOX_DESKTOP_H
+#define DESKBOX_DESKTOP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct sandbox;
+
+enum desk_state { DESK_STARTING, DESK_READY, DESK_FAILED, DESK_RESTARTING };
+
+/*
+ * The reply to a call: the whole reply object ({"id","result"} or
+ * {"id","error"}), and the memfd that came with it (or -1; the callback owns
+ * it). reply is NULL when the desktop went away before answering.
+ */
+typedef void (*desk_cb)(void *ctx, json_t *reply, int fd);
+
+/* Start the desktop of sb (after its init is up). When it is ready (or has
+ * failed) sbx_desktop_ready / sbx_desktop_failed are called. Returns 0, or
+ * -1 with a message in sb->error. */
+int desk_start(struct sandbox *sb);
+
+/* Forget the desktop (the sandbox is going): fail every pending call. */
+void desk_destroy(struct sandbox *sb);
+
+/* Kill the agent (and Xvfb, apps) and start it again; answer req when it is
+ * ready. */
+void desk_restart(struct sandbox *sb, struct http_req *req);
+
+/* Call method with params (stolen; may be NULL). Returns a call id (> 0) or
+ * 0 if the desktop is not ready (errno set). */
+uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params,
+		   desk_cb cb, void *ctx);
+void desk_call_cancel(struct sandbox *sb, uint32_t id);
+
+/* The "desktop" member of the sandbox object (NULL if it has none). */
+json_t *desk_json(const struct sandbox *sb);
+
+/* DISPLAY and XAUTHORITY for commands, or NULL when there is no desktop. */
+const char *const *desk_env(const struct sandbox *sb);
+
+/* REST handlers (rows in api.c). */
+void desk_api_screenshot(struct http_req *r, struct sandbox *sb);
+void desk_api_actions(struct http_req *r, struct sandbox *sb);
+void desk_api_display_get(struct http_req *r, struct sandbox *sb);
+void desk_api_display_put(struct http_req *r, struct sandbox *sb);
+void desk_api_clipboard_get(struct http_req *r, struct sandbox *sb);
+void desk_api_clipboard_put(struct http_req *r, struct sandbox *sb);
+void desk_api_windows(struct http_req *r, struct sandbox *sb);
+void desk_api_restart(struct http_req *r, struct sandbox *sb);
+
+#endif
