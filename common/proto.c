@@ -224,7 +224,11 @@ ssize_t proto_recv_raw(int sock, void *buf, size_t cap, int *fds, int *nfds)
 	};
 	ssize_t n = recv_fds(sock, &msg, fds, nfds);
 
-	if (n > 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	if (n == 0) {
+		/* Callers take 0 for EOF; an empty datagram's fds must not leak. */
+		close_fds(fds, *nfds);
+		*nfds = 0;
+	} else if (n > 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		close_fds(fds, *nfds);
 		*nfds = 0;
 		errno = EBADMSG;
@@ -266,4 +270,14 @@ ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		return -1;
 	}
 	return (ssize_t)hdr->len;
+}
+
+void proto_size_buffers(int sock, int max)
+{
+	int size = 2 * max + 4096;
+
+	if (setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }

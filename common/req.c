@@ -186,8 +186,10 @@ static char **strings(json_t *arr, size_t max, const char *what, char *err, size
 		return NULL;
 	}
 	v = calloc(n + 1, sizeof(char *));
-	if (!v)
+	if (!v) {
+		fail(err, errlen, "out of memory");
 		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(arr, i);
 
@@ -229,9 +231,16 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 		fail(err, errlen, "desktop must be false, true or {\"width\":W,\"height\":H}");
 		return -1;
 	}
-	if (json_is_true(json_object_get(root, "gl")) ||
-	    (d && json_is_object(d) && json_is_true(json_object_get(d, "gl"))))
-		out->gl = 1;
+	for (int i = 0; i < 2; i++) {
+		json_t *gl = json_object_get(i ? (json_is_object(d) ? d : NULL) : root, "gl");
+
+		if (gl && !json_is_boolean(gl) && !json_is_null(gl)) {
+			fail(err, errlen, "%sgl must be true or false", i ? "desktop." : "");
+			return -1;
+		}
+		if (json_is_true(gl))
+			out->gl = 1;
+	}
 	if (apps && !json_is_null(apps)) {
 		out->apps = strings(apps, 64, "apps", err, errlen);
 		if (!out->apps)
@@ -343,6 +352,10 @@ enum req_result req_parse_exec(const char *body, size_t len, long default_timeou
 			goto done;
 		}
 		out->cwd = strdup(json_string_value(cwd));
+		if (!out->cwd) {
+			fail(err, errlen, "out of memory");
+			goto done;
+		}
 	}
 	in = json_object_get(root, "stdin");
 	if (in && !json_is_null(in)) {

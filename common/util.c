@@ -90,7 +90,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	unsigned min, cp;
 
 	if (c < 0x80)
-		return c ? 1 : 0;
+		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
 		len = 2, cp = c & 0x1f, min = 0x80;
 	else if (c >= 0xe0 && c <= 0xef)

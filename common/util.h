@@ -31,8 +31,8 @@ int path_normalize(const char *base, const char *in, char *out, size_t cap);
 
 /*
  * Copy len bytes of src into dst (cap >= 3 * len + 1) replacing each invalid
- * UTF-8 sequence with U+FFFD and NUL with U+FFFD too (JSON strings carry no
- * NUL here). Returns the output length.
+ * UTF-8 sequence with U+FFFD. NUL bytes are valid UTF-8 and are kept, so use
+ * the returned length (not strlen) for the output. dst is NUL-terminated.
  */
 size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap);
 

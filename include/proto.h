@@ -100,6 +100,10 @@ int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
 ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		   int *fds, int *nfds);
 
+/* Size both socket buffers of sock for datagrams up to max bytes (forcing
+ * past the sysctl limits where allowed, as root). */
+void proto_size_buffers(int sock, int max);
+
 /*
  * Receive one datagram of any shape (no header) into buf; fds as for
  * proto_recv. Returns its length, 0 on EOF (indistinguishable from an empty

@@ -116,8 +116,14 @@ static void shim_exit(int status)
 		_exit(WEXITSTATUS(status));
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
+		sigset_t one;
 
+		/* Die of the same signal so init reports it as such; it may be
+		 * one we (or init before us) blocked. */
 		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
 		kill(getpid(), sig);
 		_exit(128 + sig);
 	}

@@ -9,7 +9,7 @@ libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
 libxdamage-dev libxfixes-dev libxrandr-dev libxdo-dev libxkbfile-dev
 libturbojpeg0-dev libspng-dev"
 # What a default desktop needs in the default 'host' root filesystem.
-runtime="xvfb xauth xterm openbox fonts-dejavu-core fonts-noto-cjk
+runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2"
 test="libcmocka-dev python3 util-linux"
 bench="scrot xdotool x11vnc x11-utils"

@@ -181,42 +181,73 @@ static void cleanup_leftovers(const struct cg_hier *h)
 	closedir(d);
 }
 
+/* Make h->base under parent (a directory of the hierarchy) and, on v2,
+ * enable the controllers we want in it. Returns 0, or -1 (logged). */
+static int make_base(struct cg_hier *h, const char *parent, const char *instance)
+{
+	static const char *const names[] = { "+memory", "+pids", "+cpu" };
+	char buf[PATH_MAX + 32], list[256];
+
+	if (snprintf(h->base, sizeof(h->base), "%s/%s", parent, instance) >= (int)sizeof(h->base))
+		return -1;
+	if (mkdir(h->base, 0755) < 0 && errno != EEXIST) {
+		log_event(NULL, "cgroup %s unusable (%s): its limits are not enforced",
+			  h->base, strerror(errno));
+		return -1;
+	}
+	if (!h->v2)
+		return 0;
+	/* Enable what the parent offers, then read back what we got. */
+	for (int i = 0; i < 3; i++) {
+		write_file(parent, "cgroup.subtree_control", names[i]);
+		write_file(h->base, "cgroup.subtree_control", names[i]);
+	}
+	h->ctrls = 0;
+	snprintf(buf, sizeof(buf), "%s/cgroup.subtree_control", h->base);
+	if (read_file(buf, list, sizeof(list)) == 0)
+		h->ctrls = ctrl_bits(list, " \n");
+	return 0;
+}
+
+/* v2 controllers the hierarchy's root offers. */
+static unsigned root_ctrls(const char *mnt)
+{
+	char buf[PATH_MAX + 32], list[256];
+
+	snprintf(buf, sizeof(buf), "%s/cgroup.controllers", mnt);
+	return read_file(buf, list, sizeof(list)) == 0 ? ctrl_bits(list, " \n") : 0;
+}
+
+/*
+ * Sandboxes nest under deskboxd's own cgroup, so whatever limits the daemon
+ * (a systemd slice, a CI job) limits them too. On v2 a cgroup with
+ * processes cannot hand controllers to children ("no internal processes"):
+ * if that keeps us from enforcing what the hierarchy offers and we are root,
+ * the instance directory goes to the hierarchy's root instead.
+ */
 static void add_hier(struct cgroup_host *cg, const char *mnt, const char *field,
 		     int v2, unsigned ctrls, const char *instance, int rootless)
 {
 	struct cg_hier *h;
-	char own[PATH_MAX] = "/", parent[PATH_MAX], buf[512];
+	char own[PATH_MAX] = "/", parent[PATH_MAX];
 
 	if (cg->n >= CG_MAX_HIER)
 		return;
-	if (rootless && own_path(field, v2, own, sizeof(own)))
+	if (own_path(field, v2, own, sizeof(own)) && rootless)
 		return;
 	h = &cg->h[cg->n];
-	if (snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "") >= (int)sizeof(parent) ||
-	    snprintf(h->base, sizeof(h->base), "%s/%s", parent, instance) >= (int)sizeof(h->base))
-		return;
-	if (mkdir(h->base, 0755) < 0 && errno != EEXIST) {
-		log_event(NULL, "cgroup %s unusable (%s): its limits are not enforced",
-			  h->base, strerror(errno));
-		return;
-	}
 	h->v2 = v2;
 	h->ctrls = ctrls;
-	if (v2) {
-		/* Enable what the parent offers, then read back what we got. */
-		static const char *const names[] = { "+memory", "+pids", "+cpu" };
-
-		for (int i = 0; i < 3; i++) {
-			write_file(parent, "cgroup.subtree_control", names[i]);
-			write_file(h->base, "cgroup.subtree_control", names[i]);
-		}
-		h->ctrls = 0;
-		if (snprintf(buf, sizeof(buf), "%s/cgroup.subtree_control", h->base) < (int)sizeof(buf)) {
-			char list[256];
-
-			if (read_file(buf, list, sizeof(list)) == 0)
-				h->ctrls = ctrl_bits(list, " \n");
-		}
+	snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
+	if (make_base(h, parent, instance))
+		return;
+	if (v2 && !rootless && strcmp(own, "/") && (root_ctrls(mnt) & ~h->ctrls &
+						  (CG_MEMORY | CG_PIDS | CG_CPU))) {
+		rmdir(h->base);
+		log_event(NULL, "cgroup %s cannot delegate controllers; using the root of %s",
+			  parent, mnt);
+		if (make_base(h, mnt, instance))
+			return;
 	}
 	cleanup_leftovers(h);
 	cg->enforced |= h->ctrls;

@@ -348,14 +348,8 @@ static int spawn_agent(struct desk *d)
 		snprintf(d->error, sizeof(d->error), "the desktop's apps are too long");
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
-		int size = 2 * DESK_MAX_MSG;
-
-		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-		if (setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	}
+	proto_size_buffers(sv[0], DESK_MAX_MSG);
+	proto_size_buffers(sv[1], DESK_MAX_MSG);
 	fds[0] = null;
 	fds[1] = logp[1];
 	fds[2] = logp[1];

@@ -357,8 +357,8 @@ void desk_api_clipboard_put(struct http_req *r, struct sandbox *sb)
 			http_error(r, 500, "internal", "out of memory");
 			return;
 		}
-		utf8_repair(r->body ? r->body : "", r->body_len, clean, r->body_len * 3 + 4);
-		text = json_string(clean);
+		text = json_stringn(clean, utf8_repair(r->body ? r->body : "", r->body_len, clean,
+							r->body_len * 3 + 4));
 		free(clean);
 	} else {
 		json_incref(text);

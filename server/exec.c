@@ -110,8 +110,7 @@ static json_t *text(const struct stream *s)
 
 	if (!clean)
 		return json_string("");
-	utf8_repair(s->buf, s->len, clean, s->len * 3 + 4);
-	j = json_string(clean);
+	j = json_stringn(clean, utf8_repair(s->buf, s->len, clean, s->len * 3 + 4));
 	free(clean);
 	return j;
 }

@@ -134,7 +134,10 @@ static enum http_method method_of(struct lws *wsi, char *uri, size_t cap)
 {
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
-			if (lws_hdr_copy(wsi, uri, (int)cap, methods[i].tok) < 0)
+			int n = lws_hdr_copy(wsi, uri, (int)cap, methods[i].tok);
+
+			/* Too long, or a decoded %00 that would cut the path. */
+			if (n < 0 || strlen(uri) != (size_t)n)
 				uri[0] = '\0';
 			return methods[i].m;
 		}
@@ -203,7 +206,7 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 	r->body_limit = r->route && api_route_file_body(r->route) ? srv->cfg.max_file
 								 : srv->cfg.max_body;
 	if (r->path[0] == '\0')
-		rc = 414;
+		rc = 400;
 	if (rc == 0 && api_route_auth(r->route) && !authorized(r))
 		rc = 401;
 	if (rc == 0 && srv->stopping)
@@ -225,8 +228,8 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 		case 413:
 			http_error(r, 413, "too_large", "the body is over the limit of %zu bytes", r->body_limit);
 			break;
-		case 414:
-			http_error(r, 414, "bad_request", "the request line is too long");
+		case 400:
+			http_error(r, 400, "bad_request", "the request path is too long or holds a NUL byte");
 			break;
 		case 503:
 			http_error(r, 503, "unavailable", "the server is shutting down");
@@ -381,6 +384,29 @@ static int on_writeable(struct http_req *r)
 	return 0;
 }
 
+/*
+ * An answer ready while lws is still in the request's own callback goes out
+ * at once, headers and body, and the transaction completes there: waiting
+ * for a writeable callback instead stalls pipelined requests (lws does not
+ * offer POLLOUT while it holds unparsed input of the next request).
+ */
+static int flush_now(struct http_req *r)
+{
+	while (r->active && r->resp_ready) {
+		int rc = on_writeable(r);
+
+		if (rc < 0)
+			return -1;
+		if (!r->active || !r->srv)
+			break;
+		if (!r->resp_ready)
+			break;
+		if (lws_partial_buffered(r->wsi))
+			break;  /* the socket is full: the rest in WRITEABLE */
+	}
+	return 0;
+}
+
 int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		      void *user, void *in, size_t len)
 {
@@ -389,7 +415,9 @@ int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		return on_request(r, wsi, srv);
+		if (on_request(r, wsi, srv))
+			return -1;
+		return r->resp_ready ? flush_now(r) : 0;
 	case LWS_CALLBACK_HTTP_BODY:
 		on_body(r, in, len);
 		return 0;
@@ -398,7 +426,7 @@ int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			run_handler(r);
 		/* The answer may take a while (exec): no lws timeout applies. */
 		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-		return 0;
+		return r->resp_ready ? flush_now(r) : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return on_writeable(r);
 	case LWS_CALLBACK_CLOSED_HTTP:

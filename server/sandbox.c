@@ -505,16 +505,6 @@ static void cancel_create(void *job)
 	sbx_remove(sb, NULL);
 }
 
-static void set_bufs(int fd)
-{
-	int size = 2 * PROTO_MAX_MSG + 4096;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-}
-
 void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 {
 	char err[512], image[PATH_MAX];
@@ -568,8 +558,8 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 		http_error(req, 500, "internal", "socketpair: %s", strerror(errno));
 		goto fail_cg;
 	}
-	set_bufs(sv[0]);
-	set_bufs(sv[1]);
+	proto_size_buffers(sv[0], PROTO_MAX_MSG);
+	proto_size_buffers(sv[1], PROTO_MAX_MSG);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	js = (struct jail_spec){
 		.id = sb->id, .limits = &sb->spec.limits, .mnt_dir = srv->mnt_dir,
