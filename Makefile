@@ -18,8 +18,8 @@ LDFLAGS ?=
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 endif
 
 # Pure modules: no I/O beyond their arguments, no globals. Linked into the

@@ -95,6 +95,10 @@ static int set_listen(struct config *c, const char *v, char *err, size_t errlen)
 		return -1;
 	}
 	hl = (size_t)(colon - v);
+	if (hl == 0) {
+		snprintf(err, errlen, "listen: give an address too, e.g. 0.0.0.0:%s", colon + 1);
+		return -1;
+	}
 	if (hl >= sizeof(c->listen_host)) {
 		snprintf(err, errlen, "listen: address too long");
 		return -1;

@@ -176,7 +176,8 @@ static void env_free(struct req_env *env)
 }
 
 /* A JSON array of non-empty strings into a NULL-terminated vector. */
-static char **strings(json_t *arr, size_t max, const char *what, char *err, size_t errlen)
+static char **strings(json_t *arr, size_t max, int allow_empty, const char *what,
+		      char *err, size_t errlen)
 {
 	size_t n = json_array_size(arr);
 	char **v;
@@ -193,8 +194,11 @@ static char **strings(json_t *arr, size_t max, const char *what, char *err, size
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(arr, i);
 
-		if (!json_is_string(s) || !(v[i] = strdup(json_string_value(s)))) {
-			fail(err, errlen, "%s[%zu] must be a string", what, i);
+		const char *why = !json_is_string(s) ? "must be a string" :
+				  !allow_empty && json_string_length(s) == 0 ? "must not be empty" : NULL;
+
+		if (why || !(v[i] = strdup(json_string_value(s)))) {
+			fail(err, errlen, "%s[%zu] %s", what, i, why ? why : "cannot be copied: out of memory");
 			for (size_t j = 0; j < i; j++)
 				free(v[j]);
 			free(v);
@@ -242,7 +246,7 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 			out->gl = 1;
 	}
 	if (apps && !json_is_null(apps)) {
-		out->apps = strings(apps, 64, "apps", err, errlen);
+		out->apps = strings(apps, 64, 0, "apps", err, errlen);
 		if (!out->apps)
 			return -1;
 	}
@@ -333,7 +337,7 @@ enum req_result req_parse_exec(const char *body, size_t len, long default_timeou
 			goto done;
 		}
 	} else {
-		out->argv = strings(argv, REQ_MAX_ARGV, "argv", err, errlen);
+		out->argv = strings(argv, REQ_MAX_ARGV, 1, "argv", err, errlen);
 		if (!out->argv)
 			goto done;
 		if (out->argv[0][0] == '\0') {
