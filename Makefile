@@ -74,7 +74,7 @@ $(BUILD)/deskbox-init: $(INIT_OBJ)
 	$(CC) -static -o $@ $^
 
 $(BUILD)/deskbox-desktop: $(DESKTOP_OBJ) $(BUILD)/libpure.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_DESKTOP)) -lxdo -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_DESKTOP)) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpure.a
 	@mkdir -p $(dir $@)

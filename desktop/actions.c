@@ -1,0 +1,485 @@
+/*
+ * actions.c - the computer-use action runner. See actions.h.
+ *
+ * One table maps each primitive (enum act_kind) to its runner; a runner
+ * either finishes its action, asks to be woken later (the job keeps its
+ * place: action index, phase, byte offset into text, held keys), or fails
+ * with a code. Coordinates are checked and mapped to the real screen when
+ * an action runs, since the screen may be resized between two requests.
+ * Owns the job queue. Loop thread only.
+ */
+#include "actions.h"
+
+#include <X11/Xlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64enc.h"
+#include "scale.h"
+#include "windows.h"
+
+struct job {
+	struct job *next;
+	json_t *id;
+	json_t *params;             /* the act_list borrows strings from it */
+	struct act_list list;
+	json_t *results;
+	json_t *cur;                /* result of the running action */
+	int i;                      /* running action */
+	int phase;                  /* runner-defined, 0 at start */
+	size_t pos;                 /* ACT_TYPE: next byte of text */
+	struct input_held held;     /* ACT_HOLD: keys down */
+	int64_t wake;               /* monotonic ms; 0: now */
+};
+
+struct actions {
+	struct agent *a;
+	struct job *head, *tail;
+	int n;
+};
+
+enum step_rc {
+	STEP_DONE,
+	STEP_SLEEP,                 /* job->wake set */
+	STEP_FAIL,                  /* code and msg set */
+};
+
+struct step {
+	struct agent *a;
+	struct job *j;
+	struct act *act;
+	json_t *res;
+	struct scale sc;            /* model (scale_to) and real screen */
+	const char *code;
+	char msg[256];
+};
+
+typedef enum step_rc (*run_fn)(struct step *s);
+
+static enum step_rc fail(struct step *s, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+	va_end(ap);
+	s->code = code;
+	return STEP_FAIL;
+}
+
+static enum step_rc sleep_until(struct step *s, int64_t when)
+{
+	s->j->wake = when;
+	XSync(s->a->disp->dpy, False);
+	return STEP_SLEEP;
+}
+
+static int to_real(struct step *s, const struct act_point *p, int *x, int *y)
+{
+	if (scale_to_real(&s->sc, p->x, p->y, x, y) == 0)
+		return 0;
+	fail(s, "bad_request", "coordinate (%ld, %ld) is outside the %dx%d screen",
+	     p->x, p->y, s->sc.model_w, s->sc.model_h);
+	return -1;
+}
+
+/* Move to the action's position, if it has one. */
+static int move_first(struct step *s)
+{
+	int x, y;
+
+	if (!s->act->has_pos)
+		return 0;
+	if (to_real(s, &s->act->pos, &x, &y) < 0)
+		return -1;
+	input_move(s->a->in, x, y);
+	return 0;
+}
+
+static int mods_press(struct step *s, struct input_held *h)
+{
+	h->n = 0;
+	if (!s->act->mods.n ||
+	    input_chord_press(s->a->in, &s->act->mods, h) == INPUT_OK)
+		return 0;
+	fail(s, "internal", "no keycode is free for a modifier key");
+	return -1;
+}
+
+/* Take the screenshot r and put it in the result as base64. */
+static enum step_rc image_result(struct step *s, const struct shot_req *r)
+{
+	struct encode_image img;
+	char err[256];
+	json_t *image;
+	char *b64;
+
+	if (encode_shot(s->a->enc, s->a->cap, r, &img, err, sizeof err) < 0)
+		return fail(s, "internal", "%s", err);
+	b64 = malloc(b64enc_len(img.len) + 1);
+	if (!b64)
+		return fail(s, "internal", "out of memory");
+	b64enc(img.data, img.len, b64);
+	image = json_object();
+	json_object_set_new(image, "media_type", json_string(shot_media_type(r->format)));
+	json_object_set_new(image, "data",
+			    json_stringn_nocheck(b64, b64enc_len(img.len)));
+	free(b64);
+	json_object_set_new(s->res, "image", image);
+	json_object_set_new(s->res, "width", json_integer(img.width));
+	json_object_set_new(s->res, "height", json_integer(img.height));
+	return STEP_DONE;
+}
+
+static enum step_rc run_screenshot(struct step *s)
+{
+	struct shot_req r;
+
+	shot_default(&r, s->sc.real_w, s->sc.real_h);
+	r.format = s->j->list.format;
+	r.quality = s->j->list.quality;
+	r.out_w = s->sc.model_w;
+	r.out_h = s->sc.model_h;
+	return image_result(s, &r);
+}
+
+static enum step_rc run_cursor(struct step *s)
+{
+	int x, y, xm, ym;
+
+	if (display_pointer(s->a->disp, &x, &y) < 0)
+		return fail(s, "internal", "cannot read the pointer position");
+	scale_to_model(&s->sc, x, y, &xm, &ym);
+	json_object_set_new(s->res, "x", json_integer(xm));
+	json_object_set_new(s->res, "y", json_integer(ym));
+	return STEP_DONE;
+}
+
+static enum step_rc run_move(struct step *s)
+{
+	return move_first(s) < 0 ? STEP_FAIL : STEP_DONE;
+}
+
+static enum step_rc run_click(struct step *s)
+{
+	struct input_held h;
+
+	if (move_first(s) < 0 || mods_press(s, &h) < 0)
+		return STEP_FAIL;
+	for (int c = 0; c < s->act->clicks; c++) {
+		input_button(s->a->in, s->act->button, 1);
+		input_button(s->a->in, s->act->button, 0);
+	}
+	input_chord_release(s->a->in, &h);
+	return STEP_DONE;
+}
+
+static enum step_rc run_drag(struct step *s)
+{
+	struct act *a = s->act;
+	struct input_held h;
+	int x, y;
+
+	for (int i = 0; i < a->npath; i++)   /* all or nothing */
+		if (to_real(s, &a->path[i], &x, &y) < 0)
+			return STEP_FAIL;
+	if (mods_press(s, &h) < 0)
+		return STEP_FAIL;
+	for (int i = 0; i < a->npath; i++) {
+		to_real(s, &a->path[i], &x, &y);
+		input_move(s->a->in, x, y);
+		if (i == 0)
+			input_button(s->a->in, a->button, 1);
+	}
+	input_button(s->a->in, a->button, 0);
+	input_chord_release(s->a->in, &h);
+	return STEP_DONE;
+}
+
+static enum step_rc run_button(struct step *s)
+{
+	if (move_first(s) < 0)
+		return STEP_FAIL;
+	input_button(s->a->in, s->act->button, s->act->down);
+	return STEP_DONE;
+}
+
+static void wheel(struct input *in, int clicks, int neg_button, int pos_button)
+{
+	int b = clicks < 0 ? neg_button : pos_button;
+
+	for (int i = 0; i < abs(clicks); i++) {
+		input_button(in, b, 1);
+		input_button(in, b, 0);
+	}
+}
+
+static enum step_rc run_scroll(struct step *s)
+{
+	struct input_held h;
+
+	if (move_first(s) < 0 || mods_press(s, &h) < 0)
+		return STEP_FAIL;
+	wheel(s->a->in, s->act->scroll_y, 4, 5);
+	wheel(s->a->in, s->act->scroll_x, 6, 7);
+	input_chord_release(s->a->in, &h);
+	return STEP_DONE;
+}
+
+/* Characters typed before the runner lets the loop serve other requests:
+ * a 160 KiB text is seconds of X events. */
+#define TYPE_SLICE 4096
+
+static enum step_rc run_type(struct step *s)
+{
+	struct act *a = s->act;
+	struct job *j = s->j;
+	struct input *in = s->a->in;
+	int slice = 0;
+	uint32_t cp;
+
+	while (j->pos < a->text_len) {
+		int n = keys_utf8_next(a->text + j->pos, a->text_len - j->pos, &cp);
+		enum input_res r;
+
+		if (n < 0)
+			return fail(s, "bad_request", "text is not UTF-8");
+		if (cp == '\r' && j->pos + 1 < a->text_len && a->text[j->pos + 1] == '\n') {
+			j->pos++;   /* CR LF is one newline */
+			continue;
+		}
+		r = input_type_char(in, cp);
+		if (r == INPUT_BUSY) {
+			input_type_end(in);
+			return sleep_until(s, input_busy_until(in));
+		}
+		if (r != INPUT_OK) {
+			input_type_end(in);
+			return fail(s, "internal", "no keycode can type U+%04X", cp);
+		}
+		j->pos += (size_t)n;
+		if (j->pos < a->text_len && (a->delay_ms || ++slice == TYPE_SLICE)) {
+			input_type_end(in);
+			return sleep_until(s, input_now_ms() + a->delay_ms);
+		}
+	}
+	input_type_end(in);
+	return STEP_DONE;
+}
+
+static enum step_rc run_key(struct step *s)
+{
+	struct input_held h;
+
+	for (int r = 0; r < s->act->repeat; r++) {
+		for (int c = 0; c < s->act->nchords; c++) {
+			if (input_chord_press(s->a->in, &s->act->chords[c], &h) != INPUT_OK)
+				return fail(s, "internal", "no keycode is free for chord %d", c);
+			input_chord_release(s->a->in, &h);
+		}
+	}
+	return STEP_DONE;
+}
+
+static enum step_rc run_hold(struct step *s)
+{
+	struct job *j = s->j;
+
+	if (j->phase == 1) {
+		input_chord_release(s->a->in, &j->held);
+		return STEP_DONE;
+	}
+	if (input_chord_press(s->a->in, &s->act->chords[0], &j->held) != INPUT_OK)
+		return fail(s, "internal", "no keycode is free for the key");
+	j->phase = 1;
+	return sleep_until(s, input_now_ms() + s->act->duration_ms);
+}
+
+static enum step_rc run_wait(struct step *s)
+{
+	if (s->j->phase == 1)
+		return run_screenshot(s);
+	s->j->phase = 1;
+	return sleep_until(s, input_now_ms() + s->act->duration_ms);
+}
+
+static enum step_rc run_zoom(struct step *s)
+{
+	const long *g = s->act->region;
+	struct shot_req r;
+
+	shot_default(&r, s->sc.real_w, s->sc.real_h);
+	if (scale_region_to_real(&s->sc, g[0], g[1], g[2], g[3], &r.region) < 0)
+		return fail(s, "bad_request", "region [%ld, %ld, %ld, %ld] is outside the %dx%d screen",
+			    g[0], g[1], g[2], g[3], s->sc.model_w, s->sc.model_h);
+	r.format = s->j->list.format;
+	r.quality = s->j->list.quality;
+	r.out_w = r.region.w;
+	r.out_h = r.region.h;
+	return image_result(s, &r);
+}
+
+static enum step_rc run_focus(struct step *s)
+{
+	char err[200];
+	Window w;
+	int notfound;
+
+	if (windows_focus(s->a->disp, s->act->window, s->act->title,
+			  &w, &notfound, err, sizeof err) < 0)
+		return fail(s, notfound ? "not_found" : "internal", "%s", err);
+	json_object_set_new(s->res, "window", json_integer((json_int_t)w));
+	return STEP_DONE;
+}
+
+static const run_fn run_tab[ACT_KIND_COUNT] = {
+	[ACT_SCREENSHOT] = run_screenshot,
+	[ACT_CURSOR] = run_cursor,
+	[ACT_MOVE] = run_move,
+	[ACT_CLICK] = run_click,
+	[ACT_DRAG] = run_drag,
+	[ACT_BUTTON] = run_button,
+	[ACT_SCROLL] = run_scroll,
+	[ACT_TYPE] = run_type,
+	[ACT_KEY] = run_key,
+	[ACT_HOLD] = run_hold,
+	[ACT_WAIT] = run_wait,
+	[ACT_ZOOM] = run_zoom,
+	[ACT_FOCUS] = run_focus,
+};
+
+struct actions *actions_create(struct agent *a)
+{
+	struct actions *as = calloc(1, sizeof *as);
+
+	if (as)
+		as->a = a;
+	return as;
+}
+
+static void job_free(struct job *j)
+{
+	actparse_free(&j->list);
+	json_decref(j->id);
+	json_decref(j->params);
+	json_decref(j->results);
+	json_decref(j->cur);
+	free(j);
+}
+
+void actions_destroy(struct actions *as)
+{
+	if (!as)
+		return;
+	while (as->head) {
+		struct job *j = as->head;
+
+		as->head = j->next;
+		job_free(j);
+	}
+	free(as);
+}
+
+int actions_submit(struct actions *as, json_t *id, json_t *params,
+		   struct act_error *e)
+{
+	struct job *j;
+
+	if (as->n >= ACTIONS_MAX_QUEUED) {
+		actparse_error(e, -1, NULL, "too many action requests queued");
+		return -1;
+	}
+	j = calloc(1, sizeof *j);
+	if (!j) {
+		actparse_error(e, -1, NULL, "out of memory");
+		return -1;
+	}
+	if (actparse(params, &j->list, e) < 0) {
+		free(j);
+		return -1;
+	}
+	j->id = json_incref(id);
+	j->params = json_incref(params);
+	j->results = json_array();
+	if (as->tail)
+		as->tail->next = j;
+	else
+		as->head = j;
+	as->tail = j;
+	as->n++;
+	return 0;
+}
+
+static void job_pop(struct actions *as)
+{
+	struct job *j = as->head;
+
+	as->head = j->next;
+	if (!as->head)
+		as->tail = NULL;
+	as->n--;
+	job_free(j);
+}
+
+/* Run the head job until it sleeps, fails or ends. Returns 1 if it left
+ * the queue. */
+static int job_step(struct actions *as, struct job *j)
+{
+	struct display *d = as->a->disp;
+
+	while (j->i < j->list.n) {
+		struct step s = {.a = as->a, .j = j, .act = &j->list.v[j->i]};
+		enum step_rc r;
+
+		s.sc.real_w = d->width;
+		s.sc.real_h = d->height;
+		s.sc.model_w = j->list.scale_w ? j->list.scale_w : d->width;
+		s.sc.model_h = j->list.scale_h ? j->list.scale_h : d->height;
+		if (!j->cur)
+			j->cur = json_pack("{sb}", "ok", 1);
+		s.res = j->cur;
+		r = run_tab[s.act->kind](&s);
+		if (r == STEP_SLEEP)
+			return 0;
+		if (r == STEP_FAIL) {
+			char msg[320];
+
+			if (j->held.n)
+				input_chord_release(as->a->in, &j->held);
+			XSync(d->dpy, False);
+			snprintf(msg, sizeof msg, "action %d (%s): %s", j->i, s.act->name, s.msg);
+			chan_reply_error(&as->a->chan, j->id, s.code, msg, j->i);
+			return 1;
+		}
+		XSync(d->dpy, False);
+		json_array_append_new(j->results, j->cur);
+		j->cur = NULL;
+		j->i++;
+		j->phase = 0;
+		j->pos = 0;
+		j->wake = 0;
+	}
+	chan_reply(&as->a->chan, j->id, json_pack("{sO}", "results", j->results), -1);
+	return 1;
+}
+
+void actions_run(struct actions *as)
+{
+	while (as->head && as->head->wake <= input_now_ms()) {
+		if (!job_step(as, as->head))
+			return;
+		job_pop(as);
+	}
+}
+
+int actions_timeout_ms(const struct actions *as)
+{
+	int64_t left;
+
+	if (!as->head)
+		return -1;
+	left = as->head->wake - input_now_ms();
+	return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+}

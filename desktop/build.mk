@@ -1,0 +1,21 @@
+# desktop/build.mk - the in-sandbox desktop agent, deskbox-desktop.
+# Included by the top-level Makefile. Pure modules (no I/O, no globals) go
+# into libpure.a and the unit tests; keys.o (and actparse.o, which uses it)
+# needs libX11's keysym name table, so only the agent and the two tests
+# that reach keys.o link -lX11 (deskboxd never pulls them out of the
+# archive). DESKTOP_SRC is the rest of the agent.
+
+DESKTOP_PURE := desktop/keys.c desktop/scale.c desktop/shot.c \
+	desktop/resample.c desktop/b64enc.c desktop/jget.c desktop/actparse.c
+PURE_SRC += $(DESKTOP_PURE)
+
+DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
+	desktop/chan.c desktop/spawn.c desktop/xserver.c desktop/display.c \
+	desktop/capture.c desktop/encode.c desktop/input.c desktop/clipboard.c \
+	desktop/windows.c
+
+$(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
+
+# Unit tests of pure modules that use Xlib's keysym names, or libm.
+$(BUILD)/tests/test_desktop_keys: UNIT_LIBS += -lX11
+$(BUILD)/tests/test_desktop_actparse: UNIT_LIBS += -lX11

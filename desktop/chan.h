@@ -1,0 +1,56 @@
+/*
+ * chan.h - the agent's channel to deskboxd: JSON messages over the
+ * AF_UNIX SOCK_SEQPACKET socket on fd 3, one datagram per message, with
+ * file descriptors (memfds) passed beside a datagram as SCM_RIGHTS.
+ *
+ * Replies whose JSON is over CHAN_MAX_INLINE bytes travel as the datagram
+ * {"id": N, "body_fd": true} with a memfd holding the whole reply. Every
+ * error a client sees goes through chan_reply_error, so codes stay stable.
+ * Touched only by the agent's single loop.
+ */
+#ifndef DESKTOP_CHAN_H
+#define DESKTOP_CHAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CHAN_MAX_REQUEST (160 * 1024)   /* largest request accepted */
+#define CHAN_MAX_INLINE  (64 * 1024)    /* largest reply sent inline */
+
+struct chan {
+	int fd;
+	char *buf;   /* CHAN_MAX_REQUEST + 1 bytes */
+};
+
+/* Take fd (a SOCK_SEQPACKET socket): CLOEXEC, a send timeout, buffers.
+ * Returns 0, or -1 with err when fd is not such a socket. */
+int chan_open(struct chan *c, int fd, char *err, size_t errlen);
+
+/* Close the socket and free the buffer. */
+void chan_close(struct chan *c);
+
+/*
+ * Receive one datagram. Returns 1 with *msg (a new reference) or, for a
+ * datagram that is too large or not a JSON object, 1 with *msg NULL and a
+ * reason in err; 0 when the peer closed; -1 with errno on a socket error.
+ * File descriptors that came along are closed.
+ */
+int chan_recv(struct chan *c, json_t **msg, char *err, size_t errlen);
+
+/* Send {"id": id, "result": result} (result is stolen), with fd (or -1)
+ * beside it. Returns 0, or -1 with errno. */
+int chan_reply(struct chan *c, json_t *id, json_t *result, int fd);
+
+/* Send {"id": id, "error": {"code", "message"[, "index"]}}; index < 0
+ * leaves "index" out. Returns 0, or -1. */
+int chan_reply_error(struct chan *c, json_t *id, const char *code,
+		     const char *message, int index);
+
+/* Send {"event": name, ...fields} (fields is stolen; may be NULL). */
+int chan_event(struct chan *c, const char *name, json_t *fields);
+
+/* A memfd holding len bytes of data, sealed, offset 0. Returns the fd, or
+ * -1 with errno. The caller closes it. */
+int chan_memfd(const char *name, const void *data, size_t len);
+
+#endif

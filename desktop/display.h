@@ -1,0 +1,73 @@
+/*
+ * display.h - the agent's X connection and what it tracks about the
+ * screen: size (RandR), a damage counter (XDamage), the cursor shape serial
+ * (XFixes), and a trap for X protocol errors.
+ *
+ * The damage counter is the screen's version: it goes up on every drawing
+ * anywhere on the root window and on every resize, so "same counter" means
+ * "same pixels". Touched only from the agent's loop.
+ */
+#ifndef DESKTOP_DISPLAY_H
+#define DESKTOP_DISPLAY_H
+
+#include <X11/Xlib.h>
+#include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xrandr.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct display {
+	Display *dpy;
+	int screen;
+	Window root;
+	int width, height;          /* current screen size */
+	int max_w, max_h;           /* Xvfb's -screen size: RandR's limit */
+	uint64_t damage;            /* screen version, see above */
+	unsigned long cursor_serial;
+	int damage_event, fixes_event, randr_event;   /* extension bases */
+	Damage dmg;
+	RROutput output;
+	RRCrtc crtc;
+	RRMode own_mode;            /* the mode this agent added, or None */
+};
+
+/*
+ * Connect to display name with the given cookie, check XShm, XDamage,
+ * XFixes, XTest and RandR, and start listening for damage, cursor and
+ * screen-size changes. Returns the display, or NULL with err.
+ */
+struct display *display_open(const char *name, const uint8_t cookie[16],
+			     int max_w, int max_h, char *err, size_t errlen);
+
+/* Close the connection (if any) and free d. */
+void display_close(struct display *d);
+
+/*
+ * Set the screen to w x h with RandR (adding a mode if needed), at most
+ * max_w x max_h. Returns 0, or -1 with err.
+ */
+int display_resize(struct display *d, int w, int h, char *err, size_t errlen);
+
+/*
+ * Handle ev if it is a damage, cursor or RandR event. Returns 1 when it
+ * was (*resized set when the screen size changed), 0 when it is someone
+ * else's.
+ */
+int display_handle(struct display *d, XEvent *ev, int *resized);
+
+/* Round trip to the server, then count every damage event that arrived:
+ * afterwards d->damage covers all drawing the server did before. */
+void display_refresh(struct display *d);
+
+/* Pointer position on the root window. Returns 0, or -1. */
+int display_pointer(struct display *d, int *x, int *y);
+
+/*
+ * X protocol errors are asynchronous; code that can provoke one (windows
+ * that vanish, a racing resize) brackets itself with trap_begin/trap_end.
+ * trap_end syncs and returns the error code caught (0 for none).
+ */
+void display_trap_begin(struct display *d);
+int display_trap_end(struct display *d);
+
+#endif

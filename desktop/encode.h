@@ -1,0 +1,39 @@
+/*
+ * encode.h - a screenshot request to image bytes: capture the region,
+ * draw the cursor if asked, resize if asked (area averaging), encode as
+ * JPEG (libjpeg-turbo, straight from BGRX, 4:2:0) or PNG (libspng, zlib
+ * level 1, no filtering: fast, and screens compress well anyway).
+ *
+ * The encoder keeps its buffers between calls; the bytes it returns stay
+ * valid until the next call. Loop thread only.
+ */
+#ifndef DESKTOP_ENCODE_H
+#define DESKTOP_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "shot.h"
+
+struct encode;
+
+struct encode_image {
+	const uint8_t *data;   /* owned by the encoder */
+	size_t len;
+	int width, height;
+};
+
+struct encode *encode_create(char *err, size_t errlen);
+void encode_destroy(struct encode *e);
+
+/* Take the screenshot r describes. Returns 0, or -1 with err. */
+int encode_shot(struct encode *e, struct capture *c, const struct shot_req *r,
+		struct encode_image *out, char *err, size_t errlen);
+
+/* Encode BGRX pixels (w x h, stride bytes per row) as JPEG or PNG. */
+int encode_pixels(struct encode *e, const uint8_t *pix, int w, int h,
+		  size_t stride, enum shot_format f, int quality,
+		  struct encode_image *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * methods.c - the request table: screenshot, actions, clipboard.get/set,
+ * display.get/set, windows. Each handler fills a struct reply; one place
+ * sends it, so every reply and every error has the same shape. Owns
+ * nothing. Loop thread only.
+ */
+#include "methods.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actions.h"
+#include "jget.h"
+#include "shot.h"
+#include "windows.h"
+
+struct reply {
+	json_t *result;     /* success (owned) */
+	int fd;             /* passed beside the result, or -1 (owned) */
+	const char *code;   /* error */
+	char msg[320];
+	int index;          /* error: failing action, or -1 */
+	int deferred;       /* the reply is sent later */
+};
+
+typedef void (*method_fn)(struct agent *a, json_t *id, json_t *params,
+			  struct reply *r);
+
+static void reply_error(struct reply *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+	va_end(ap);
+	r->code = code;
+}
+
+static void m_screenshot(struct agent *a, json_t *id, json_t *params,
+			 struct reply *r)
+{
+	struct encode_image img;
+	struct shot_req req;
+	char err[256], etag[SHOT_ETAG_LEN];
+
+	if (shot_parse(params, a->disp->width, a->disp->height, &req, err,
+		       sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s", err);
+	display_refresh(a->disp);
+	shot_etag(&req, a->nonce, a->disp->damage,
+		  req.cursor ? capture_cursor_key(a->cap) : 0, etag);
+	if (req.if_none_match && strcmp(req.if_none_match, etag) == 0) {
+		r->result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
+		return;
+	}
+	if (encode_shot(a->enc, a->cap, &req, &img, err, sizeof err) < 0)
+		return reply_error(r, "internal", "%s", err);
+	r->fd = chan_memfd("screenshot", img.data, img.len);
+	if (r->fd < 0)
+		return reply_error(r, "internal", "memfd: %m");
+	r->result = json_pack("{sssisisssI}", "media_type",
+			      shot_media_type(req.format), "width", img.width,
+			      "height", img.height, "etag", etag, "size",
+			      (json_int_t)img.len);
+}
+
+static void m_actions(struct agent *a, json_t *id, json_t *params,
+		      struct reply *r)
+{
+	struct act_error e;
+
+	if (actions_submit(a->acts, id, params, &e) < 0) {
+		r->index = e.index;
+		return reply_error(r, "bad_request", "%s", e.msg);
+	}
+	r->deferred = 1;
+	actions_run(a->acts);
+}
+
+static json_t *display_json(struct agent *a)
+{
+	int x = 0, y = 0;
+
+	display_pointer(a->disp, &x, &y);
+	return json_pack("{sisisisis{sisi}}", "width", a->disp->width,
+			 "height", a->disp->height, "max_width", a->disp->max_w,
+			 "max_height", a->disp->max_h, "cursor", "x", x, "y", y);
+}
+
+static void m_display_get(struct agent *a, json_t *id, json_t *params,
+			  struct reply *r)
+{
+	r->result = display_json(a);
+}
+
+static void m_display_set(struct agent *a, json_t *id, json_t *params,
+			  struct reply *r)
+{
+	char err[256];
+	long w, h;
+
+	if (!json_is_object(params) || !json_object_get(params, "width") ||
+	    !json_object_get(params, "height"))
+		return reply_error(r, "bad_request", "params must be {width, height}");
+	if (jget_int(params, "width", 1, a->disp->max_w, 0, &w, err, sizeof err) < 0 ||
+	    jget_int(params, "height", 1, a->disp->max_h, 0, &h, err, sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s (the maximum is %dx%d)", err,
+				   a->disp->max_w, a->disp->max_h);
+	if (display_resize(a->disp, (int)w, (int)h, err, sizeof err) < 0)
+		return reply_error(r, "internal", "%s", err);
+	r->result = display_json(a);
+}
+
+static void m_clipboard_get(struct agent *a, json_t *id, json_t *params,
+			    struct reply *r)
+{
+	char err[256], *text;
+	int notext;
+	size_t len;
+
+	if (clipboard_get(a->clip, &text, &len, &notext, err, sizeof err) < 0)
+		return reply_error(r, notext ? "not_found" : "internal", "%s", err);
+	r->result = json_pack("{ss%}", "text", text, len);
+	free(text);
+}
+
+static void m_clipboard_set(struct agent *a, json_t *id, json_t *params,
+			    struct reply *r)
+{
+	const char *text;
+	char err[256];
+	size_t len;
+
+	if (!json_is_object(params))
+		return reply_error(r, "bad_request", "params must be {text}");
+	if (jget_string(params, "text", 1, &text, &len, err, sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s", err);
+	if (clipboard_set(a->clip, text, len, err, sizeof err) < 0)
+		return reply_error(r, "internal", "%s", err);
+	r->result = json_pack("{sb}", "ok", 1);
+}
+
+static void m_windows(struct agent *a, json_t *id, json_t *params,
+		      struct reply *r)
+{
+	struct windows_info *w;
+	char err[256];
+	json_t *list;
+	int n;
+
+	if (windows_list(a->disp, &w, &n, err, sizeof err) < 0)
+		return reply_error(r, "internal", "%s", err);
+	list = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, json_pack(
+			"{sIsssIsisisisisb}", "id", (json_int_t)w[i].id,
+			"title", w[i].title, "pid", (json_int_t)w[i].pid,
+			"x", w[i].x, "y", w[i].y, "width", w[i].width,
+			"height", w[i].height, "focused", w[i].focused));
+	windows_free(w, n);
+	r->result = json_pack("{so}", "windows", list);
+}
+
+static const struct {
+	const char *name;
+	method_fn fn;
+} methods[] = {
+	{"screenshot", m_screenshot},
+	{"actions", m_actions},
+	{"display.get", m_display_get},
+	{"display.set", m_display_set},
+	{"clipboard.get", m_clipboard_get},
+	{"clipboard.set", m_clipboard_set},
+	{"windows", m_windows},
+};
+
+void methods_dispatch(struct agent *a, json_t *msg, const char *bad)
+{
+	struct reply r = {.fd = -1, .index = -1};
+	json_t *id = msg ? json_object_get(msg, "id") : NULL;
+	json_t *params = msg ? json_object_get(msg, "params") : NULL;
+	const char *name;
+	size_t i;
+
+	if (!msg) {
+		reply_error(&r, "bad_request", "%s", bad);
+		goto send;
+	}
+	name = json_string_value(json_object_get(msg, "method"));
+	if (!name) {
+		reply_error(&r, "bad_request", "method must be a string");
+		goto send;
+	}
+	for (i = 0; i < sizeof methods / sizeof *methods; i++)
+		if (strcmp(methods[i].name, name) == 0)
+			break;
+	if (i == sizeof methods / sizeof *methods) {
+		reply_error(&r, "not_found", "no method '%.64s'", name);
+		goto send;
+	}
+	methods[i].fn(a, id, params, &r);
+	if (r.deferred)
+		return;
+	if (!r.code && !r.result)
+		reply_error(&r, "internal", "out of memory");
+send:
+	if (r.code) {
+		json_decref(r.result);
+		chan_reply_error(&a->chan, id, r.code, r.msg, r.index);
+	} else {
+		chan_reply(&a->chan, id, r.result, r.fd);
+	}
+	if (r.fd >= 0)
+		close(r.fd);
+	methods_announce_size(a);
+}
+
+void methods_announce_size(struct agent *a)
+{
+	if (a->disp->width == a->shown_w && a->disp->height == a->shown_h)
+		return;
+	a->shown_w = a->disp->width;
+	a->shown_h = a->disp->height;
+	chan_event(&a->chan, "display", json_pack("{sisi}", "width", a->shown_w,
+						  "height", a->shown_h));
+}

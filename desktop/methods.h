@@ -1,0 +1,20 @@
+/*
+ * methods.h - deskboxd's requests to the agent: {"id", "method",
+ * "params"} in, one reply out (now, or later for "actions").
+ */
+#ifndef DESKTOP_METHODS_H
+#define DESKTOP_METHODS_H
+
+#include <jansson.h>
+
+#include "agent.h"
+
+/* Answer one request. msg is NULL when the datagram was unusable, with
+ * the reason in bad. */
+void methods_dispatch(struct agent *a, json_t *msg, const char *bad);
+
+/* Send {"event": "display", "width", "height"} if the screen size
+ * differs from the one last announced. */
+void methods_announce_size(struct agent *a);
+
+#endif
