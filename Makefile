@@ -8,7 +8,7 @@ PREFIX  ?= /usr/local
 LISTEN  ?= 127.0.0.1:8080
 PYTHON  ?= /usr/bin/python3
 
-PKGS_SERVER  := libwebsockets jansson libseccomp
+PKGS_SERVER  := libwebsockets jansson libseccomp libvncserver
 PKGS_DESKTOP := x11 xext xtst xdamage xfixes xrandr libvncserver libturbojpeg spng jansson
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation

@@ -133,22 +133,18 @@ int proto_unpack_open(const char *buf, size_t len, uint32_t *mode,
 	return 0;
 }
 
-int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
-	       const void *payload, size_t len, const int *fds, int nfds)
+/* sendmsg of iov with fds beside it; -1 with errno unless all was sent. */
+static int send_iov(int sock, struct iovec *iov, int niov, size_t total,
+		    const int *fds, int nfds)
 {
-	struct proto_hdr hdr = { type, id, arg, (uint32_t)len };
-	struct iovec iov[2] = {
-		{ &hdr, sizeof(hdr) },
-		{ (void *)payload, len },
-	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
 	ssize_t n;
 
-	if (nfds < 0 || nfds > PROTO_MAX_FDS || len > PROTO_MAX_MSG) {
+	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -169,11 +165,34 @@ int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	if ((size_t)n != sizeof(hdr) + len) {
+	if ((size_t)n != total) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	return 0;
+}
+
+int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
+	       const void *payload, size_t len, const int *fds, int nfds)
+{
+	struct proto_hdr hdr = { type, id, arg, (uint32_t)len };
+	struct iovec iov[2] = {
+		{ &hdr, sizeof(hdr) },
+		{ (void *)payload, len },
+	};
+
+	if (len > PROTO_MAX_MSG) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return send_iov(sock, iov, len ? 2 : 1, sizeof(hdr) + len, fds, nfds);
+}
+
+int proto_send_raw(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return send_iov(sock, &iov, 1, len, fds, nfds);
 }
 
 static void close_fds(int *fds, int n)

@@ -245,6 +245,21 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 		if (json_is_true(gl))
 			out->gl = 1;
 	}
+	json_t *vnc = json_object_get(root, "vnc");
+
+	if (vnc && !json_is_null(vnc) && !json_is_false(vnc)) {
+		json_t *port = json_object_get(vnc, "port");
+		const char *ps = json_string_value(port);
+
+		if (!json_is_object(vnc) ||
+		    !((ps && !strcmp(ps, "auto")) ||
+		      (json_is_integer(port) && json_integer_value(port) >= 1024 &&
+		       json_integer_value(port) <= 65535))) {
+			fail(err, errlen, "vnc must be {\"port\": \"auto\"} or {\"port\": 1024..65535}");
+			return -1;
+		}
+		out->vnc_port = ps ? 0 : (int)json_integer_value(port);
+	}
 	if (apps && !json_is_null(apps)) {
 		out->apps = strings(apps, 64, 0, "apps", err, errlen);
 		if (!out->apps)
@@ -264,6 +279,7 @@ enum req_result req_parse_create(const char *body, size_t len,
 	out->timeout_s = default_timeout_s;
 	out->limits = *defaults;
 	out->desktop = -1;
+	out->vnc_port = -1;
 	out->width = 1280;
 	out->height = 800;
 	snprintf(out->rootfs, sizeof(out->rootfs), "host");

@@ -30,6 +30,7 @@ struct req_create {
 	int width, height;   /* requested desktop size */
 	int gl;
 	char **apps;         /* NULL-terminated commands, or NULL */
+	int vnc_port;        /* raw VNC port: -1 none, 0 any free one, or N */
 };
 
 struct req_exec {

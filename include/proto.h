@@ -43,7 +43,9 @@ struct proto_hdr {
 /* PROTO_SPAWN flags (in hdr.arg). */
 #define PROTO_SPAWN_EXECFD   0x1  /* an fd to execveat() follows the 3 stdio fds */
 #define PROTO_SPAWN_EXTRAFD  0x2  /* one more fd follows; it becomes fd 3 */
-#define PROTO_SPAWN_NOSHELL  0x4  /* reserved: argv is run as given (always) */
+#define PROTO_SPAWN_PTY      0x4  /* no stdio fds: init makes a pty, the command
+				     * gets its slave as controlling terminal and
+				     * SPAWNED carries the master fd */
 
 /* PROTO_OPEN flags (in hdr.arg). */
 #define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */
@@ -103,6 +105,10 @@ ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 /* Size both socket buffers of sock for datagrams up to max bytes (forcing
  * past the sysctl limits where allowed, as root). */
 void proto_size_buffers(int sock, int max);
+
+/* Send one datagram of len bytes with up to PROTO_MAX_FDS fds. Returns 0,
+ * or -1 with errno. */
+int proto_send_raw(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /*
  * Receive one datagram of any shape (no header) into buf; fds as for

@@ -31,7 +31,9 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define CHAN_FD 3
@@ -130,6 +132,27 @@ static void shim_exit(int status)
 	_exit(125);
 }
 
+/* Close every fd of ours but 0-2 and keep[]: the channel, the signalfd and
+ * other commands' pty masters are not the shim's business. */
+static void close_others(const int *keep, int nkeep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int self = d ? dirfd(d) : -1;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name), kept = fd < 3 || fd == self;
+
+		for (int i = 0; i < nkeep && !kept; i++)
+			kept = keep[i] == fd;
+		if (!kept && e->d_name[0] != '.')
+			close(fd);
+	}
+	closedir(d);
+}
+
 static void exec_command(struct proto_spawn *sp, int execfd)
 {
 	if (chdir(sp->cwd) < 0) {
@@ -149,10 +172,12 @@ static void exec_command(struct proto_spawn *sp, int execfd)
 static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 {
 	int execfd = (flags & PROTO_SPAWN_EXECFD) ? fds[3] : -1;
+	int pty = flags & PROTO_SPAWN_PTY;
 	int extra = (flags & PROTO_SPAWN_EXTRAFD) ? fds[nfds - 1] : -1;
 	sigset_t set;
 	pid_t child;
 
+	close_others(fds, nfds);
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	sigemptyset(&set);
@@ -175,6 +200,9 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 		for (int i = 0; i < 3; i++)
 			if (dup2(fds[i], i) < 0)
 				_exit(126);
+		/* A terminal session: its own session, the pty its terminal. */
+		if (pty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+			_exit(126);
 		if (extra >= 0) {
 			if (dup3(extra, 3, 0) < 0)
 				_exit(126);
@@ -229,14 +257,41 @@ static struct cmd *cmd_find(uint32_t id)
 	return NULL;
 }
 
+/* A new pty of the sandbox's devpts: returns the master and puts the slave
+ * (opened without becoming our terminal) in fds[0..2], or -1 with errno. */
+static int open_pty(int *fds)
+{
+	char name[64];
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+
+	if (master < 0)
+		return -1;
+	if (grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    ptsname_r(master, name, sizeof(name)) != 0)
+		goto fail;
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		goto fail;
+	ioctl(master, TIOCSWINSZ, &ws);
+	fds[0] = fds[1] = fds[2] = slave;
+	return master;
+fail:
+	close(master);
+	return -1;
+}
+
 static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
 {
 	static char *argv[MAX_STRINGS + 1], *envp[MAX_STRINGS + 1];
 	struct proto_spawn sp;
 	struct cmd *slot = NULL;
-	int want = 3 + !!(h->arg & PROTO_SPAWN_EXECFD) + !!(h->arg & PROTO_SPAWN_EXTRAFD);
+	int pty = h->arg & PROTO_SPAWN_PTY, master = -1;
+	int want = (pty ? 0 : 3) + !!(h->arg & PROTO_SPAWN_EXECFD) + !!(h->arg & PROTO_SPAWN_EXTRAFD);
 	pid_t pid;
 
+	if (pty && (h->arg & (PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD)))
+		want = -1;
 	if (nfds != want ||
 	    proto_unpack_spawn(msgbuf, (size_t)len, &sp, argv, envp, MAX_STRINGS)) {
 		reply(PROTO_SPAWN_FAIL, h->id, EINVAL, NULL, 0);
@@ -249,6 +304,14 @@ static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
 		reply(PROTO_SPAWN_FAIL, h->id, EAGAIN, NULL, 0);
 		goto out;
 	}
+	if (pty) {
+		master = open_pty(fds);
+		if (master < 0) {
+			reply(PROTO_SPAWN_FAIL, h->id, errno, NULL, 0);
+			goto out;
+		}
+		nfds = 3;
+	}
 	pid = fork();
 	if (pid == 0)
 		shim_main(&sp, fds, nfds, h->arg);
@@ -258,8 +321,15 @@ static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
 	}
 	slot->id = h->id;
 	slot->pid = pid;
-	reply(PROTO_SPAWNED, h->id, pid, NULL, 0);
+	reply(PROTO_SPAWNED, h->id, pid, master >= 0 ? &master : NULL, master >= 0);
 out:
+	if (pty && nfds == 3) {
+		/* fds[0..2] are three copies of the one slave fd */
+		close(fds[0]);
+		nfds = 0;
+	}
+	if (master >= 0)
+		close(master);
 	close_all(fds, nfds);
 }
 

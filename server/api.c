@@ -63,6 +63,11 @@ static void create(struct http_req *r, struct sandbox *sb)
 	/* Without the agent installed, sandboxes default to shell-only. */
 	if (spec.desktop < 0)
 		spec.desktop = r->srv->desktop_fd >= 0;
+	if (spec.vnc_port >= 0 && !spec.desktop) {
+		http_error(r, 400, "bad_request", "a VNC port needs a desktop");
+		req_create_free(&spec);
+		return;
+	}
 	if (spec.desktop && (spec.width > r->srv->cfg.max_width || spec.height > r->srv->cfg.max_height)) {
 		http_error(r, 400, "bad_request", "the desktop can be at most %dx%d",
 			   r->srv->cfg.max_width, r->srv->cfg.max_height);
@@ -147,6 +152,46 @@ static void file_get(struct http_req *r, struct sandbox *sb)
 		files_get(sb, r, path);
 }
 
+static void viewer_token(struct http_req *r, struct sandbox *sb)
+{
+	json_t *body = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();
+	json_t *vo = json_object_get(body, "view_only"), *ttl = json_object_get(body, "ttl_s");
+	const struct viewer_token *v;
+	char host[256], url[512], exp[40];
+	long ttl_s = 3600;
+	int n;
+
+	if (!json_is_object(body)) {
+		json_decref(body);
+		http_error(r, 400, "bad_json", "the body must be a JSON object");
+		return;
+	}
+	if ((vo && !json_is_boolean(vo)) ||
+	    (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+		     json_integer_value(ttl) > 7 * 86400))) {
+		json_decref(body);
+		http_error(r, 400, "bad_request", "view_only must be true or false, ttl_s from 1 to 604800");
+		return;
+	}
+	if (ttl)
+		ttl_s = (long)json_integer_value(ttl);
+	/* View-only unless asked otherwise: the safer link to hand out. */
+	v = running(r, sb) ? sbx_viewer_add(sb, vo ? json_is_true(vo) : 1, ttl_s) : NULL;
+	json_decref(body);
+	if (!v) {
+		if (!r->resp_ready)
+			http_error(r, 500, "internal", "cannot make a token");
+		return;
+	}
+	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != (size_t)n)
+		snprintf(host, sizeof(host), "%s:%d", r->srv->cfg.listen_host, r->srv->cfg.listen_port);
+	snprintf(url, sizeof(url), "http://%s/viewer.html?id=%s&token=%s", host, sb->id, v->token);
+	sbx_iso_time(v->expires_us, exp, sizeof(exp));
+	http_respond_json(r, 201, json_pack("{s:s,s:b,s:s,s:s}", "token", v->token, "view_only",
+					    v->view_only, "expires_at", exp, "url", url));
+}
+
 static const struct api_route routes[] = {
 	{ HM_GET, "/healthz", health, 0, 0, 0 },
 	{ HM_GET, "/v1/sandboxes", list, 1, 0, 0 },
@@ -165,6 +210,7 @@ static const struct api_route routes[] = {
 	{ HM_PUT, "/v1/sandboxes/*/clipboard", desk_api_clipboard_put, 1, 1, 0 },
 	{ HM_GET, "/v1/sandboxes/*/windows", desk_api_windows, 1, 1, 0 },
 	{ HM_POST, "/v1/sandboxes/*/desktop/restart", desk_api_restart, 1, 1, 0 },
+	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", viewer_token, 1, 1, 0 },
 };
 
 int api_route(const char *path, enum http_method m, const struct api_route **route,

@@ -471,7 +471,7 @@ void desk_restart(struct sandbox *sb, struct http_req *req)
 		set_failed(d, d->error);
 }
 
-uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params,
+uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int fd,
 		   desk_cb cb, void *ctx)
 {
 	struct desk *d = sb->desk;
@@ -504,9 +504,7 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params,
 		errno = EMSGSIZE;
 		return 0;
 	}
-	do
-		r = (int)send(d->chan, text, strlen(text), MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	r = proto_send_raw(d->chan, text, strlen(text), &fd, fd >= 0);
 	free(text);
 	if (r < 0) {
 		free(c);

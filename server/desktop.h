@@ -33,9 +33,10 @@ void desk_destroy(struct sandbox *sb);
  * ready. */
 void desk_restart(struct sandbox *sb, struct http_req *req);
 
-/* Call method with params (stolen; may be NULL). Returns a call id (> 0) or
- * 0 if the desktop is not ready (errno set). */
-uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params,
+/* Call method with params (stolen; may be NULL) and fd (or -1; not closed)
+ * passed beside it. Returns a call id (> 0) or 0 if the desktop is not ready
+ * (errno set). */
+uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int fd,
 		   desk_cb cb, void *ctx);
 void desk_call_cancel(struct sandbox *sb, uint32_t id);
 

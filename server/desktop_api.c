@@ -125,7 +125,7 @@ static void call(struct http_req *r, struct sandbox *sb, const char *method, jso
 	job->sb = sb;
 	job->req = r;
 	job->on_result = on_result;
-	job->id = desk_call(sb, method, params, on_reply, job);
+	job->id = desk_call(sb, method, params, -1, on_reply, job);
 	if (!job->id) {
 		http_error(r, errno == EMSGSIZE ? 413 : 409, errno == EMSGSIZE ? "too_large" : "desktop_not_running",
 			   "cannot reach the desktop: %s", strerror(errno));

@@ -114,6 +114,19 @@ int ev_add(struct srv *srv, int fd, uint32_t events, ev_cb cb, void *ctx)
 	return 0;
 }
 
+int ev_mod(struct srv *srv, int fd, uint32_t events)
+{
+	for (struct watch *w = srv->ev->live; w; w = w->next) {
+		if (w->fd == fd) {
+			struct epoll_event e = { .events = events, .data.ptr = w };
+
+			return epoll_ctl(srv->ev->epfd, EPOLL_CTL_MOD, fd, &e);
+		}
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 void ev_del(struct srv *srv, int fd)
 {
 	struct watch **pp = &srv->ev->live;

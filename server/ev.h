@@ -22,6 +22,8 @@ void ev_shutdown(struct srv *srv);
 
 /* Watch fd for events (level-triggered). Returns 0, or -1 with errno. */
 int ev_add(struct srv *srv, int fd, uint32_t events, ev_cb cb, void *ctx);
+/* Change the events watched for fd. Returns 0, or -1 with errno. */
+int ev_mod(struct srv *srv, int fd, uint32_t events);
 /* Stop watching fd; its callback is not called again, even later in the
  * same dispatch round. Does not close fd. */
 void ev_del(struct srv *srv, int fd);

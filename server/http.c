@@ -433,6 +433,20 @@ int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (r && r->srv)
 			reset(r);
 		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		char uri[1024];
+		int view_only, n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+
+		/* Refuse the upgrade unless the token opens this sandbox. */
+		if (n < 0 || strlen(uri) != (size_t)n || srv->stopping)
+			return 1;
+		return ws_authorize(srv, wsi, uri, &view_only) < 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLOSED:
+		return ws_callback(wsi, reason, r, in, len);
 	default:
 		break;
 	}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "srv.h"
+#include "ws.h"
 
 enum http_method { HM_OTHER = 0, HM_GET, HM_POST, HM_PUT, HM_DELETE, HM_PATCH, HM_OPTIONS, HM_HEAD };
 
@@ -42,6 +43,7 @@ struct http_req {
 	int stream_fd;              /* >= 0: body streams from this fd */
 	uint64_t stream_len, stream_off;
 	char etag[128];
+	struct ws_conn ws;          /* when the connection became a WebSocket */
 };
 
 /* Answer with body (malloc'd, ownership moves here; may be NULL if len 0). */

@@ -213,7 +213,9 @@ static void on_signal(void *ctx, uint32_t events)
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "http", http_lws_callback, sizeof(struct http_req), 0, 0, NULL, 0 },
+	{ "http", http_lws_callback, sizeof(struct http_req), 65536, 0, NULL, 0 },
+	/* noVNC asks for the "binary" subprotocol; same handling. */
+	{ "binary", http_lws_callback, sizeof(struct http_req), 65536, 0, NULL, 0 },
 	{ "deskbox-ev", ev_lws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -28,6 +28,8 @@
 
 #include "desktop.h"
 #include "ev.h"
+#include "vncport.h"
+#include "ws.h"
 #include "jail.h"
 #include "log.h"
 
@@ -48,7 +50,7 @@ struct sandbox *sbx_find(struct srv *srv, const char *id)
 	return NULL;
 }
 
-static void iso_time(int64_t us, char *out, size_t cap)
+void sbx_iso_time(int64_t us, char *out, size_t cap)
 {
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
@@ -65,9 +67,9 @@ json_t *sbx_json(const struct sandbox *sb)
 	json_t *j, *enforced = json_array();
 	const struct limits *l = &sb->spec.limits;
 
-	iso_time(sb->created_us, created, sizeof(created));
+	sbx_iso_time(sb->created_us, created, sizeof(created));
 	if (sb->expires_us)
-		iso_time(sb->expires_us, expires, sizeof(expires));
+		sbx_iso_time(sb->expires_us, expires, sizeof(expires));
 	if (sb->enforced & CG_MEMORY)
 		json_array_append_new(enforced, json_string("memory"));
 	if (sb->enforced & CG_PIDS)
@@ -97,6 +99,8 @@ json_t *sbx_json(const struct sandbox *sb)
 		json_object_set_new(j, "display", json_null());
 		json_object_set_new(j, "desktop", json_false());
 	}
+	if (j)
+		json_object_set_new(j, "vnc", sb->vnc ? vncport_json(sb->vnc) : json_null());
 	return j;
 }
 
@@ -264,6 +268,16 @@ void sbx_desktop_ready(struct sandbox *sb)
 {
 	struct http_req *r = sb->create_req;
 
+	if (sb->spec.vnc_port >= 0 && !sb->vnc) {
+		sb->vnc = vncport_open(sb, sb->spec.vnc_port);
+		if (!sb->vnc && r) {
+			sb->create_req = NULL;
+			http_clear_job(r);
+			http_error(r, 500, "internal", "cannot open the VNC port %d", sb->spec.vnc_port);
+			sbx_remove(sb, NULL);
+			return;
+		}
+	}
 	if (!r)
 		return;
 	log_event(sb->id, "desktop up %.1f ms after create",
@@ -375,6 +389,59 @@ static void cancel_waiter(void *job)
 	w->req = NULL;
 }
 
+static void sbx_free(struct sandbox *sb)
+{
+	while (sb->viewers) {
+		struct viewer_token *v = sb->viewers;
+
+		sb->viewers = v->next;
+		explicit_bzero(v->token, sizeof(v->token));
+		free(v);
+	}
+	req_create_free(&sb->spec);
+	free(sb);
+}
+
+const struct viewer_token *sbx_viewer_add(struct sandbox *sb, int view_only, long ttl_s)
+{
+	struct viewer_token *v = calloc(1, sizeof(*v));
+	uint8_t rnd[ID_BYTES];
+
+	if (!v || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		free(v);
+		return NULL;
+	}
+	id_format(rnd, sizeof(rnd), v->token);
+	v->view_only = view_only;
+	v->expires_us = srv_wall_us() + (int64_t)ttl_s * 1000000;
+	if (sb->expires_us && v->expires_us > sb->expires_us)
+		v->expires_us = sb->expires_us;
+	v->next = sb->viewers;
+	sb->viewers = v;
+	return v;
+}
+
+int sbx_viewer_check(struct sandbox *sb, const char *token, int *view_only)
+{
+	int64_t now = srv_wall_us();
+
+	for (struct viewer_token **pp = &sb->viewers; *pp; ) {
+		struct viewer_token *v = *pp;
+
+		if (v->expires_us <= now) {
+			*pp = v->next;
+			free(v);
+			continue;
+		}
+		if (token_equal(token, strlen(token), v->token)) {
+			*view_only = v->view_only;
+			return 0;
+		}
+		pp = &v->next;
+	}
+	return -1;
+}
+
 /* Last step, once init is reaped: cgroups go, then the object or its state. */
 static void finish(struct sandbox *sb)
 {
@@ -401,8 +468,7 @@ static void finish(struct sandbox *sb)
 	answer_waiters(sb);
 	ev_timer_cancel(&sb->expiry);
 	unlink_sandbox(sb);
-	req_create_free(&sb->spec);
-	free(sb);
+	sbx_free(sb);
 }
 
 static void on_pidfd(void *ctx, uint32_t events)
@@ -430,6 +496,9 @@ static void teardown(struct sandbox *sb)
 {
 	sb->state = SBX_STOPPING;
 	ev_timer_cancel(&sb->expiry);
+	ws_close_all(sb);
+	vncport_close(sb->vnc);
+	sb->vnc = NULL;
 	desk_destroy(sb);
 	fail_ops(sb);
 	if (sb->chan >= 0) {
@@ -625,6 +694,9 @@ fail_spec:
 void sbx_destroy_all(struct srv *srv)
 {
 	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next) {
+		ws_close_all(sb);
+		vncport_close(sb->vnc);
+		sb->vnc = NULL;
 		desk_destroy(sb);
 		fail_ops(sb);
 		if (!sb->reaped)
@@ -663,7 +735,6 @@ void sbx_destroy_all(struct srv *srv)
 		ev_timer_cancel(&sb->expiry);
 		srv->sandboxes = sb->next;
 		srv->nsandboxes--;
-		req_create_free(&sb->spec);
-		free(sb);
+		sbx_free(sb);
 	}
 }

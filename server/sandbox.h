@@ -37,6 +37,13 @@ struct sbx_waiter {
 	struct sbx_waiter *next;
 };
 
+struct viewer_token {
+	char token[ID_LEN + 1];
+	int view_only;
+	int64_t expires_us;       /* wall clock */
+	struct viewer_token *next;
+};
+
 struct sandbox {
 	struct sandbox *next;
 	struct srv *srv;
@@ -58,7 +65,16 @@ struct sandbox {
 	lws_sorted_usec_list_t expiry;
 	size_t errlen;
 	struct desk *desk;                /* desktop.c; NULL without a desktop */
+	struct viewer_token *viewers;     /* tokens for the VNC viewer */
+	struct ws_conn *ws_conns;         /* ws.c: open WebSockets on this sandbox */
+	struct vnc_port *vnc;             /* vncport.c: the raw VNC port, or NULL */
 };
+
+/* Make a viewer token for sb valid for ttl_s seconds (capped by the
+ * sandbox's own expiry). Returns it, or NULL. */
+const struct viewer_token *sbx_viewer_add(struct sandbox *sb, int view_only, long ttl_s);
+/* 0 and *view_only if token is a live viewer token of sb, else -1. */
+int sbx_viewer_check(struct sandbox *sb, const char *token, int *view_only);
 
 /* Called by desktop.c: the desktop came up, or failed to come up. */
 void sbx_desktop_ready(struct sandbox *sb);
@@ -75,6 +91,9 @@ void sbx_remove(struct sandbox *sb, struct http_req *req);
 
 /* Set the lifetime to timeout_s from now (0 = none). */
 void sbx_set_timeout(struct sandbox *sb, long timeout_s);
+
+/* us (wall clock) as 2026-11-22T01:02:03.456Z into out. */
+void sbx_iso_time(int64_t us, char *out, size_t cap);
 
 /* The sandbox object of the API. */
 json_t *sbx_json(const struct sandbox *sb);

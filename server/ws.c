@@ -1,0 +1,452 @@
+/*
+ * ws.c - WebSocket endpoints: VNC and a terminal, bridged to an fd.
+ *
+ * /v1/sandboxes/{id}/vnc: deskboxd makes a stream socketpair and hands one
+ * end to the sandbox's desktop agent (vnc.attach), which serves RFB on it;
+ * the other end is bridged to the WebSocket's binary messages. One port, one
+ * auth check, and the agent never listens on anything.
+ * /v1/sandboxes/{id}/pty: the sandbox's init starts a login shell on a new
+ * pty and passes the master here; binary messages carry terminal bytes both
+ * ways, a text message {"type":"resize","cols":C,"rows":R} sets the size.
+ *
+ * Owns each connection's fd and its two bounded buffers. Backpressure both
+ * ways: when the browser is slow the fd is not read; when the fd is full the
+ * browser is not read (lws rx flow control). Runs on the loop thread.
+ */
+#include "ws.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "desktop.h"
+#include "ev.h"
+#include "http.h"
+#include "log.h"
+#include "sandbox.h"
+#include "util.h"
+
+#define WS_BUF (512 * 1024)   /* per direction */
+#define WS_CHUNK 65536
+
+static struct sandbox *sandbox_of(struct srv *srv, const char *path, enum ws_kind *kind)
+{
+	char id[64];
+
+	*kind = WS_NONE;
+	if (route_match("/v1/sandboxes/*/vnc", path, id, sizeof(id)))
+		*kind = WS_VNC;
+	else if (route_match("/v1/sandboxes/*/pty", path, id, sizeof(id)))
+		*kind = WS_PTY;
+	else
+		return NULL;
+	return id_valid(id) ? sbx_find(srv, id) : NULL;
+}
+
+static void uri_of(struct lws *wsi, char *uri, size_t cap)
+{
+	int n = lws_hdr_copy(wsi, uri, (int)cap, WSI_TOKEN_GET_URI);
+
+	if (n < 0 || strlen(uri) != (size_t)n)
+		uri[0] = '\0';
+}
+
+int ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only)
+{
+	char h[512], tok[256];
+	const char *presented = NULL;
+	enum ws_kind kind;
+	struct sandbox *sb = sandbox_of(srv, path, &kind);
+	int n;
+
+	*view_only = 0;
+	if (!sb || sb->state != SBX_RUNNING)
+		return -1;
+	n = lws_hdr_copy(wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n > 7 && !strncasecmp(h, "Bearer ", 7))
+		presented = h + 7;
+	else if (lws_get_urlarg_by_name(wsi, "token=", tok, sizeof(tok)))
+		presented = strncmp(tok, "token=", 6) ? tok : tok + 6;
+	if (!presented)
+		return -1;
+	if (token_equal(presented, strlen(presented), srv->token))
+		return 0;
+	if (sbx_viewer_check(sb, presented, view_only) < 0)
+		return -1;
+	/* A view-only token sees the desktop; it gets no shell. */
+	return kind == WS_PTY && *view_only ? -1 : 0;
+}
+
+static void watch(struct ws_conn *c)
+{
+	uint32_t ev = (c->fd_paused ? 0 : EPOLLIN) | (c->in_len ? EPOLLOUT : 0);
+
+	ev_mod(c->sb->srv, c->fd, ev);
+}
+
+static void start_close(struct ws_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void flush_in(struct ws_conn *c)
+{
+	while (c->in_len) {
+		ssize_t n = write(c->fd, c->in, c->in_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			start_close(c);
+			return;
+		}
+		memmove(c->in, c->in + n, c->in_len - (size_t)n);
+		c->in_len -= (size_t)n;
+	}
+	if (c->rx_paused && c->in_len < WS_BUF / 2) {
+		c->rx_paused = 0;
+		lws_rx_flow_control(c->wsi, 1);
+	}
+}
+
+static void on_fd(void *ctx, uint32_t events)
+{
+	struct ws_conn *c = ctx;
+
+	if (events & EPOLLOUT)
+		flush_in(c);
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->fd_paused) {
+		if (c->out_off == c->out_len)
+			c->out_off = c->out_len = 0;
+		while (c->out_len < WS_BUF) {
+			ssize_t n = read(c->fd, c->out + c->out_len, WS_BUF - c->out_len);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n <= 0) {
+				/* The agent dropped the client, or the shell ended
+				 * (EIO on a pty master): say what we have, then close. */
+				c->fd_paused = 1;
+				start_close(c);
+				break;
+			}
+			c->out_len += (size_t)n;
+		}
+		if (c->out_len == WS_BUF)
+			c->fd_paused = 1;
+		if (c->out_len > c->out_off)
+			lws_callback_on_writable(c->wsi);
+	}
+	if (c->fd >= 0)
+		watch(c);
+}
+
+/* The terminal size the browser asked for, once the pty exists. */
+static void apply_size(struct ws_conn *c)
+{
+	struct winsize ws = { .ws_row = c->rows, .ws_col = c->cols };
+
+	if (c->kind == WS_PTY && c->fd >= 0 && c->cols && c->rows)
+		ioctl(c->fd, TIOCSWINSZ, &ws);
+}
+
+static int attach_fd(struct ws_conn *c, int fd)
+{
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	c->fd = fd;
+	apply_size(c);
+	if (ev_add(c->sb->srv, fd, EPOLLIN | (c->in_len ? EPOLLOUT : 0), on_fd, c) < 0)
+		return -1;
+	if (c->in_len)
+		flush_in(c);
+	return 0;
+}
+
+static int on_pty(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
+{
+	struct ws_conn *c = ctx;
+
+	if (!h) {
+		c->op = 0;
+		return 1;
+	}
+	if (h->type == PROTO_SPAWNED) {
+		if (nfds != 1 || attach_fd(c, fds[0]) < 0) {
+			start_close(c);
+			return 0;
+		}
+		fds[0] = -1;
+		return 0;
+	}
+	/* SPAWN_FAIL or EXITED: the shell is done. */
+	c->op = 0;
+	if (h->type == PROTO_SPAWN_FAIL)
+		log_event(c->sb->id, "terminal: cannot start a shell: %s", strerror(h->arg));
+	if (c->fd < 0)
+		start_close(c);
+	return 1;
+}
+
+static int start_pty(struct ws_conn *c)
+{
+	char *argv[] = { "/bin/bash", "-l", NULL }, **env, *payload;
+	ssize_t len;
+
+	env = sbx_env(c->sb, NULL, 0);
+	payload = malloc(PROTO_MAX_MSG);
+	if (!env || !payload) {
+		sbx_env_free(env);
+		free(payload);
+		return -1;
+	}
+	len = proto_pack_spawn(payload, PROTO_MAX_MSG, argv, env, "/home/user");
+	c->op = len < 0 ? 0 : sbx_send(c->sb, PROTO_SPAWN, PROTO_SPAWN_PTY, payload, (size_t)len,
+				       NULL, 0, on_pty, c);
+	sbx_env_free(env);
+	free(payload);
+	return c->op ? 0 : -1;
+}
+
+static void on_attached(void *ctx, json_t *reply, int fd)
+{
+	struct ws_conn *c = ctx;
+
+	if (fd >= 0)
+		close(fd);
+	c->op = 0;
+	if (!reply || json_object_get(reply, "error")) {
+		const char *m = reply ? json_string_value(json_object_get(json_object_get(reply, "error"),
+									  "message")) : NULL;
+
+		log_event(c->sb->id, "vnc: the desktop refused the viewer: %s", m ? m : "it went away");
+		start_close(c);
+	}
+}
+
+static int start_vnc(struct ws_conn *c)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	c->op = desk_call(c->sb, "vnc.attach", json_pack("{s:b}", "view_only", c->view_only), sv[1],
+			  on_attached, c);
+	close(sv[1]);
+	if (!c->op || attach_fd(c, sv[0]) < 0) {
+		if (c->fd < 0)
+			close(sv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static void closed(struct ws_conn *c);
+
+static int established(struct lws *wsi, struct http_req *r)
+{
+	struct srv *srv = lws_context_user(lws_get_context(wsi));
+	struct ws_conn *c = &r->ws;
+	char uri[1024];
+	enum ws_kind kind;
+
+	memset(r, 0, sizeof(*r));
+	r->stream_fd = -1;
+	c->fd = -1;
+	c->wsi = wsi;
+	uri_of(wsi, uri, sizeof(uri));
+	c->sb = sandbox_of(srv, uri, &kind);
+	if (!c->sb || ws_authorize(srv, wsi, uri, &c->view_only) < 0)
+		return -1;
+	c->kind = kind;
+	c->out = malloc(WS_BUF);
+	c->in = malloc(WS_BUF);
+	c->next = c->sb->ws_conns;
+	c->sb->ws_conns = c;
+	if (!c->out || !c->in || (kind == WS_VNC ? start_vnc(c) : start_pty(c)) < 0) {
+		log_event(c->sb->id, "%s: cannot start: %s", kind == WS_VNC ? "vnc" : "terminal",
+			  strerror(errno));
+		closed(c);
+		return -1;
+	}
+	log_event(c->sb->id, "%s: viewer connected%s", kind == WS_VNC ? "vnc" : "terminal",
+		  c->view_only ? " (view only)" : "");
+	return 0;
+}
+
+static void unlink_conn(struct ws_conn *c)
+{
+	if (!c->sb)
+		return;
+	for (struct ws_conn **pp = &c->sb->ws_conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+}
+
+static void closed(struct ws_conn *c)
+{
+	if (c->sb) {
+		if (c->fd >= 0)
+			ev_del(c->sb->srv, c->fd);
+		if (c->op && c->kind == WS_VNC)
+			desk_call_cancel(c->sb, c->op);
+		if (c->op && c->kind == WS_PTY) {
+			/* Hang up on the shell and everything it started. */
+			sbx_notify(c->sb, PROTO_KILL, c->op, 9);
+			sbx_forget(c->sb, c->op);
+		}
+		log_event(c->sb->id, "%s: viewer disconnected", c->kind == WS_VNC ? "vnc" : "terminal");
+		unlink_conn(c);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->out);
+	free(c->in);
+	c->out = c->in = NULL;
+	c->sb = NULL;
+	c->kind = WS_NONE;
+}
+
+static void control_message(struct ws_conn *c)
+{
+	json_t *j = json_loadb(c->ctl, c->ctl_len, 0, NULL);
+	const char *type = json_string_value(json_object_get(j, "type"));
+
+	if (c->kind == WS_PTY && type && !strcmp(type, "resize")) {
+		json_int_t cols = json_integer_value(json_object_get(j, "cols"));
+		json_int_t rows = json_integer_value(json_object_get(j, "rows"));
+
+		if (cols > 0 && rows > 0 && cols <= 1000 && rows <= 1000) {
+			c->cols = (unsigned short)cols;
+			c->rows = (unsigned short)rows;
+			apply_size(c);
+		}
+	}
+	json_decref(j);
+}
+
+static void receive(struct ws_conn *c, const char *in, size_t len)
+{
+	if (!lws_frame_is_binary(c->wsi)) {
+		/* Text: a control message (terminal resize), assembled whole. */
+		if (c->ctl_len + len <= sizeof(c->ctl)) {
+			memcpy(c->ctl + c->ctl_len, in, len);
+			c->ctl_len += len;
+		} else {
+			c->ctl_len = sizeof(c->ctl) + 1; /* too long: dropped */
+		}
+		if (lws_is_final_fragment(c->wsi)) {
+			if (c->ctl_len <= sizeof(c->ctl))
+				control_message(c);
+			c->ctl_len = 0;
+		}
+		return;
+	}
+	if (c->in_len + len > WS_BUF) {
+		/* Cannot happen with flow control on, but never overflow. */
+		start_close(c);
+		return;
+	}
+	memcpy(c->in + c->in_len, in, len);
+	c->in_len += len;
+	if (c->fd >= 0) {
+		flush_in(c);
+		if (c->in_len)
+			watch(c);
+	}
+	if (c->in_len > WS_BUF / 2 && !c->rx_paused) {
+		c->rx_paused = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+}
+
+static int writeable(struct ws_conn *c)
+{
+	unsigned char buf[LWS_PRE + WS_CHUNK];
+	size_t n = c->out_len - c->out_off;
+
+	if (n) {
+		if (n > WS_CHUNK)
+			n = WS_CHUNK;
+		memcpy(buf + LWS_PRE, c->out + c->out_off, n);
+		if (lws_write(c->wsi, buf + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
+			return -1;
+		c->out_off += n;
+		if (c->out_off == c->out_len)
+			c->out_off = c->out_len = 0;
+		if (c->fd_paused && !c->closing && c->out_len - c->out_off < WS_BUF / 2) {
+			/* Compact and read again. */
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+			c->fd_paused = 0;
+			if (c->fd >= 0)
+				watch(c);
+		}
+		if (c->out_len > c->out_off || c->closing)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->closing) {
+		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+		return -1;
+	}
+	return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		struct http_req *r, void *in, size_t len)
+{
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		return established(wsi, r);
+	case LWS_CALLBACK_RECEIVE:
+		if (r->ws.kind != WS_NONE && !r->ws.closing)
+			receive(&r->ws, in, len);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return r->ws.kind != WS_NONE ? writeable(&r->ws) : 0;
+	case LWS_CALLBACK_CLOSED:
+		if (r->ws.kind != WS_NONE || r->ws.out)
+			closed(&r->ws);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void ws_close_all(struct sandbox *sb)
+{
+	while (sb->ws_conns) {
+		struct ws_conn *c = sb->ws_conns;
+
+		sb->ws_conns = c->next;
+		if (c->fd >= 0) {
+			ev_del(sb->srv, c->fd);
+			close(c->fd);
+			c->fd = -1;
+		}
+		c->op = 0;
+		c->sb = NULL;
+		c->closing = 1;
+		lws_callback_on_writable(c->wsi);
+	}
+}
