@@ -18,12 +18,27 @@ static int scale_axis(long v, int model, int real)
 	return r >= real ? real - 1 : (int)r;
 }
 
+/* Model to real: v * real / model, rounded to the nearest pixel, which is
+ * what agents' own reference scaling does (so at 2x, (100,50) is (200,100))
+ * and keeps 0 at 0. */
+static int scale_point(long v, int model, int real)
+{
+	int64_t r = (2 * (int64_t)v * real + model) / (2 * (int64_t)model);
+	/* ...but never past the model pixel's own area (a model larger than
+	 * the screen has areas narrower than a pixel). */
+	int64_t last = ((int64_t)(v + 1) * real + model - 1) / model - 1;
+
+	if (r > last)
+		r = last;
+	return r >= real ? real - 1 : (int)r;
+}
+
 int scale_to_real(const struct scale *s, long xm, long ym, int *x, int *y)
 {
 	if (xm < 0 || ym < 0 || xm >= s->model_w || ym >= s->model_h)
 		return -1;
-	*x = scale_axis(xm, s->model_w, s->real_w);
-	*y = scale_axis(ym, s->model_h, s->real_h);
+	*x = scale_point(xm, s->model_w, s->real_w);
+	*y = scale_point(ym, s->model_h, s->real_h);
 	return 0;
 }
 

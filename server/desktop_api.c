@@ -243,7 +243,7 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 	if (json_is_true(json_object_get(result, "not_modified"))) {
 		if (fd >= 0)
 			close(fd);
-		http_respond(r, 304, "image/png", NULL, 0);
+		http_respond(r, 304, NULL, NULL, 0);
 		return;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !mt) {

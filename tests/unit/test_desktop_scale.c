@@ -36,19 +36,20 @@ static void test_identity(void **state)
 
 static void test_half_size_model(void **state)
 {
-	/* Model pixel v covers real [2v, 2v+2): its centre is 2v+1. */
+	/* Model pixel v covers real [2v, 2v+2); it maps to v * 2, as agents'
+	 * own reference scaling does. */
 	struct scale s = {1280, 800, 640, 400};
 	int x, y, xm, ym;
 
 	assert_int_equal(scale_to_real(&s, 0, 0, &x, &y), 0);
-	assert_int_equal(x, 1);
-	assert_int_equal(y, 1);
+	assert_int_equal(x, 0);
+	assert_int_equal(y, 0);
 	assert_int_equal(scale_to_real(&s, 100, 50, &x, &y), 0);
-	assert_int_equal(x, 201);
-	assert_int_equal(y, 101);
+	assert_int_equal(x, 200);
+	assert_int_equal(y, 100);
 	assert_int_equal(scale_to_real(&s, 639, 399, &x, &y), 0);
-	assert_int_equal(x, 1279);
-	assert_int_equal(y, 799);
+	assert_int_equal(x, 1278);
+	assert_int_equal(y, 798);
 	scale_to_model(&s, 200, 201, &xm, &ym);
 	assert_int_equal(xm, 100);
 	assert_int_equal(ym, 100);
@@ -57,8 +58,8 @@ static void test_half_size_model(void **state)
 	assert_int_equal(ym, 0);
 }
 
-/* Every model pixel maps to a real pixel under the area it shows (the one
- * holding its centre), for any ratio up or down; when the model is not
+/* Every model pixel maps to a real pixel under the area it shows, for any
+ * ratio up or down; when the model is not
  * larger than the screen, that real pixel maps back to the same model pixel. */
 static void test_round_trip_property(void **state)
 {
