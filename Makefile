@@ -42,8 +42,12 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test unit integration bench run clean rootfs install
-all: deps $(PROGS)
+.PHONY: all deps deps-test deps-bench test unit integration browser bench run clean rootfs web
+all: deps $(PROGS) web
+
+# The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
+web:
+	@sh web/build.sh
 
 deps:
 	@sh scripts/deps.sh build
@@ -86,7 +90,10 @@ unit: deps-test all $(UNIT_BIN)
 integration: deps-test all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/integration/run.py
 
-test: unit integration
+browser: deps-test all
+	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/browser/test_browser.py
+
+test: unit integration browser
 
 bench: deps-bench all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/bench/run.py

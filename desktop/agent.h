@@ -16,6 +16,7 @@
 #include "display.h"
 #include "encode.h"
 #include "input.h"
+#include "vnc.h"
 #include "xserver.h"
 
 #define AGENT_MAX_APPS 16
@@ -31,6 +32,7 @@ struct agent {
 	struct input *in;
 	struct clipboard *clip;
 	struct actions *acts;       /* queued "actions" requests */
+	struct vnc *vnc;            /* VNC viewers */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
 	pid_t apps[AGENT_MAX_APPS]; /* --app process groups */

@@ -9,10 +9,13 @@ DESKTOP_PURE := desktop/keys.c desktop/scale.c desktop/shot.c \
 	desktop/resample.c desktop/b64enc.c desktop/jget.c desktop/actparse.c
 PURE_SRC += $(DESKTOP_PURE)
 
+# vnc.c writes the extended clipboard's zlib messages itself.
+PKGS_DESKTOP += zlib
+
 DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/chan.c desktop/spawn.c desktop/xserver.c desktop/display.c \
 	desktop/capture.c desktop/encode.c desktop/input.c desktop/clipboard.c \
-	desktop/windows.c
+	desktop/windows.c desktop/vnc.c
 
 $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
 

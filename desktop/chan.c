@@ -60,20 +60,32 @@ void chan_close(struct chan *c)
 	c->buf = NULL;
 }
 
-static void chan_close_fds(struct msghdr *mh)
+/* The first descriptor that came with mh (or -1); the rest are closed. */
+static int chan_take_fds(struct msghdr *mh)
 {
+	int first = -1;
+
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *fds = (int *)CMSG_DATA(cm);
+		int fds[16];
 
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
+		/* CMSG_DATA need not be aligned for int. */
+		if (n > sizeof fds / sizeof *fds)
+			n = sizeof fds / sizeof *fds;
+		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+		for (size_t i = 0; i < n; i++) {
+			if (first < 0)
+				first = fds[i];
+			else
+				close(fds[i]);
+		}
 	}
+	return first;
 }
 
-int chan_recv(struct chan *c, json_t **msg, char *err, size_t errlen)
+int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 {
 	union {
 		char buf[CMSG_SPACE(16 * sizeof(int))];
@@ -88,12 +100,19 @@ int chan_recv(struct chan *c, json_t **msg, char *err, size_t errlen)
 	ssize_t n;
 
 	*msg = NULL;
+	*fd = -1;
 	do
 		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return (int)n;
-	chan_close_fds(&mh);
+	if (n < 0)
+		return -1;
+	*fd = chan_take_fds(&mh);
+	if (n == 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return 0;
+	}
 	if ((mh.msg_flags & MSG_TRUNC) || n > CHAN_MAX_REQUEST) {
 		snprintf(err, errlen, "request is over %d KiB", CHAN_MAX_REQUEST / 1024);
 		return 1;

@@ -33,9 +33,10 @@ void chan_close(struct chan *c);
  * Receive one datagram. Returns 1 with *msg (a new reference) or, for a
  * datagram that is too large or not a JSON object, 1 with *msg NULL and a
  * reason in err; 0 when the peer closed; -1 with errno on a socket error.
- * File descriptors that came along are closed.
+ * The first file descriptor that came along is handed over in *fd (the
+ * caller owns it; -1 when none came, CLOEXEC), any others are closed.
  */
-int chan_recv(struct chan *c, json_t **msg, char *err, size_t errlen);
+int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen);
 
 /* Send {"id": id, "result": result} (result is stolen), with fd (or -1)
  * beside it. Returns 0, or -1 with errno. */

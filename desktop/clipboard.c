@@ -116,7 +116,7 @@ int clipboard_set(struct clipboard *c, const char *text, size_t len,
 }
 
 /* Our UTF-8 as Latin-1 for STRING requests; '?' for what it lacks. */
-static char *clipboard_latin1(const char *s, size_t len, size_t *out)
+char *clipboard_latin1(const char *s, size_t len, size_t *out)
 {
 	char *r = malloc(len + 1);
 	size_t i = 0, n = 0;
@@ -134,6 +134,7 @@ static char *clipboard_latin1(const char *s, size_t len, size_t *out)
 		r[n++] = cp < 0x100 ? (char)cp : '?';
 		i += (size_t)k;
 	}
+	r[n] = 0;
 	*out = n;
 	return r;
 }
@@ -276,20 +277,19 @@ static long clipboard_take(struct clipboard *c, struct clipboard_buf *b,
 }
 
 /* Bytes to UTF-8: Latin-1 for STRING, else checked UTF-8 with U+FFFD. */
-static char *clipboard_to_utf8(const struct clipboard_buf *b, int latin1,
-			       size_t *out)
+char *clipboard_to_utf8(const char *s, size_t len, int latin1, size_t *out)
 {
-	char *r = malloc(b->len * 3 + 1);
+	char *r = malloc(len * 3 + 1);
 	size_t n = 0;
 	uint32_t cp;
 
 	if (!r)
 		return NULL;
-	for (size_t i = 0; i < b->len;) {
-		int k = latin1 ? 1 : keys_utf8_next(b->p + i, b->len - i, &cp);
+	for (size_t i = 0; i < len;) {
+		int k = latin1 ? 1 : keys_utf8_next(s + i, len - i, &cp);
 
 		if (latin1)
-			cp = (unsigned char)b->p[i];
+			cp = (unsigned char)s[i];
 		if (k < 0 || (!latin1 && cp == 0)) {
 			memcpy(r + n, "\xef\xbf\xbd", 3);
 			n += 3;
@@ -297,7 +297,7 @@ static char *clipboard_to_utf8(const struct clipboard_buf *b, int latin1,
 			continue;
 		}
 		if (!latin1) {
-			memcpy(r + n, b->p + i, (size_t)k);
+			memcpy(r + n, s + i, (size_t)k);
 			n += (size_t)k;
 		} else if (cp < 0x80) {
 			r[n++] = (char)(cp ? cp : '?');
@@ -364,9 +364,7 @@ int clipboard_get(struct clipboard *c, char **text, size_t *len, int *notext,
 
 	*notext = 0;
 	if (c->owned) {
-		struct clipboard_buf own = {.p = c->data, .len = c->len};
-
-		*text = clipboard_to_utf8(&own, 0, len);
+		*text = clipboard_to_utf8(c->data, c->len, 0, len);
 		goto done;
 	}
 	if (XGetSelectionOwner(c->d->dpy, c->clipboard) == None) {
@@ -388,7 +386,7 @@ int clipboard_get(struct clipboard *c, char **text, size_t *len, int *notext,
 		free(b.p);
 		return -1;
 	}
-	*text = clipboard_to_utf8(&b, b.type == XA_STRING, len);
+	*text = clipboard_to_utf8(b.p, b.len, b.type == XA_STRING, len);
 	free(b.p);
 done:
 	if (!*text) {

@@ -41,4 +41,14 @@ int clipboard_get(struct clipboard *c, char **text, size_t *len, int *notext,
 /* Handle ev if it concerns the selection we own. Returns 1 if it did. */
 int clipboard_handle(struct clipboard *c, XEvent *ev);
 
+/*
+ * Conversions for text that comes from or goes to elsewhere (VNC viewers),
+ * malloc'd with a NUL after *out bytes (the caller frees; NULL when out
+ * of memory). clipboard_latin1: UTF-8 to Latin-1, '?' for what it lacks.
+ * clipboard_to_utf8: Latin-1 (latin1 set) or possibly broken UTF-8 to
+ * valid UTF-8, U+FFFD for bad bytes and NULs.
+ */
+char *clipboard_latin1(const char *s, size_t len, size_t *out);
+char *clipboard_to_utf8(const char *s, size_t len, int latin1, size_t *out);
+
 #endif

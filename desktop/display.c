@@ -4,7 +4,8 @@
  * Global state: Xlib's error handler has no user pointer, so the error
  * trap keeps the last error code in one static (display_trap_code); the
  * agent has one connection and one thread, so that is enough. Owns the
- * Display, the Damage object and the RandR mode it adds. Never blocks
+ * Display, the Damage object, the RandR mode it adds and, while damage is
+ * tracked, the two XFixes regions it gathers damage in. Never blocks
  * except on round trips to the local X server.
  */
 #include "display.h"
@@ -12,7 +13,6 @@
 #include <X11/Xlibint.h>
 #include <X11/extensions/XShm.h>
 #include <X11/extensions/XTest.h>
-#include <X11/extensions/Xfixes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +128,8 @@ void display_close(struct display *d)
 {
 	if (!d)
 		return;
+	if (d->dpy && d->dirty != None)
+		display_track_damage(d, 0);
 	if (d->dpy)
 		XCloseDisplay(d->dpy);
 	free(d);
@@ -245,16 +247,95 @@ int display_resize(struct display *d, int w, int h, char *err, size_t errlen)
 	return 0;
 }
 
+/* One damage notification: count it, and gather the area if tracking. */
+static void display_damaged(struct display *d)
+{
+	d->damage++;
+	if (d->dirty == None) {
+		XDamageSubtract(d->dpy, d->dmg, None, None);
+		return;
+	}
+	XDamageSubtract(d->dpy, d->dmg, None, d->part);
+	XFixesUnionRegion(d->dpy, d->dirty, d->dirty, d->part);
+}
+
+int display_track_damage(struct display *d, int on)
+{
+	if (!on) {
+		if (d->dirty != None) {
+			XFixesDestroyRegion(d->dpy, d->dirty);
+			XFixesDestroyRegion(d->dpy, d->part);
+		}
+		d->dirty = d->part = None;
+		return 0;
+	}
+	if (d->dirty == None) {
+		d->dirty = XFixesCreateRegion(d->dpy, NULL, 0);
+		d->part = XFixesCreateRegion(d->dpy, NULL, 0);
+	}
+	XFixesSetRegion(d->dpy, d->dirty, NULL, 0);
+	return d->dirty != None && d->part != None ? 0 : -1;
+}
+
+XRectangle *display_take_damage(struct display *d, int *n)
+{
+	XRectangle *r, *out;
+	XRectangle bounds;
+	int k = 0;
+
+	*n = 0;
+	if (d->dirty == None)
+		return NULL;
+	r = XFixesFetchRegionAndBounds(d->dpy, d->dirty, n, &bounds);
+	if (!r || !*n) {
+		if (r)
+			XFree(r);
+		*n = 0;
+		return NULL;
+	}
+	XFixesSetRegion(d->dpy, d->dirty, NULL, 0);
+	/* Clip to the screen: damage from before a shrink may lie outside. */
+	for (int i = 0; i < *n; i++) {
+		int x0 = r[i].x < 0 ? 0 : r[i].x, y0 = r[i].y < 0 ? 0 : r[i].y;
+		int x1 = r[i].x + r[i].width, y1 = r[i].y + r[i].height;
+
+		if (x1 > d->width)
+			x1 = d->width;
+		if (y1 > d->height)
+			y1 = d->height;
+		if (x1 <= x0 || y1 <= y0)
+			continue;
+		r[k++] = (XRectangle){(short)x0, (short)y0, (unsigned short)(x1 - x0),
+				      (unsigned short)(y1 - y0)};
+	}
+	out = r;
+	*n = k;
+	if (!k) {
+		XFree(r);
+		out = NULL;
+	}
+	return out;
+}
+
+void display_watch_clipboard(struct display *d, Atom clipboard, int on)
+{
+	XFixesSelectSelectionInput(d->dpy, d->root, clipboard,
+				   on ? XFixesSetSelectionOwnerNotifyMask : 0);
+}
+
 int display_handle(struct display *d, XEvent *ev, int *resized)
 {
 	*resized = 0;
 	if (ev->type == d->damage_event + XDamageNotify) {
-		d->damage++;
-		XDamageSubtract(d->dpy, d->dmg, None, None);
+		display_damaged(d);
 		return 1;
 	}
 	if (ev->type == d->fixes_event + XFixesCursorNotify) {
 		d->cursor_serial = ((XFixesCursorNotifyEvent *)ev)->cursor_serial;
+		return 1;
+	}
+	if (ev->type == d->fixes_event + XFixesSelectionNotify) {
+		d->clipboard_owners++;
 		return 1;
 	}
 	if (ev->type == d->randr_event + RRScreenChangeNotify) {
@@ -281,10 +362,8 @@ void display_refresh(struct display *d)
 	XEvent ev;
 
 	XSync(d->dpy, False);
-	while (XCheckTypedEvent(d->dpy, d->damage_event + XDamageNotify, &ev)) {
-		d->damage++;
-		XDamageSubtract(d->dpy, d->dmg, None, None);
-	}
+	while (XCheckTypedEvent(d->dpy, d->damage_event + XDamageNotify, &ev))
+		display_damaged(d);
 }
 
 int display_pointer(struct display *d, int *x, int *y)

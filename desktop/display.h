@@ -5,13 +5,17 @@
  *
  * The damage counter is the screen's version: it goes up on every drawing
  * anywhere on the root window and on every resize, so "same counter" means
- * "same pixels". Touched only from the agent's loop.
+ * "same pixels". While someone needs to know where the screen changed
+ * (VNC viewers are attached), the damaged area is also gathered into a
+ * region, `dirty`; otherwise only the counter is kept. Touched only from
+ * the agent's loop.
  */
 #ifndef DESKTOP_DISPLAY_H
 #define DESKTOP_DISPLAY_H
 
 #include <X11/Xlib.h>
 #include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xfixes.h>
 #include <X11/extensions/Xrandr.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +28,10 @@ struct display {
 	int max_w, max_h;           /* Xvfb's -screen size: RandR's limit */
 	uint64_t damage;            /* screen version, see above */
 	unsigned long cursor_serial;
+	uint64_t clipboard_owners;  /* CLIPBOARD owner changes seen, while watched */
 	int damage_event, fixes_event, randr_event;   /* extension bases */
+	XserverRegion dirty;        /* damaged area not taken yet, or None */
+	XserverRegion part;         /* scratch for XDamageSubtract */
 	Damage dmg;
 	RROutput output;
 	RRCrtc crtc;
@@ -58,6 +65,20 @@ int display_handle(struct display *d, XEvent *ev, int *resized);
 /* Round trip to the server, then count every damage event that arrived:
  * afterwards d->damage covers all drawing the server did before. */
 void display_refresh(struct display *d);
+
+/*
+ * Start (on) or stop gathering damaged areas into d->dirty. Starting
+ * empties it. Returns 0, or -1 when the region cannot be made.
+ */
+int display_track_damage(struct display *d, int on);
+
+/* Take the damaged area gathered so far: its rectangles (clipped to the
+ * screen, XFree them) in *rects and *n; d->dirty is emptied. NULL with
+ * *n 0 when nothing was damaged or tracking is off. */
+XRectangle *display_take_damage(struct display *d, int *n);
+
+/* Start or stop counting CLIPBOARD owner changes in d->clipboard_owners. */
+void display_watch_clipboard(struct display *d, Atom clipboard, int on);
 
 /* Pointer position on the root window. Returns 0, or -1. */
 int display_pointer(struct display *d, int *x, int *y);

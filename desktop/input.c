@@ -38,7 +38,7 @@ struct input {
 	Display *dpy;
 	int screen;
 	int min_kc, max_kc;
-	KeyCode shift_kc;
+	KeyCode shift_kc, shift_r_kc;
 	struct input_map map[INPUT_MAP_SIZE];
 	struct input_slot slot[INPUT_MAX_SLOTS];
 	int nslots;
@@ -160,6 +160,7 @@ static int input_load(struct input *in, char *err, size_t errlen)
 				input_map_put(in, syms[k * per + level],
 					      (KeyCode)(in->min_kc + k), level);
 	in->shift_kc = XKeysymToKeycode(in->dpy, XK_Shift_L);
+	in->shift_r_kc = XKeysymToKeycode(in->dpy, XK_Shift_R);
 	XFree(syms);
 	XFreeModifiermap(mods);
 	if (!in->shift_kc) {
@@ -390,18 +391,53 @@ void input_chord_release(struct input *in, struct input_held *h)
 	}
 }
 
+/* Keysyms that are characters (Latin-1 and Unicode), as opposed to
+ * function keys (0xff00..0xffff) whose meaning Shift is part of. */
+static int input_is_char(unsigned long ks)
+{
+	return (ks >= 0x20 && ks < 0xff00) || (ks >= 0x01000000 && ks <= 0x0110ffff);
+}
+
+/*
+ * A viewer's key. A viewer sends the keysym it means, with or without its
+ * own Shift (noVNC on a non-US layout, an on-screen keyboard, a German
+ * Shift+7 that means '/'), so a character key is pressed at the level that
+ * makes it here: Shift added for the press, or the viewer's Shift lifted
+ * for it (what x11vnc calls modtweak). Function keys go as they are, so
+ * Shift+Tab and Shift+arrows keep their Shift.
+ */
 enum input_res input_keysym(struct input *in, unsigned long ks, int down)
 {
 	struct input_slot *slot;
 	enum input_res r;
-	KeyCode kc;
-	int level;
+	KeyCode kc, held[2];
+	int level, nheld = 0;
 
-	r = input_lookup(in, ks, 0, &kc, &level, &slot);
+	r = input_lookup(in, ks, 1, &kc, &level, &slot);
 	if (r != INPUT_OK)
 		return r;
 	input_touch(slot);
-	input_key(in, kc, down);
+	if (!down || !input_is_char(ks)) {
+		input_key(in, kc, down);
+		return INPUT_OK;
+	}
+	if (in->down[in->shift_kc])
+		held[nheld++] = in->shift_kc;
+	if (in->shift_r_kc && in->shift_r_kc != in->shift_kc && in->down[in->shift_r_kc])
+		held[nheld++] = in->shift_r_kc;
+	if (level && !nheld) {
+		input_key(in, in->shift_kc, 1);
+		input_key(in, kc, 1);
+		input_key(in, in->shift_kc, 0);
+	} else if (!level && nheld) {
+		for (int i = 0; i < nheld; i++)
+			input_key(in, held[i], 0);
+		input_key(in, kc, 1);
+		for (int i = 0; i < nheld; i++)
+			input_key(in, held[i], 1);
+	} else {
+		input_key(in, kc, 1);
+	}
 	return INPUT_OK;
 }
 

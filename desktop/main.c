@@ -3,8 +3,9 @@
  *
  * Starts Xvfb, connects to it, starts the --app commands, tells deskboxd
  * "ready" on fd 3 and then serves its requests from one poll loop over
- * fd 3, the X connection and a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP),
- * with the action runner's wake-ups as the poll timeout. It ends when fd 3
+ * fd 3, the X connection, a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP)
+ * and the VNC viewers' sockets, with the action runner's and the VNC input
+ * queue's wake-ups as the poll timeout. It ends when fd 3
  * closes or a signal asks (exit 0) or when the X server goes away (event
  * "display_lost", exit 1), taking Xvfb and the apps with it.
  *
@@ -212,6 +213,8 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (!(a->vnc = vnc_create(a, err, errlen)))
+		return -1;
 	if (setenv("DISPLAY", a->xs.name, 1) < 0 || setenv("XAUTHORITY", o->xauth, 1) < 0) {
 		snprintf(err, errlen, "setenv: %s", strerror(errno));
 		return -1;
@@ -294,28 +297,43 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* The earlier of two poll timeouts (-1: none). */
+static int earlier(int t1, int t2)
+{
+	if (t1 < 0)
+		return t2;
+	return t2 < 0 || t1 < t2 ? t1 : t2;
+}
+
 static int serve(struct agent *a, int sfd)
 {
+	struct pollfd p[3 + VNC_MAX_CLIENTS];
 	char bad[256];
 	json_t *msg;
+	int fd;
 
 	for (;;) {
-		struct pollfd p[3] = {
-			{.fd = a->chan.fd, .events = POLLIN},
-			{.fd = ConnectionNumber(a->disp->dpy), .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-		};
-		int rc;
+		int rc, n, timeout;
 
 		x_dispatch(a);
-		if (poll(p, 3, actions_timeout_ms(a->acts)) < 0 && errno != EINTR) {
+		vnc_run(a->vnc);
+		p[0] = (struct pollfd){.fd = a->chan.fd, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = ConnectionNumber(a->disp->dpy), .events = POLLIN};
+		p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		n = 3 + vnc_pollfds(a->vnc, p + 3, VNC_MAX_CLIENTS);
+		timeout = earlier(actions_timeout_ms(a->acts), vnc_timeout_ms(a->vnc));
+		/* VNC's round trips may have queued X events the socket no
+		 * longer shows. */
+		if (XQLength(a->disp->dpy))
+			timeout = 0;
+		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			logf_("poll: %s", strerror(errno));
 			return 1;
 		}
 		if ((p[2].revents & POLLIN) && on_signal(a, sfd))
 			return 0;
 		if (p[0].revents) {
-			rc = chan_recv(&a->chan, &msg, bad, sizeof bad);
+			rc = chan_recv(&a->chan, &msg, &fd, bad, sizeof bad);
 			if (rc == 0) {
 				logf_("channel closed: stopping");
 				return 0;
@@ -324,7 +342,7 @@ static int serve(struct agent *a, int sfd)
 				logf_("channel: %s", strerror(errno));
 				return 1;
 			}
-			methods_dispatch(a, msg, bad);
+			methods_dispatch(a, msg, fd, bad);
 			json_decref(msg);
 		}
 		actions_run(a->acts);
@@ -355,6 +373,7 @@ int main(int argc, char **argv)
 	}
 	if (start(a, &o, err, sizeof err) < 0) {
 		logf_("start: %s", err);
+		vnc_destroy(a->vnc);
 		stop_children(a);
 		return 1;
 	}
@@ -365,6 +384,7 @@ int main(int argc, char **argv)
 						"display_name", a->xs.name,
 						"xauthority", a->xauth));
 	rc = serve(a, sfd);
+	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);
 	clipboard_destroy(a->clip);

@@ -1,8 +1,9 @@
 /*
  * methods.c - the request table: screenshot, actions, clipboard.get/set,
- * display.get/set, windows. Each handler fills a struct reply; one place
- * sends it, so every reply and every error has the same shape. Owns
- * nothing. Loop thread only.
+ * display.get/set, windows, vnc.attach, vnc.stats. Each handler fills a
+ * struct reply; one place sends it, so every reply and every error has the
+ * same shape. Owns nothing but, for the length of one request, the
+ * descriptor that came with it. Loop thread only.
  */
 #include "methods.h"
 
@@ -24,6 +25,8 @@ struct reply {
 	char msg[320];
 	int index;          /* error: failing action, or -1 */
 	int deferred;       /* the reply is sent later */
+	int in_fd;          /* came with the request, or -1; a method that
+			       keeps it sets it to -1 */
 };
 
 typedef void (*method_fn)(struct agent *a, json_t *id, json_t *params,
@@ -82,12 +85,15 @@ static void m_actions(struct agent *a, json_t *id, json_t *params,
 
 static json_t *display_json(struct agent *a)
 {
+	struct vnc_stats st;
 	int x = 0, y = 0;
 
 	display_pointer(a->disp, &x, &y);
-	return json_pack("{sisisisis{sisi}}", "width", a->disp->width,
+	vnc_stats(a->vnc, &st);
+	return json_pack("{sisisisis{sisi}si}", "width", a->disp->width,
 			 "height", a->disp->height, "max_width", a->disp->max_w,
-			 "max_height", a->disp->max_h, "cursor", "x", x, "y", y);
+			 "max_height", a->disp->max_h, "cursor", "x", x, "y", y,
+			 "vnc_clients", st.clients);
 }
 
 static void m_display_get(struct agent *a, json_t *id, json_t *params,
@@ -164,6 +170,39 @@ static void m_windows(struct agent *a, json_t *id, json_t *params,
 	r->result = json_pack("{so}", "windows", list);
 }
 
+static void m_vnc_attach(struct agent *a, json_t *id, json_t *params,
+			 struct reply *r)
+{
+	json_t *vo = json_is_object(params) ? json_object_get(params, "view_only") : NULL;
+	char err[256];
+	int vid, bad;
+
+	if (params && !json_is_null(params) && !json_is_object(params))
+		return reply_error(r, "bad_request", "params must be {view_only}");
+	if (vo && !json_is_boolean(vo))
+		return reply_error(r, "bad_request", "view_only must be a boolean");
+	if (r->in_fd < 0)
+		return reply_error(r, "bad_request", "vnc.attach needs a socket passed with the request");
+	if (vnc_attach(a->vnc, r->in_fd, vo && json_is_true(vo), &vid, &bad, err,
+		       sizeof err) < 0) {
+		r->in_fd = -1;   /* vnc_attach closed it */
+		return reply_error(r, bad ? "bad_request" : "internal", "%s", err);
+	}
+	r->in_fd = -1;
+	r->result = json_pack("{si}", "client", vid);
+}
+
+static void m_vnc_stats(struct agent *a, json_t *id, json_t *params,
+			struct reply *r)
+{
+	struct vnc_stats st;
+
+	vnc_stats(a->vnc, &st);
+	r->result = json_pack("{sisIsI}", "clients", st.clients, "bytes_sent",
+			      (json_int_t)st.bytes_sent, "updates_sent",
+			      (json_int_t)st.updates_sent);
+}
+
 static const struct {
 	const char *name;
 	method_fn fn;
@@ -175,11 +214,13 @@ static const struct {
 	{"clipboard.get", m_clipboard_get},
 	{"clipboard.set", m_clipboard_set},
 	{"windows", m_windows},
+	{"vnc.attach", m_vnc_attach},
+	{"vnc.stats", m_vnc_stats},
 };
 
-void methods_dispatch(struct agent *a, json_t *msg, const char *bad)
+void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad)
 {
-	struct reply r = {.fd = -1, .index = -1};
+	struct reply r = {.fd = -1, .index = -1, .in_fd = fd};
 	json_t *id = msg ? json_object_get(msg, "id") : NULL;
 	json_t *params = msg ? json_object_get(msg, "params") : NULL;
 	const char *name;
@@ -202,11 +243,16 @@ void methods_dispatch(struct agent *a, json_t *msg, const char *bad)
 		goto send;
 	}
 	methods[i].fn(a, id, params, &r);
+	if (r.in_fd >= 0)
+		close(r.in_fd);
+	r.in_fd = -1;
 	if (r.deferred)
 		return;
 	if (!r.code && !r.result)
 		reply_error(&r, "internal", "out of memory");
 send:
+	if (r.in_fd >= 0)
+		close(r.in_fd);
 	if (r.code) {
 		json_decref(r.result);
 		chan_reply_error(&a->chan, id, r.code, r.msg, r.index);

@@ -10,8 +10,9 @@
 #include "agent.h"
 
 /* Answer one request. msg is NULL when the datagram was unusable, with
- * the reason in bad. */
-void methods_dispatch(struct agent *a, json_t *msg, const char *bad);
+ * the reason in bad. fd is the descriptor that came with it, or -1; it is
+ * taken (kept by the method that uses it, else closed). */
+void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad);
 
 /* Send {"event": "display", "width", "height"} if the screen size
  * differs from the one last announced. */

@@ -11,7 +11,7 @@ libturbojpeg0-dev libspng-dev"
 # What a default desktop needs in the default 'host' root filesystem.
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2"
-test="libcmocka-dev python3 util-linux"
+test="libcmocka-dev python3 util-linux chromium tigervnc-viewer"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
 
@@ -27,6 +27,12 @@ for set in "$@"; do
 done
 
 missing=""
+# Node and npm build the browser UI's assets. Any node >= 18 will do (a
+# NodeSource node bundles its own npm and conflicts with Debian's npm
+# package), so look for the commands rather than for packages.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
 for p in $want; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$s" = installed ] || missing="$missing $p"

@@ -544,11 +544,11 @@ class AgentTest(unittest.TestCase):
             ({"type": "click", "x": 300, "y": 200, "button": "right"}, "button 3 300 200"),
             ({"type": "click", "x": 301, "y": 201, "button": "back"}, "button 8 301 201"),
             # Model space 640x400 on a 1280x800 screen: model pixel 100
-            # covers real 200-201 and lands on its centre pixel, 201.
+            # is real pixel 200 (x * ratio, as agents' reference code maps).
             ({"actions": [{"action": "left_click", "coordinate": [100, 50]}],
-              "scale_to": {"width": 640, "height": 400}}, "button 1 201 101"),
+              "scale_to": {"width": 640, "height": 400}}, "button 1 200 100"),
             ({"actions": [{"type": "click", "x": 639, "y": 399}],
-              "scale_to": {"width": 640, "height": 400}}, "button 1 1279 799"),
+              "scale_to": {"width": 640, "height": 400}}, "button 1 1278 798"),
             ({"action": "left_click", "coordinate": [1023, 100], "scale_to": {"width": 1024, "height": 640}},
              "button 1 1279 125"),
         ]
@@ -587,7 +587,7 @@ class AgentTest(unittest.TestCase):
                                             {"action": "cursor_position"}],
                                 "scale_to": {"width": 640, "height": 400}})
         self.assertEqual((r[1]["x"], r[1]["y"]), (320, 200))
-        self.assertEqual(self.agent.result("display.get")[0]["cursor"], {"x": 641, "y": 401})
+        self.assertEqual(self.agent.result("display.get")[0]["cursor"], {"x": 640, "y": 400})
 
     def test_screenshot_zoom_and_wait_actions(self):
         r = self.agent.actions({"actions": [{"action": "screenshot"},

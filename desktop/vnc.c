@@ -1,0 +1,1014 @@
+/*
+ * vnc.c - libvncserver in the agent's loop. See vnc.h.
+ *
+ * libvncserver runs without its threads: vnc_run calls rfbProcessEvents
+ * with a zero timeout, the loop polls the viewers' sockets, and nothing
+ * runs on a timer, so a desktop whose screen does not change costs no CPU
+ * even with viewers attached. Updates go out as soon as a viewer has asked
+ * for one and something changed (deferUpdateTime 0): the viewer's own
+ * request rate is the flow control.
+ *
+ * Owns the rfbScreen, the framebuffer (only while viewers exist), each
+ * viewer's struct vnc_client (cl->clientData), the cursor given to
+ * libvncserver, and input events waiting for a spare keycode.
+ *
+ * What libvncserver 0.9.14 gets wrong and how it is worked around here:
+ * - rfbNewClient peeks up to 100 ms for a WebSocket handshake, and RFB
+ *   clients send nothing first, so every attach would hold the loop for
+ *   100 ms. vnc_attach lets it peek at a socketpair holding "RFB " and
+ *   then moves the viewer's socket onto that descriptor number (dup3), so
+ *   the peek answers at once; the protocol version it wrote to the pair is
+ *   written again to the viewer.
+ * - A write to a viewer that stopped reading waits in select() for 5 s
+ *   per try whatever maxClientWait says. The stall guard (below) bounds
+ *   that: an interval timer ticks while libvncserver may write, and a
+ *   viewer whose socket stayed full with no progress for
+ *   VNC_CLIENT_WAIT_MS, or that is full once the loop has been held for
+ *   VNC_STALL_MAX_MS, is shut down, which ends the write with EPIPE and
+ *   libvncserver drops it.
+ * - cl->wsctx is never freed (about 46 KB per WebSocket client): freed in
+ *   the client-gone hook.
+ * - rfbSendServerCutTextUTF8 leaves a client's send mutex locked (the
+ *   next call deadlocks) when no Latin-1 fallback is given and the client
+ *   has no extended clipboard, and with a fallback it sends the UTF-8
+ *   length with the Latin-1 text; rfbSendServerCutText writes to clients
+ *   still in their handshake. So clipboard text for viewers is written
+ *   here (vnc_send_cut), only to viewers past the handshake.
+ * - rfbMakeMaskFromAlphaSource never sets the first pixel of a byte: the
+ *   cursor mask is made here.
+ * - rfbNewFramebuffer resets the pixel format to its own RGB default and
+ *   rebuilds every viewer's translation for that; vnc_resize_fb hides the
+ *   change from it and puts the X server's BGRX back.
+ *
+ * Global state: the stall guard's table, vnc_guard_*, because a signal
+ * handler has no user pointer; written only while the timer is off.
+ */
+#include "vnc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "agent.h"
+
+#define VNC_CLIENT_WAIT_MS 200     /* a viewer may block us this long */
+#define VNC_STALL_MAX_MS 1000      /* the loop may be held this long in all */
+#define VNC_TICK_MS 50             /* stall guard period */
+#define VNC_CURSOR_MAX 64          /* cursor images are cut to this size */
+#define VNC_MAX_RECTS 16           /* more damage rectangles: take the bounds */
+#define VNC_MAX_HELD 16            /* keys one viewer can hold down */
+#define VNC_QUEUE 4096             /* input events waiting for a keycode */
+#define VNC_MAX_CUT (1 << 20)      /* clipboard text sent to viewers */
+
+struct vnc_client {
+	struct vnc *v;
+	int id;
+	int view_only;
+	unsigned long held[VNC_MAX_HELD];   /* keysyms down, to release at exit */
+	int nheld;
+	unsigned buttons;                   /* buttons down */
+	uint32_t seen_bytes, seen_updates;  /* libvncserver's counters, last read */
+};
+
+/* An input event that must wait: a keysym for which every spare keycode
+ * is still settling, or anything queued behind one. */
+struct vnc_input {
+	int is_key;
+	unsigned long ks;
+	int down;
+	int x, y;
+	unsigned mask;
+};
+
+struct vnc {
+	struct agent *a;
+	rfbScreenInfoPtr screen;
+	rfbPixelFormat default_fmt;   /* what rfbNewFramebuffer resets to */
+	uint8_t *fb;                  /* max_w x max_h BGRX while viewers exist */
+	int nclients;
+	int next_id;
+	int attach_view_only;         /* for the new-client hook */
+	int closing;
+	unsigned long cursor_serial;  /* d->cursor_serial the cursor was made at */
+	int have_cursor;
+	uint64_t clip_seen;           /* d->clipboard_owners already sent */
+	Atom clipboard;
+	uint64_t bytes_sent, updates_sent;
+	struct vnc_input *q;          /* ring of VNC_QUEUE */
+	int qhead, qlen;
+	int64_t q_wake;               /* monotonic ms to retry the queue */
+	int q_dropped;
+};
+
+/* ------------------------------------------------------------ logging */
+
+static void vnc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vnc_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("deskbox-desktop: vnc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* libvncserver's chatter (a few lines per connection) is dropped. */
+static void vnc_lib_log(const char *fmt, ...)
+{
+}
+
+/* Its errors are kept, one line each, but for the TCP_NODELAY failure it
+ * reports for every viewer that comes over a Unix socket. */
+static void vnc_lib_err(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (strstr(line, "TCP_NODELAY"))
+		return;
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = 0;
+	vnc_log("libvncserver: %s", line);
+}
+
+/* ------------------------------------------------------- stall guard */
+
+struct vnc_guard_fd {
+	int fd;         /* -1: shut down by the guard */
+	int outq;       /* bytes queued at the last look */
+	int stuck_ms;   /* time with a full socket and no progress */
+	int id;
+};
+
+static struct vnc_guard_fd vnc_guard_fds[VNC_MAX_CLIENTS];
+static int vnc_guard_n;
+static volatile sig_atomic_t vnc_guard_ms;
+
+static int vnc_outq(int fd)
+{
+	int q = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &q) < 0)
+		return 0;
+	return q;
+}
+
+/* SIGALRM: async-signal-safe calls only (poll, ioctl, shutdown). */
+static void vnc_guard_tick(int sig)
+{
+	int saved = errno;
+
+	vnc_guard_ms += VNC_TICK_MS;
+	for (int i = 0; i < vnc_guard_n; i++) {
+		struct vnc_guard_fd *g = &vnc_guard_fds[i];
+		struct pollfd p = {.fd = g->fd, .events = POLLOUT};
+		int q;
+
+		if (g->fd < 0)
+			continue;
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+			g->stuck_ms = 0;
+			continue;
+		}
+		q = vnc_outq(g->fd);
+		g->stuck_ms = q < g->outq ? 0 : g->stuck_ms + VNC_TICK_MS;
+		g->outq = q;
+		if (g->stuck_ms >= VNC_CLIENT_WAIT_MS || vnc_guard_ms >= VNC_STALL_MAX_MS) {
+			shutdown(g->fd, SHUT_RDWR);
+			g->fd = -1;
+		}
+	}
+	errno = saved;
+}
+
+static int vnc_guard_install(char *err, size_t errlen)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = vnc_guard_tick;
+	sa.sa_flags = SA_RESTART;   /* only select/poll see EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0) {
+		snprintf(err, errlen, "sigaction SIGALRM: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Around every libvncserver call that may write to a viewer. */
+static void vnc_guard_arm(struct vnc *v)
+{
+	struct itimerval it = {
+		.it_interval = {.tv_usec = VNC_TICK_MS * 1000},
+		.it_value = {.tv_usec = VNC_TICK_MS * 1000},
+	};
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	vnc_guard_n = 0;
+	while ((cl = rfbClientIteratorNext(i)) && vnc_guard_n < VNC_MAX_CLIENTS) {
+		struct vnc_client *vc = cl->clientData;
+
+		vnc_guard_fds[vnc_guard_n++] = (struct vnc_guard_fd){
+			.fd = cl->sock, .outq = vnc_outq(cl->sock),
+			.id = vc ? vc->id : 0};
+	}
+	rfbReleaseClientIterator(i);
+	vnc_guard_ms = 0;
+	if (vnc_guard_n)
+		setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void vnc_guard_disarm(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+
+	if (!vnc_guard_n)
+		return;
+	setitimer(ITIMER_REAL, &off, NULL);
+	for (int i = 0; i < vnc_guard_n; i++)
+		if (vnc_guard_fds[i].fd < 0)
+			vnc_log("viewer %d stopped reading: dropped", vnc_guard_fds[i].id);
+	vnc_guard_n = 0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static Display *vnc_dpy(struct vnc *v)
+{
+	return v->a->disp->dpy;
+}
+
+/* Count what libvncserver sent to cl since the last look. Its counters
+ * are ints that wrap; the differences, taken often, do not. */
+static void vnc_account(struct vnc *v, struct vnc_client *vc, rfbClientPtr cl)
+{
+	uint32_t bytes = (uint32_t)rfbStatGetSentBytes(cl);
+	uint32_t updates = (uint32_t)rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
+
+	v->bytes_sent += (uint32_t)(bytes - vc->seen_bytes);
+	v->updates_sent += (uint32_t)(updates - vc->seen_updates);
+	vc->seen_bytes = bytes;
+	vc->seen_updates = updates;
+}
+
+/* The X server's pixels as they are in memory: BGRX, 32 bits, depth 24. */
+static void vnc_set_format(rfbScreenInfoPtr s)
+{
+	s->serverFormat.bitsPerPixel = 32;
+	s->serverFormat.depth = 24;
+	s->serverFormat.trueColour = TRUE;
+	s->serverFormat.redMax = s->serverFormat.greenMax = s->serverFormat.blueMax = 255;
+	s->serverFormat.redShift = 16;
+	s->serverFormat.greenShift = 8;
+	s->serverFormat.blueShift = 0;
+}
+
+/* Point libvncserver at v->fb as a w x h screen, keeping our format and
+ * every viewer's translation (see the top of the file). */
+static void vnc_resize_fb(struct vnc *v, int w, int h)
+{
+	rfbPixelFormat ours = v->screen->serverFormat;
+
+	v->screen->serverFormat = v->default_fmt;
+	rfbNewFramebuffer(v->screen, (char *)v->fb, w, h, 8, 3, 4);
+	v->screen->serverFormat = ours;
+}
+
+/* Copy the w x h area at (x, y) from the screen into the framebuffer and
+ * tell libvncserver about the rows and columns that really changed
+ * (X reports drawing, not change: an xterm redraws what it had). */
+static void vnc_copy(struct vnc *v, int x, int y, int w, int h)
+{
+	size_t fstride = (size_t)v->screen->paddedWidthInBytes, stride;
+	int x0 = w, x1 = -1, y0 = -1, y1 = -1;
+	char err[256];
+	uint8_t *pix;
+
+	if (capture_grab(v->a->cap, x, y, w, h, &pix, &stride, err, sizeof err) < 0) {
+		vnc_log("%s", err);
+		return;
+	}
+	for (int r = 0; r < h; r++) {
+		uint32_t *src = (uint32_t *)(pix + (size_t)r * stride);
+		uint32_t *dst = (uint32_t *)(v->fb + (size_t)(y + r) * fstride + (size_t)x * 4);
+		int a = 0, b = w - 1;
+
+		if (memcmp(src, dst, (size_t)w * 4) == 0)
+			continue;
+		while (src[a] == dst[a])
+			a++;
+		while (src[b] == dst[b])
+			b--;
+		memcpy(dst + a, src + a, (size_t)(b - a + 1) * 4);
+		if (y0 < 0)
+			y0 = r;
+		y1 = r;
+		if (a < x0)
+			x0 = a;
+		if (b > x1)
+			x1 = b;
+	}
+	if (y0 >= 0)
+		rfbMarkRectAsModified(v->screen, x + x0, y + y0, x + x1 + 1, y + y1 + 1);
+}
+
+/* ------------------------------------------------------ screen → viewers */
+
+static void vnc_sync_size(struct vnc *v)
+{
+	struct display *d = v->a->disp;
+	XRectangle *r;
+	int n;
+
+	if (v->screen->width == d->width && v->screen->height == d->height)
+		return;
+	vnc_resize_fb(v, d->width, d->height);
+	r = display_take_damage(d, &n);
+	if (r)
+		XFree(r);
+	/* Everything is marked modified already: copy it all. */
+	memset(v->fb, 0, (size_t)d->width * (size_t)d->height * 4);
+	vnc_copy(v, 0, 0, d->width, d->height);
+}
+
+static void vnc_sync_damage(struct vnc *v)
+{
+	XRectangle *r, b;
+	long area = 0;
+	int n;
+
+	r = display_take_damage(v->a->disp, &n);
+	if (!r)
+		return;
+	b = r[0];
+	for (int i = 0; i < n; i++) {
+		int x1 = b.x + b.width > r[i].x + r[i].width ? b.x + b.width : r[i].x + r[i].width;
+		int y1 = b.y + b.height > r[i].y + r[i].height ? b.y + b.height : r[i].y + r[i].height;
+
+		b.x = b.x < r[i].x ? b.x : r[i].x;
+		b.y = b.y < r[i].y ? b.y : r[i].y;
+		b.width = (unsigned short)(x1 - b.x);
+		b.height = (unsigned short)(y1 - b.y);
+		area += (long)r[i].width * r[i].height;
+	}
+	/* One capture of the bounds beats many round trips, unless most of
+	 * the bounds did not change. */
+	if (n > VNC_MAX_RECTS || area * 2 >= (long)b.width * b.height)
+		vnc_copy(v, b.x, b.y, b.width, b.height);
+	else
+		for (int i = 0; i < n; i++)
+			vnc_copy(v, r[i].x, r[i].y, r[i].width, r[i].height);
+	XFree(r);
+}
+
+/* XFixes' cursor image (premultiplied ARGB) as a rich cursor with an
+ * alpha channel, cut to VNC_CURSOR_MAX (libvncserver's update buffer
+ * holds about 80x80). NULL on failure. */
+static rfbCursorPtr vnc_make_cursor(struct vnc *v)
+{
+	XFixesCursorImage *ci = XFixesGetCursorImage(vnc_dpy(v));
+	rfbCursorPtr c = NULL;
+	int w, h, mstride;
+
+	if (!ci)
+		return NULL;
+	w = ci->width < VNC_CURSOR_MAX ? ci->width : VNC_CURSOR_MAX;
+	h = ci->height < VNC_CURSOR_MAX ? ci->height : VNC_CURSOR_MAX;
+	mstride = (w + 7) / 8;
+	if (w < 1 || h < 1 || !(c = calloc(1, sizeof *c)))
+		goto done;
+	c->richSource = malloc((size_t)w * h * 4);
+	c->alphaSource = malloc((size_t)w * h);
+	c->mask = calloc((size_t)mstride, (size_t)h);
+	c->cleanup = c->cleanupRichSource = c->cleanupMask = TRUE;
+	if (!c->richSource || !c->alphaSource || !c->mask) {
+		rfbFreeCursor(c);
+		c = NULL;
+		goto done;
+	}
+	c->width = (unsigned short)w;
+	c->height = (unsigned short)h;
+	c->xhot = (unsigned short)(ci->xhot < w ? ci->xhot : w - 1);
+	c->yhot = (unsigned short)(ci->yhot < h ? ci->yhot : h - 1);
+	c->alphaPreMultiplied = FALSE;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			unsigned long p = ci->pixels[y * ci->width + x];
+			unsigned a = (p >> 24) & 0xff, rgb[3];
+			uint32_t px;
+
+			/* Viewers draw the mask's pixels opaque: undo the
+			 * premultiplication so shadows do not turn black. */
+			for (int k = 0; k < 3; k++) {
+				unsigned cv = (p >> (8 * k)) & 0xff;
+
+				rgb[k] = a ? (cv * 255 + a / 2) / a : 0;
+				if (rgb[k] > 255)
+					rgb[k] = 255;
+			}
+			px = rgb[2] << 16 | rgb[1] << 8 | rgb[0];
+			memcpy(c->richSource + ((size_t)y * w + x) * 4, &px, 4);
+			c->alphaSource[y * w + x] = (unsigned char)a;
+			if (a >= 128)
+				c->mask[y * mstride + x / 8] |= (unsigned char)(0x80 >> (x & 7));
+		}
+done:
+	XFree(ci);
+	return c;
+}
+
+static void vnc_sync_cursor(struct vnc *v)
+{
+	rfbCursorPtr c;
+
+	if (v->have_cursor && v->cursor_serial == v->a->disp->cursor_serial)
+		return;
+	c = vnc_make_cursor(v);
+	if (!c)
+		return;
+	rfbSetCursor(v->screen, c);   /* frees the one before */
+	v->have_cursor = 1;
+	/* Made again at the next XFixes cursor event, not when the image's
+	 * serial differs: switching back to a cursor brings an older serial. */
+	v->cursor_serial = v->a->disp->cursor_serial;
+}
+
+/* ServerCutText as the extended clipboard has it: Provide with the
+ * text (zlib, with its NUL), or Notify when the viewer wants to ask for
+ * it; libvncserver answers its Request from cl->extClipboardData. */
+static int vnc_send_cut_ext(rfbClientPtr cl, const char *text, size_t len)
+{
+	uint32_t flags = rfbExtendedClipboard_Text, hdr[2];
+	uLongf zlen = compressBound((uLong)len + 5);
+	unsigned char *raw = malloc(len + 5), *z = malloc(zlen + 12);
+	int rc = -1;
+
+	free(cl->extClipboardData);
+	cl->extClipboardData = malloc(len + 1);
+	if (!raw || !z || !cl->extClipboardData)
+		goto done;
+	memcpy(cl->extClipboardData, text, len);
+	cl->extClipboardData[len] = 0;
+	cl->extClipboardDataSize = (int)len + 1;
+	if ((cl->extClipboardUserCap & rfbExtendedClipboard_Provide) &&
+	    len < (size_t)cl->extClipboardMaxUnsolicitedSize) {
+		hdr[0] = htonl((uint32_t)len + 1);
+		memcpy(raw, hdr, 4);
+		memcpy(raw + 4, text, len);
+		raw[len + 4] = 0;
+		if (compress(z + 12, &zlen, raw, (uLong)len + 5) != Z_OK)
+			goto done;
+		flags |= rfbExtendedClipboard_Provide;
+	} else if (cl->extClipboardUserCap & rfbExtendedClipboard_Notify) {
+		zlen = 0;
+		flags |= rfbExtendedClipboard_Notify;
+	} else {
+		rc = 0;
+		goto done;
+	}
+	z[0] = rfbServerCutText;
+	z[1] = z[2] = z[3] = 0;
+	hdr[0] = htonl((uint32_t)-(int32_t)(zlen + 4));
+	hdr[1] = htonl(flags);
+	memcpy(z + 4, hdr, 8);
+	rc = rfbWriteExact(cl, (char *)z, (int)zlen + 12) < 0 ? -1 : (int)zlen + 12;
+done:
+	if (!cl->extClipboardData)
+		cl->extClipboardDataSize = 0;
+	free(raw);
+	free(z);
+	return rc;
+}
+
+/* Plain ServerCutText: Latin-1. */
+static int vnc_send_cut_latin1(rfbClientPtr cl, const char *l1, size_t n)
+{
+	rfbServerCutTextMsg m = {.type = rfbServerCutText};
+
+	m.length = Swap32IfLE((uint32_t)n);
+	if (rfbWriteExact(cl, (char *)&m, sz_rfbServerCutTextMsg) < 0 ||
+	    rfbWriteExact(cl, l1, (int)n) < 0)
+		return -1;
+	return sz_rfbServerCutTextMsg + (int)n;
+}
+
+/* Clipboard text (UTF-8) to every viewer past its handshake, in the form
+ * it understands; see the top of the file. */
+static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
+{
+	rfbClientIteratorPtr i;
+	rfbClientPtr cl;
+	size_t n;
+	char *l1 = clipboard_latin1(text, len, &n);
+
+	if (!l1)
+		return;
+	vnc_guard_arm(v);
+	i = rfbGetClientIterator(v->screen);
+	while ((cl = rfbClientIteratorNext(i))) {
+		int sent;
+
+		if (cl->state != RFB_NORMAL)
+			continue;
+		sent = cl->enableExtendedClipboard ? vnc_send_cut_ext(cl, text, len)
+						   : vnc_send_cut_latin1(cl, l1, n);
+		if (sent < 0)
+			rfbCloseClient(cl);
+		else
+			v->bytes_sent += (uint64_t)sent;
+	}
+	rfbReleaseClientIterator(i);
+	vnc_guard_disarm();
+	free(l1);
+}
+
+static void vnc_sync_clipboard(struct vnc *v)
+{
+	struct display *d = v->a->disp;
+	char err[256], *text;
+	int notext;
+	size_t len;
+
+	if (d->clipboard_owners == v->clip_seen)
+		return;
+	v->clip_seen = d->clipboard_owners;
+	if (clipboard_get(v->a->clip, &text, &len, &notext, err, sizeof err) < 0) {
+		if (!notext)
+			vnc_log("clipboard: %s", err);
+		return;
+	}
+	if (len > VNC_MAX_CUT) {
+		vnc_log("clipboard: %zu bytes is over the %d viewers take", len, VNC_MAX_CUT);
+	} else if (len) {
+		vnc_send_cut(v, text, len);
+	}
+	free(text);
+}
+
+/* ------------------------------------------------------ viewers → X */
+
+static int vnc_apply(struct vnc *v, const struct vnc_input *e)
+{
+	struct display *d = v->a->disp;
+
+	if (!e->is_key) {
+		input_pointer_mask(v->a->in, e->x < d->width ? e->x : d->width - 1,
+				   e->y < d->height ? e->y : d->height - 1, e->mask);
+		return INPUT_OK;
+	}
+	return input_keysym(v->a->in, e->ks, e->down);
+}
+
+/* Run queued input, oldest first, until one must wait again. */
+static void vnc_input_flush(struct vnc *v)
+{
+	while (v->qlen && input_now_ms() >= v->q_wake) {
+		struct vnc_input *e = &v->q[v->qhead];
+
+		if (vnc_apply(v, e) == INPUT_BUSY) {
+			v->q_wake = input_busy_until(v->a->in);
+			return;
+		}
+		v->qhead = (v->qhead + 1) % VNC_QUEUE;
+		v->qlen--;
+	}
+}
+
+/* Apply e now, or queue it behind what waits (order is kept). */
+static void vnc_input(struct vnc *v, const struct vnc_input *e)
+{
+	if (!v->qlen && vnc_apply(v, e) != INPUT_BUSY)
+		return;
+	if (!v->qlen)
+		v->q_wake = input_busy_until(v->a->in);
+	if (v->qlen == VNC_QUEUE) {
+		if (!v->q_dropped++)
+			vnc_log("input queue full: events dropped");
+		return;
+	}
+	v->q[(v->qhead + v->qlen) % VNC_QUEUE] = *e;
+	v->qlen++;
+}
+
+static void vnc_on_key(rfbBool down, rfbKeySym ks, rfbClientPtr cl)
+{
+	struct vnc_client *vc = cl->clientData;
+	struct vnc_input e = {.is_key = 1, .ks = ks, .down = down ? 1 : 0};
+	int i;
+
+	if (!vc || vc->view_only || !ks)
+		return;
+	for (i = 0; i < vc->nheld && vc->held[i] != ks; i++)
+		;
+	if (down && i == vc->nheld && vc->nheld < VNC_MAX_HELD)
+		vc->held[vc->nheld++] = ks;
+	else if (!down && i < vc->nheld)
+		vc->held[i] = vc->held[--vc->nheld];
+	vnc_input(vc->v, &e);
+}
+
+static void vnc_on_pointer(int mask, int x, int y, rfbClientPtr cl)
+{
+	struct vnc_client *vc = cl->clientData;
+	struct vnc_input e = {.x = x < 0 ? 0 : x, .y = y < 0 ? 0 : y,
+			      .mask = (unsigned)mask & 0xff};
+
+	if (!vc || vc->view_only)
+		return;
+	vc->buttons = e.mask;
+	cl->screen->cursorX = e.x;   /* where viewers without a cursor shape see it */
+	cl->screen->cursorY = e.y;
+	vnc_input(vc->v, &e);
+}
+
+/* What a viewer held down when it went away is released. */
+static void vnc_release_held(struct vnc *v, struct vnc_client *vc)
+{
+	while (vc->nheld > 0) {
+		struct vnc_input e = {.is_key = 1, .ks = vc->held[--vc->nheld]};
+
+		vnc_input(v, &e);
+	}
+	if (vc->buttons) {
+		struct vnc_input e = {0};
+
+		display_pointer(v->a->disp, &e.x, &e.y);
+		vnc_input(v, &e);
+	}
+}
+
+static void vnc_set_clipboard(rfbClientPtr cl, const char *s, size_t len, int latin1)
+{
+	struct vnc_client *vc = cl->clientData;
+	char err[256], *text;
+	size_t n;
+
+	if (!vc || vc->view_only)
+		return;
+	while (len && !s[len - 1])   /* the extended clipboard's text ends in NUL */
+		len--;
+	text = clipboard_to_utf8(s, len, latin1, &n);
+	if (!text)
+		return;
+	if (clipboard_set(vc->v->a->clip, text, n, err, sizeof err) < 0)
+		vnc_log("viewer %d clipboard: %s", vc->id, err);
+	free(text);
+}
+
+static void vnc_on_cut_latin1(char *s, int len, rfbClientPtr cl)
+{
+	vnc_set_clipboard(cl, s, len > 0 ? (size_t)len : 0, 1);
+}
+
+static void vnc_on_cut_utf8(char *s, int len, rfbClientPtr cl)
+{
+	vnc_set_clipboard(cl, s, len > 0 ? (size_t)len : 0, 0);
+}
+
+/* ExtendedDesktopSize from a viewer: resize the X screen; vnc_sync_size
+ * tells every viewer afterwards. */
+static int vnc_on_set_size(int w, int h, int nscreens, struct rfbExtDesktopScreen *s,
+			   rfbClientPtr cl)
+{
+	struct vnc_client *vc = cl->clientData;
+	struct display *d;
+	char err[256];
+
+	if (!vc || vc->view_only)
+		return rfbExtDesktopSize_ResizeProhibited;
+	d = vc->v->a->disp;
+	if (w < 1 || h < 1 || w > d->max_w || h > d->max_h)
+		return rfbExtDesktopSize_InvalidScreenLayout;
+	if (display_resize(d, w, h, err, sizeof err) < 0) {
+		vnc_log("viewer %d: %s", vc->id, err);
+		return rfbExtDesktopSize_OutOfResources;
+	}
+	return rfbExtDesktopSize_Success;
+}
+
+/* -------------------------------------------------------- viewers */
+
+static void vnc_on_update_sent(rfbClientPtr cl, int result)
+{
+	if (cl->clientData)
+		vnc_account(((struct vnc_client *)cl->clientData)->v, cl->clientData, cl);
+}
+
+static void vnc_on_client_gone(rfbClientPtr cl)
+{
+	struct vnc_client *vc = cl->clientData;
+	struct vnc *v;
+
+	if (!vc)
+		return;
+	v = vc->v;
+	vnc_account(v, vc, cl);
+	if (!v->closing)
+		vnc_release_held(v, vc);
+	free(cl->wsctx);   /* 0.9.14 forgets it */
+	cl->wsctx = NULL;
+	cl->clientData = NULL;
+	v->nclients--;
+	free(vc);
+}
+
+static enum rfbNewClientAction vnc_on_new_client(rfbClientPtr cl)
+{
+	struct vnc *v = cl->screen->screenData;
+	struct vnc_client *vc = calloc(1, sizeof *vc);
+
+	if (!vc)
+		return RFB_CLIENT_REFUSE;
+	vc->v = v;
+	vc->id = ++v->next_id;
+	vc->view_only = v->attach_view_only;
+	cl->clientData = vc;
+	cl->clientGoneHook = vnc_on_client_gone;
+	cl->viewOnly = vc->view_only ? TRUE : FALSE;
+	v->nclients++;
+	return RFB_CLIENT_ACCEPT;
+}
+
+/* The first viewer: framebuffer, damage regions, clipboard watch, cursor. */
+static int vnc_start(struct vnc *v, char *err, size_t errlen)
+{
+	struct display *d = v->a->disp;
+
+	v->fb = malloc((size_t)d->max_w * (size_t)d->max_h * 4);
+	if (!v->fb || display_track_damage(d, 1) < 0) {
+		free(v->fb);
+		v->fb = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Tracking first, then the copy: nothing drawn in between is lost. */
+	vnc_resize_fb(v, d->width, d->height);
+	memset(v->fb, 0, (size_t)d->width * (size_t)d->height * 4);
+	vnc_copy(v, 0, 0, d->width, d->height);
+	display_watch_clipboard(d, v->clipboard, 1);
+	v->clip_seen = d->clipboard_owners;
+	v->have_cursor = 0;
+	vnc_sync_cursor(v);
+	return 0;
+}
+
+/* The last viewer left: back to costing nothing. */
+static void vnc_stop(struct vnc *v)
+{
+	struct display *d = v->a->disp;
+
+	display_track_damage(d, 0);
+	display_watch_clipboard(d, v->clipboard, 0);
+	free(v->fb);
+	v->fb = NULL;
+	v->screen->frameBuffer = NULL;
+}
+
+/* ---------------------------------------------------------- public */
+
+struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
+{
+	struct vnc *v = calloc(1, sizeof *v);
+	rfbScreenInfoPtr s;
+
+	if (!v || !(v->q = calloc(VNC_QUEUE, sizeof *v->q))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	v->a = a;
+	if (vnc_guard_install(err, errlen) < 0)
+		goto fail;
+	rfbLog = vnc_lib_log;
+	rfbErr = vnc_lib_err;
+	s = rfbGetScreen(NULL, NULL, a->disp->width, a->disp->height, 8, 3, 4);
+	if (!s) {
+		snprintf(err, errlen, "rfbGetScreen failed");
+		goto fail;
+	}
+	v->screen = s;
+	v->default_fmt = s->serverFormat;
+	vnc_set_format(s);
+	s->screenData = v;
+	s->frameBuffer = NULL;
+	s->desktopName = "deskbox";
+	/* No listening socket of any kind: viewers come through vnc_attach. */
+	s->autoPort = FALSE;
+	s->port = 0;
+	s->ipv6port = 0;
+	s->udpPort = 0;
+	s->httpPort = 0;
+	s->http6Port = 0;
+	s->httpDir = NULL;
+	s->alwaysShared = TRUE;          /* several viewers at once */
+	s->authPasswdData = NULL;        /* security type None: deskboxd authenticated */
+	s->maxClientWait = VNC_CLIENT_WAIT_MS;
+	s->deferUpdateTime = 0;
+	s->deferPtrUpdateTime = 0;
+	s->handleEventsEagerly = FALSE;
+	s->permitFileTransfer = FALSE;
+	s->newClientHook = vnc_on_new_client;
+	s->kbdAddEvent = vnc_on_key;
+	s->ptrAddEvent = vnc_on_pointer;
+	s->setXCutText = vnc_on_cut_latin1;
+	s->setXCutTextUTF8 = vnc_on_cut_utf8;
+	s->setDesktopSizeHook = vnc_on_set_size;
+	s->displayFinishedHook = vnc_on_update_sent;
+	rfbInitServer(s);
+	v->clipboard = XInternAtom(vnc_dpy(v), "CLIPBOARD", False);
+	return v;
+fail:
+	if (v)
+		free(v->q);
+	free(v);
+	return NULL;
+}
+
+void vnc_destroy(struct vnc *v)
+{
+	if (!v)
+		return;
+	v->closing = 1;
+	rfbShutdownServer(v->screen, TRUE);
+	if (v->fb)
+		vnc_stop(v);
+	rfbScreenCleanup(v->screen);
+	free(v->q);
+	free(v);
+}
+
+int vnc_attach(struct vnc *v, int fd, int view_only, int *id, int *bad,
+	       char *err, size_t errlen)
+{
+	char pv[sz_rfbProtocolVersionMsg + 1];
+	int type = 0, one = 1, sp[2] = {-1, -1}, started = 0;
+	socklen_t tlen = sizeof type;
+	rfbClientPtr cl;
+
+	*bad = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM) {
+		*bad = 1;
+		snprintf(err, errlen, "the descriptor is not a stream socket");
+		goto fail;
+	}
+	if (v->nclients >= VNC_MAX_CLIENTS) {
+		snprintf(err, errlen, "%d viewers are attached already", VNC_MAX_CLIENTS);
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	if (sp[0] >= FD_SETSIZE) {   /* libvncserver uses select() */
+		snprintf(err, errlen, "descriptor %d is past select()'s limit", sp[0]);
+		goto fail;
+	}
+	if (!v->fb) {
+		if (vnc_start(v, err, errlen) < 0)
+			goto fail;
+		started = 1;
+	}
+	/* See the top of the file: the WebSocket peek finds "RFB " here. */
+	if (write(sp[1], "RFB ", 4) != 4) {
+		snprintf(err, errlen, "socketpair write: %s", strerror(errno));
+		goto fail;
+	}
+	v->attach_view_only = view_only;
+	cl = rfbNewClient(v->screen, sp[0]);   /* takes sp[0], even on failure */
+	sp[0] = -1;
+	if (!cl) {
+		snprintf(err, errlen, "libvncserver refused the viewer");
+		goto fail;
+	}
+	if (dup3(fd, cl->sock, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "dup3: %s", strerror(errno));
+		rfbCloseClient(cl);
+		goto fail;
+	}
+	close(sp[1]);
+	close(fd);
+	if (fcntl(cl->sock, F_SETFL, fcntl(cl->sock, F_GETFL) | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		rfbCloseClient(cl);
+		return -1;
+	}
+	(void)setsockopt(cl->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	snprintf(pv, sizeof pv, rfbProtocolVersionFormat, v->screen->protocolMajorVersion,
+		 v->screen->protocolMinorVersion);
+	if (rfbWriteExact(cl, pv, sz_rfbProtocolVersionMsg) < 0) {
+		snprintf(err, errlen, "write to the viewer: %s", strerror(errno));
+		rfbCloseClient(cl);
+		return -1;
+	}
+	*id = ((struct vnc_client *)cl->clientData)->id;
+	return 0;
+fail:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	close(fd);
+	if (started && !v->screen->clientHead)
+		vnc_stop(v);
+	return -1;
+}
+
+/*
+ * An update that only announces a new size leaves the viewer's request
+ * standing, and libvncserver sends the pixels only at its next round,
+ * which would wait for some unrelated wake-up: give it that round now.
+ */
+static void vnc_update_again(struct vnc *v)
+{
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	while ((cl = rfbClientIteratorNext(i)))
+		if (!sraRgnEmpty(cl->requestedRegion) && FB_UPDATE_PENDING(cl))
+			rfbUpdateClient(cl);
+	rfbReleaseClientIterator(i);
+}
+
+void vnc_run(struct vnc *v)
+{
+	if (!v->screen->clientHead)
+		return;
+	if (v->fb) {
+		vnc_sync_size(v);
+		vnc_sync_damage(v);
+		vnc_sync_cursor(v);
+		vnc_sync_clipboard(v);
+		vnc_input_flush(v);
+	}
+	vnc_guard_arm(v);
+	rfbProcessEvents(v->screen, 0);
+	vnc_update_again(v);
+	vnc_guard_disarm();
+	XFlush(vnc_dpy(v));   /* the viewers' input */
+	if (!v->nclients && v->fb)
+		vnc_stop(v);
+}
+
+int vnc_pollfds(struct vnc *v, struct pollfd *p, int max)
+{
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+	int n = 0;
+
+	while ((cl = rfbClientIteratorNext(i)) && n < max)
+		p[n++] = (struct pollfd){.fd = cl->sock, .events = POLLIN};
+	rfbReleaseClientIterator(i);
+	return n;
+}
+
+int vnc_timeout_ms(const struct vnc *v)
+{
+	int64_t left;
+
+	/* A viewer closed outside rfbProcessEvents waits there to be freed. */
+	for (rfbClientPtr cl = v->screen->clientHead; cl; cl = cl->next)
+		if (cl->sock < 0)
+			return 0;
+	if (!v->qlen)
+		return -1;
+	left = v->q_wake - input_now_ms();
+	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+void vnc_stats(struct vnc *v, struct vnc_stats *st)
+{
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	while ((cl = rfbClientIteratorNext(i)))
+		if (cl->clientData)
+			vnc_account(v, cl->clientData, cl);
+	rfbReleaseClientIterator(i);
+	st->clients = v->nclients;
+	st->bytes_sent = v->bytes_sent;
+	st->updates_sent = v->updates_sent;
+}
