@@ -157,25 +157,41 @@ class RFBClient:
 
     # -- handshake
 
-    def handshake(self, shared=True):
-        """Version 3.8, security None, ClientInit. Returns ServerInit as
-        (width, height, pixel format tuple, name)."""
-        version = self.read(12)
-        if not version.startswith(b"RFB 003."):
-            raise AssertionError("not an RFB server: %r" % version)
-        self.server_version = version
-        self.send(b"RFB 003.008\n")
-        (n,) = self.unpack("B")
-        if n == 0:
-            (ln,) = self.unpack(">I")
-            raise AssertionError("server refused: %r" % self.read(ln))
-        types = self.read(n)
-        if 1 not in types:
-            raise AssertionError("no security type None in %r" % list(types))
-        self.send(b"\x01")
-        (result,) = self.unpack(">I")
-        if result != 0:
-            raise AssertionError("security result %d" % result)
+    def handshake(self, shared=True, vnc_auth=None, version=b"RFB 003.008\n"):
+        """Version 3.8 (or `version`), security None, ClientInit. Returns
+        ServerInit as (width, height, pixel format tuple, name).
+
+        vnc_auth: a function challenge(16 bytes) -> response(16 bytes) to
+        answer the VNC password challenge (security type 2) instead."""
+        server_version = self.read(12)
+        if not server_version.startswith(b"RFB 003."):
+            raise AssertionError("not an RFB server: %r" % server_version)
+        self.server_version = server_version
+        self.send(version)
+        want = 2 if vnc_auth else 1
+        if version == b"RFB 003.003\n":
+            (chosen,) = self.unpack(">I")
+            if chosen != want:
+                raise AssertionError("server chose security type %d" % chosen)
+        else:
+            (n,) = self.unpack("B")
+            if n == 0:
+                (ln,) = self.unpack(">I")
+                raise AssertionError("server refused: %r" % self.read(ln))
+            types = self.read(n)
+            if want not in types:
+                raise AssertionError("no security type %d in %r" % (want, list(types)))
+            self.send(bytes([want]))
+        if vnc_auth:
+            self.send(vnc_auth(self.read(16)))
+        if vnc_auth or version == b"RFB 003.008\n":
+            (result,) = self.unpack(">I")
+            if result != 0:
+                reason = b""
+                if version == b"RFB 003.008\n":
+                    (ln,) = self.unpack(">I")
+                    reason = self.read(ln)
+                raise AssertionError("security result %d %r" % (result, reason))
         self.send(b"\x01" if shared else b"\x00")
         w, h = self.unpack(">HH")
         fmt = self.unpack(">BBBBHHHBBB3x")

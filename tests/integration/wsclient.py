@@ -22,6 +22,14 @@ class WSRefused(Exception):
 class WSClient:
     def __init__(self, host, port, path, protocol=None, headers=None, timeout=10.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            self._upgrade(host, port, path, protocol, headers, timeout)
+        except BaseException:
+            self.sock.close()
+            raise
+        self.closed = False
+
+    def _upgrade(self, host, port, path, protocol, headers, timeout):
         key = base64.b64encode(os.urandom(16)).decode()
         lines = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
                  "Upgrade: websocket", "Connection: Upgrade",
@@ -47,7 +55,6 @@ class WSClient:
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" ":
             raise WSRefused(status.decode("latin-1"))
-        self.closed = False
 
     def _send(self, opcode, data):
         mask = os.urandom(4)

@@ -1,0 +1,389 @@
+"""VNC and the terminal through deskboxd's one port, with real clients.
+
+RFB over the WebSocket endpoint (the way noVNC connects), over the raw VNC
+port with the VNC password (our RFB client and TigerVNC's vncviewer), viewer
+tokens, a viewer that never reads, 1000 connect/disconnect cycles, and the
+WebSocket terminal.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from deskbox import API, ServerTestCase, wait_until as _wait_until
+from rfbclient import RFBClient
+from wsclient import WSClient, WSRefused
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wait_until(pred, timeout, what="the condition"):
+    if not _wait_until(pred, timeout):
+        raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+XTERM = "xterm -geometry 80x24+0+0"
+
+
+class WSSocket:
+    """A WebSocket's binary stream as the socket RFBClient expects."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.buf = b""
+        self.timeout = 10.0
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def recv(self, n):
+        while not self.buf:
+            kind, data = self.ws.recv(self.timeout if self.timeout is not None else 3600)
+            if kind == "close":
+                return b""
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def sendall(self, data):
+        self.ws.send_binary(data)
+
+    def shutdown(self, how):
+        pass
+
+    def close(self):
+        self.ws.close()
+
+
+def build_vncauth(tmp):
+    exe = os.path.join(tmp, "vncauth")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libvncserver"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-O1", "-o", exe, os.path.join(HERE, "vncauth.c")] + flags, check=True)
+    return exe
+
+
+def agent_pid(init_pid):
+    """The host pid of a sandbox's desktop agent (a descendant of its init)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/comm" % name) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append((int(name), comm))
+    todo = [init_pid]
+    while todo:
+        pid = todo.pop()
+        for child, comm in children.get(pid, []):
+            if comm == "deskbox-desktop":
+                return child
+            todo.append(child)
+    return None
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class VncCase(ServerTestCase):
+    def ws(self, sid, token=None, path="vnc", headers=None):
+        tok = self.server.token if token is None else token
+        q = "?token=%s" % tok if tok else ""
+        return WSClient(self.server.host, self.server.port, "%s/%s/%s%s" % (API, sid, path, q),
+                        protocol="binary", headers=headers)
+
+    def viewer(self, sid, token=None, headers=None):
+        c = RFBClient(WSSocket(self.ws(sid, token, headers=headers)))
+        self.addCleanup(c.close)
+        return c
+
+    def cursor(self, sid):
+        return self.server.expect(200, "GET", "%s/%s/display" % (API, sid)).body["cursor"]
+
+    def act(self, sid, actions):
+        return self.server.expect(200, "POST", "%s/%s/actions" % (API, sid), actions).body
+
+
+class TestVncOverWebSocket(VncCase):
+    def test_handshake_update_after_drawing_and_pointer(self):
+        sb = self.sandbox(apps=[XTERM])
+        c = self.viewer(sb["id"])
+        w, h, fmt, name = c.start()
+        self.assertEqual((w, h), (1280, 800))
+        self.assertEqual(fmt[0], 32)
+        c.start_reader()
+        # Something draws inside the sandbox: the xterm echoing typed text.
+        wait_until(lambda: self.server.expect(200, "GET", "%s/%s/windows" % (API, sb["id"]))
+                   .body["windows"], 10)
+        self.act(sb["id"], [{"action": "left_click", "coordinate": [100, 100]},
+                            {"action": "type", "text": "echo drawn-over-vnc\n"}])
+        c.wait(lambda u: u and u.covers(20, 20), timeout=10)
+        # A pointer event from the viewer lands in X.
+        c.pointer(321, 123)
+        wait_until(lambda: self.cursor(sb["id"]) == {"x": 321, "y": 123}, 5)
+
+    def test_bearer_header_and_refusals(self):
+        sb = self.sandbox()
+        c = self.viewer(sb["id"], token="", headers={"Authorization": "Bearer " + self.server.token})
+        self.assertEqual(c.start(full=False)[:2], (1280, 800))
+        for tok in ("", "wrong", self.server.token + "x"):
+            with self.subTest(token=tok):
+                with self.assertRaises(WSRefused):
+                    self.ws(sb["id"], token=tok)
+        with self.assertRaises(WSRefused):
+            self.ws("0" * 32)                       # no such sandbox
+        # A shell-only sandbox has no VNC to give.
+        shell = self.sandbox(desktop=False)
+        with self.assertRaises((WSRefused, ConnectionError, EOFError, OSError)):
+            RFBClient(WSSocket(self.ws(shell["id"]))).handshake()
+
+    def test_viewer_tokens(self):
+        sb = self.sandbox()
+        sid = sb["id"]
+        r = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid), {"view_only": True})
+        tok = r.body
+        self.assertTrue(tok["view_only"])
+        self.assertIn("/viewer.html?id=%s&token=%s" % (sid, tok["token"]), tok["url"])
+        # The view-only viewer sees the screen, but its input is ignored.
+        self.act(sid, {"action": "mouse_move", "coordinate": [10, 20]})
+        v = self.viewer(sid, token=tok["token"])
+        v.start()
+        v.pointer(500, 500, 1)
+        v.pointer(500, 500, 0)
+        v.tap(0x61)
+        full = self.viewer(sid)
+        full.start(full=False)
+        full.pointer(11, 21)              # ordered after the view-only events
+        wait_until(lambda: self.cursor(sid) == {"x": 11, "y": 21}, 5)
+        # A viewer token opens no REST API and, view-only, no shell.
+        self.assertEqual(self.server.request("GET", "%s/%s" % (API, sid), token=tok["token"]).status, 401)
+        with self.assertRaises(WSRefused):
+            self.ws(sid, token=tok["token"], path="pty")
+        # A full-control viewer token moves the pointer and may open a shell.
+        ctl = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid),
+                                 {"view_only": False, "ttl_s": 60}).body
+        self.assertNotIn("view_only=1", ctl["url"])
+        c = self.viewer(sid, token=ctl["token"])
+        c.start(full=False)
+        c.pointer(222, 111)
+        wait_until(lambda: self.cursor(sid) == {"x": 222, "y": 111}, 5)
+        self.ws(sid, token=ctl["token"], path="pty").close()
+        # Tokens expire, and are refused for other sandboxes.
+        short = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid),
+                                   {"ttl_s": 1}).body
+        other = self.sandbox(desktop=False)
+        with self.assertRaises(WSRefused):
+            self.ws(other["id"], token=short["token"], path="pty")
+        time.sleep(1.2)
+        with self.assertRaises(WSRefused):
+            self.ws(sid, token=short["token"])
+        for bad in ({"view_only": "yes"}, {"ttl_s": 0}, {"ttl_s": "1"}, [1]):
+            with self.subTest(body=bad):
+                self.assertError(self.server.request("POST", "%s/%s/viewer-tokens" % (API, sid), bad),
+                                 400)
+
+    def test_tokens_and_viewers_die_with_the_sandbox(self):
+        sb = self.server.create()
+        sid = sb["id"]
+        tok = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid), {}).body["token"]
+        c = RFBClient(WSSocket(self.ws(sid)))
+        c.start(full=False)
+        self.server.delete(sid)
+        self.server.assert_sandbox_gone(sid)
+        with self.assertRaises((EOFError, OSError, ConnectionError)):
+            for _ in range(50):
+                c.request(False)
+                c.next_update(timeout=0.2)
+        with self.assertRaises(WSRefused):
+            self.ws(sid, token=tok)
+
+    def test_a_viewer_that_never_reads_stalls_nothing(self):
+        sb = self.sandbox(apps=[XTERM + " -e sh -c 'while :; do ls -lR /usr; done'"])
+        sid = sb["id"]
+        stuck = self.ws(sid)
+        stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        # Handshake by hand, then ask for updates forever and never read.
+        rfb = RFBClient(WSSocket(stuck))
+        rfb.handshake()
+        rfb.set_pixel_format_bgrx()
+        rfb.set_encodings()
+        for _ in range(200):
+            rfb.request(False)
+        good = self.viewer(sid)
+        good.start()
+        good.start_reader()
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < 3:
+            good.wait(lambda u: u is not None, timeout=5)
+            n += 1
+            self.assertEqual(self.server.request("GET", "%s/%s" % (API, sid), timeout=5).status, 200)
+            r = self.server.request("GET", "%s/%s/screenshot?format=jpeg" % (API, sid), timeout=5,
+                                    raw=True)
+            self.assertEqual(r.status, 200)
+        self.assertGreater(n, 3, "the reading viewer got too few updates")
+        self.assertHealthy()
+        stuck.close()
+
+    def test_connect_disconnect_1000_times_leaks_nothing(self):
+        sb = self.sandbox()
+        agent = agent_pid(sb["pid"])
+        self.assertIsNotNone(agent, "no desktop agent process found")
+        daemon = self.server.proc.pid
+
+        def cycles(n):
+            for _ in range(n):
+                c = RFBClient(WSSocket(self.ws(sb["id"])))
+                c.handshake()
+                c.close()
+
+        cycles(50)                                    # warm up allocators
+        time.sleep(0.3)
+        fds = (fd_count(agent), fd_count(daemon))
+        rss = rss_kib(agent)
+        cycles(1000)
+        wait_until(lambda: (fd_count(agent), fd_count(daemon)) == fds, 10,
+                   what="fd counts back to %r (now %r)" % (fds, (fd_count(agent), fd_count(daemon))))
+        self.assertLess(rss_kib(agent) - rss, 2048, "agent RSS grew by more than 2 MiB")
+
+
+class TestTerminal(VncCase):
+    def test_shell_resize_and_exit(self):
+        sb = self.sandbox(desktop=False)
+        ws = self.ws(sb["id"], path="pty")
+        self.addCleanup(ws.close)
+        ws.send_text(json.dumps({"type": "resize", "cols": 101, "rows": 33}))
+        ws.send_binary(b"stty size; echo pty-$((6*7)); id -u; tty\n")
+        out = ws.recv_until(b"/dev/pts/", 10)
+        self.assertIn(b"33 101", out)
+        self.assertIn(b"pty-42", out)
+        self.assertIn(b"1000", out)
+        ws.send_text(json.dumps({"type": "resize", "cols": 50, "rows": 20}))
+        ws.send_binary(b"stty size\n")
+        ws.recv_until(b"20 50", 10)
+        # Bad control messages are ignored, the shell goes on.
+        ws.send_text("not json")
+        ws.send_text(json.dumps({"type": "resize", "cols": -1, "rows": 1e9}))
+        ws.send_binary("echo ünïcode-ok\n".encode())
+        ws.recv_until("ünïcode-ok\r\n".encode(), 10)
+        ws.send_binary(b"exit\n")
+        wait_until(lambda: ws.recv(5)[0] == "close", 10)
+
+    def test_closing_the_terminal_ends_its_processes(self):
+        sb = self.sandbox(desktop=False)
+        ws = self.ws(sb["id"], path="pty")
+        ws.send_binary(b"sleep 4242 & setsid sleep 4243 & echo started\n")
+        ws.recv_until(b"started", 10)
+        ws.close()
+        wait_until(lambda: "sleep 424" not in self.sh(sb, "ps -eo args="), 10,
+                   what="the terminal's processes to end")
+
+
+class TestRawVncPort(VncCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="deskbox-vnc-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.vncauth = build_vncauth(cls.tmp)
+
+    def auth(self, password):
+        def respond(challenge):
+            out = subprocess.run([self.vncauth, challenge.hex(), password],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            return bytes.fromhex(out)
+        return respond
+
+    def raw(self, vnc, version=b"RFB 003.008\n", password=None):
+        s = socket.create_connection((vnc["host"], vnc["port"]), timeout=10)
+        c = RFBClient(s)
+        self.addCleanup(c.close)
+        c.handshake(vnc_auth=self.auth(password or vnc["password"]), version=version)
+        return c
+
+    def test_port_password_update_and_pointer(self):
+        sb = self.sandbox(vnc={"port": "auto"})
+        vnc = sb["vnc"]
+        self.assertEqual(vnc["host"], "127.0.0.1")
+        self.assertEqual(len(vnc["password"]), 8)
+        listening = subprocess.run(["ss", "-Hltn", "sport = :%d" % vnc["port"]],
+                                   capture_output=True, text=True).stdout
+        self.assertIn("127.0.0.1:%d" % vnc["port"], listening)
+        for version in (b"RFB 003.008\n", b"RFB 003.007\n", b"RFB 003.003\n"):
+            with self.subTest(version=version):
+                c = self.raw(vnc, version=version)
+                self.assertEqual((c.width, c.height), (1280, 800))
+                c.set_pixel_format_bgrx()
+                c.set_encodings()
+                c.request(False)
+                c.wait(lambda u: u and u.pixel_rects(), timeout=10, request=False)
+                c.pointer(77, 88)
+                wait_until(lambda: self.cursor(sb["id"]) == {"x": 77, "y": 88}, 5)
+                c.pointer(1, 1)
+                wait_until(lambda: self.cursor(sb["id"]) == {"x": 1, "y": 1}, 5)
+
+    def test_wrong_password_is_refused(self):
+        sb = self.sandbox(vnc={"port": "auto"})
+        with self.assertRaises(AssertionError) as e:
+            self.raw(sb["vnc"], password="nottheone")
+        self.assertIn("security result 1", str(e.exception))
+        # The port still works for the right password afterwards.
+        self.raw(sb["vnc"])
+
+    def test_port_closes_with_the_sandbox_and_options_are_checked(self):
+        sb = self.server.create(vnc={"port": "auto"})
+        port = sb["vnc"]["port"]
+        self.server.delete(sb["id"])
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        for bad in ({"vnc": {"port": 80}}, {"vnc": {"port": "any"}}, {"vnc": "auto"},
+                    {"vnc": {"port": "auto"}, "desktop": False}):
+            with self.subTest(body=bad):
+                self.assertError(self.server.request("POST", API, bad), 400, "bad_request")
+
+    def test_tigervnc_viewer_through_the_port(self):
+        viewer = shutil.which("xtigervncviewer")
+        if not viewer:
+            self.skipTest("xtigervncviewer is not installed")
+        sb = self.sandbox(vnc={"port": "auto"})
+        vnc = sb["vnc"]
+        passwd = os.path.join(self.tmp, "passwd")
+        subprocess.run([self.vncauth, "-f", vnc["password"], passwd], check=True)
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0",
+                                 "1400x900x24"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        self.addCleanup(lambda: (xvfb.kill(), xvfb.wait(), xvfb.stdout.close()))
+        display = ":" + xvfb.stdout.readline().decode().strip()
+        before = self.server.log_size()
+        v = subprocess.Popen([viewer, "-passwd", passwd, "-SecurityTypes", "VncAuth",
+                              "127.0.0.1::%d" % vnc["port"]],
+                             env=dict(os.environ, DISPLAY=display), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (v.poll() is None and v.kill(), v.wait(), v.stderr.close()))
+        wait_until(lambda: "vnc port: viewer connected" in self.server.log_text(before), 15,
+                   what="tigervnc to get through the password check")
+        time.sleep(1.5)
+        if v.poll() is not None:
+            self.fail("vncviewer exited: %s" % v.stderr.read()[-500:])
+
+
+if __name__ == "__main__":
+    unittest.main()
