@@ -350,19 +350,25 @@ static struct srv *srv_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-static int on_writeable(struct http_req *r)
+/*
+ * Write the next piece of the answer. Returns 0 when more is to come (a
+ * writeable callback is asked for), 1 when the transaction is over and
+ * handed back to lws (which may free or reuse r at once: do not touch it
+ * again), -1 to close the connection.
+ */
+static int write_step(struct http_req *r)
 {
 	struct lws *wsi = r->wsi;
 	int done;
 
 	if (!r->active || !r->resp_ready)
-		return 0;
+		return 1;
 	if (!r->headers_sent) {
 		if (write_headers(r))
 			return -1;
 		if ((r->stream_fd >= 0 ? r->stream_len : r->resp_len) > 0 &&
 		    r->method != HM_HEAD && r->status != 204 && r->status != 304) {
-			lws_callback_on_writable(r->wsi);
+			lws_callback_on_writable(wsi);
 			return 0;
 		}
 		done = 1;
@@ -371,7 +377,7 @@ static int on_writeable(struct http_req *r)
 		if (done < 0)
 			return -1;
 		if (!done) {
-			lws_callback_on_writable(r->wsi);
+			lws_callback_on_writable(wsi);
 			return 0;
 		}
 	}
@@ -379,9 +385,12 @@ static int on_writeable(struct http_req *r)
 		return -1;
 	reset(r);
 	r->srv = srv_of(wsi);
-	if (lws_http_transaction_completed(wsi))
-		return -1;
-	return 0;
+	return lws_http_transaction_completed(wsi) ? -1 : 1;
+}
+
+static int on_writeable(struct http_req *r)
+{
+	return write_step(r) < 0 ? -1 : 0;
 }
 
 /*
@@ -392,19 +401,16 @@ static int on_writeable(struct http_req *r)
  */
 static int flush_now(struct http_req *r)
 {
-	while (r->active && r->resp_ready) {
-		int rc = on_writeable(r);
+	struct lws *wsi = r->wsi;
 
-		if (rc < 0)
-			return -1;
-		if (!r->active || !r->srv)
-			break;
-		if (!r->resp_ready)
-			break;
-		if (lws_partial_buffered(r->wsi))
-			break;  /* the socket is full: the rest in WRITEABLE */
+	for (;;) {
+		int rc = write_step(r);
+
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+		if (lws_partial_buffered(wsi))
+			return 0;  /* the socket is full: the rest in WRITEABLE */
 	}
-	return 0;
 }
 
 int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
