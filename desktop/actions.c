@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64enc.h"
+#include "util.h"
 #include "scale.h"
 #include "windows.h"
 
@@ -115,17 +115,17 @@ static enum step_rc image_result(struct step *s, const struct shot_req *r)
 	char err[256];
 	json_t *image;
 	char *b64;
+	size_t n;
 
 	if (encode_shot(s->a->enc, s->a->cap, r, &img, err, sizeof err) < 0)
 		return fail(s, "internal", "%s", err);
-	b64 = malloc(b64enc_len(img.len) + 1);
+	b64 = malloc(4 * ((img.len + 2) / 3) + 1);
 	if (!b64)
 		return fail(s, "internal", "out of memory");
-	b64enc(img.data, img.len, b64);
+	n = base64_encode(img.data, img.len, b64);
 	image = json_object();
 	json_object_set_new(image, "media_type", json_string(shot_media_type(r->format)));
-	json_object_set_new(image, "data",
-			    json_stringn_nocheck(b64, b64enc_len(img.len)));
+	json_object_set_new(image, "data", json_stringn_nocheck(b64, n));
 	free(b64);
 	json_object_set_new(s->res, "image", image);
 	json_object_set_new(s->res, "width", json_integer(img.width));

@@ -6,7 +6,7 @@
 # archive). DESKTOP_SRC is the rest of the agent.
 
 DESKTOP_PURE := desktop/keys.c desktop/scale.c desktop/shot.c \
-	desktop/resample.c desktop/b64enc.c desktop/jget.c desktop/actparse.c
+	desktop/resample.c desktop/jget.c desktop/actparse.c
 PURE_SRC += $(DESKTOP_PURE)
 
 # vnc.c writes the extended clipboard's zlib messages itself.

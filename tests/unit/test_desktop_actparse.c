@@ -3,7 +3,7 @@
  * desktop/actparse.c (Anthropic and OpenAI computer-use actions, the three
  * request shapes, scale_to, and the error for each bad field with its
  * action index), desktop/shot.c (screenshot params and etags),
- * desktop/jget.c and desktop/b64enc.c.
+ * desktop/jget.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 #include <X11/keysym.h>
 
 #include "../../desktop/actparse.h"
-#include "../../desktop/b64enc.h"
 #include "../../desktop/jget.h"
 #include "../../desktop/shot.h"
 
@@ -377,27 +376,6 @@ static void test_jget(void **state)
 	json_decref(o);
 }
 
-static void test_b64(void **state)
-{
-	static const struct {
-		const char *in, *out;
-	} t[] = {
-		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
-	};
-	char out[16];
-	uint8_t bin[3] = {0xff, 0xfe, 0x00};
-
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-		size_t n = strlen(t[i].in);
-
-		assert_int_equal(b64enc_len(n), strlen(t[i].out));
-		b64enc((const uint8_t *)t[i].in, n, out);
-		assert_string_equal(out, t[i].out);
-	}
-	b64enc(bin, 3, out);
-	assert_string_equal(out, "//4A");
-}
 
 int main(void)
 {
@@ -410,7 +388,6 @@ int main(void)
 		cmocka_unit_test(test_shot_parse),
 		cmocka_unit_test(test_etag),
 		cmocka_unit_test(test_jget),
-		cmocka_unit_test(test_b64),
 	};
 
 	return cmocka_run_group_tests_name("desktop_actparse", tests, NULL, NULL);
