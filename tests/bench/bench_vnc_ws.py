@@ -11,6 +11,7 @@ compares the agent with x11vnc on one Xvfb, without the jail and deskboxd.)
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,16 @@ def cpu_ticks(pid):
 def main():
     install_signal_cleanup()
     table = Table()
-    tmp = tempfile.mkdtemp(prefix="deskbox-bench-vnc-")
+    tmp = tempfile.mkdtemp(prefix="deskbox-bench-vnc-ws-")
+    try:
+        run(table, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("VNC through deskboxd (1280x800, loopback, WebSocket, Raw encoding)")
+    table.print()
+
+
+def run(table, tmp):
     probe = os.path.join(tmp, "xevlog")
     subprocess.run(["cc", "-O1", "-o", probe, os.path.join(HERE, "..", "integration", "xevlog.c"),
                     "-lX11"], check=True)
@@ -80,8 +90,6 @@ def main():
                    "%.2f %% of a core over %.0f s" % (100.0 * (cpu_ticks(agent) - c0) / CLK_TCK / dt, dt))
         c.close()
         srv.delete(sid)
-    print("VNC through deskboxd (1280x800, loopback, WebSocket, Raw encoding)")
-    table.print()
 
 
 if __name__ == "__main__":
