@@ -186,7 +186,8 @@ static void viewer_token(struct http_req *r, struct sandbox *sb)
 	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);
 	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != (size_t)n)
 		snprintf(host, sizeof(host), "%s:%d", r->srv->cfg.listen_host, r->srv->cfg.listen_port);
-	snprintf(url, sizeof(url), "http://%s/viewer.html?id=%s&token=%s", host, sb->id, v->token);
+	snprintf(url, sizeof(url), "http://%s/viewer.html?id=%s&token=%s%s", host, sb->id, v->token,
+		 v->view_only ? "&view_only=1" : "");
 	sbx_iso_time(v->expires_us, exp, sizeof(exp));
 	http_respond_json(r, 201, json_pack("{s:s,s:b,s:s,s:s}", "token", v->token, "view_only",
 					    v->view_only, "expires_at", exp, "url", url));

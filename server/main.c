@@ -222,6 +222,15 @@ static const struct lws_protocols protocols[] = {
 
 static struct lws_http_mount mounts[3];
 
+/* What lws does not know by itself (it answers 415 for unknown types). */
+static const struct lws_protocol_vhost_options mimetypes[] = {
+	{ &mimetypes[1], NULL, ".mjs", "text/javascript" },
+	{ &mimetypes[2], NULL, ".map", "application/json" },
+	{ &mimetypes[3], NULL, ".wasm", "application/wasm" },
+	{ &mimetypes[4], NULL, ".svg", "image/svg+xml" },
+	{ NULL, NULL, ".woff2", "font/woff2" },
+};
+
 static void setup_mounts(const char *web_dir)
 {
 	static char web[PATH_MAX];
@@ -245,6 +254,7 @@ static void setup_mounts(const char *web_dir)
 		mounts[2].origin = web;
 		mounts[2].def = "index.html";
 		mounts[2].origin_protocol = LWSMPRO_FILE;
+		mounts[2].extra_mimetypes = mimetypes;
 	}
 }
 

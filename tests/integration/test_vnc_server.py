@@ -167,6 +167,7 @@ class TestVncOverWebSocket(VncCase):
         r = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid), {"view_only": True})
         tok = r.body
         self.assertTrue(tok["view_only"])
+        self.assertTrue(tok["url"].endswith("&view_only=1"), tok["url"])
         self.assertIn("/viewer.html?id=%s&token=%s" % (sid, tok["token"]), tok["url"])
         # The view-only viewer sees the screen, but its input is ignored.
         self.act(sid, {"action": "mouse_move", "coordinate": [10, 20]})
