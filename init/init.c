@@ -391,7 +391,11 @@ static void on_open(struct proto_hdr *h, ssize_t len)
 	}
 	/* Only regular files: a FIFO, device or socket could stall or feed
 	 * deskboxd without end. Truncate only once we know it is one. */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		goto refuse;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto refuse;
 	}

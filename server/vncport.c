@@ -38,7 +38,7 @@
 
 enum stage {
 	VP_CLIENT_VERSION, VP_CLIENT_SECTYPE, VP_CLIENT_RESPONSE,
-	VP_AGENT_VERSION, VP_AGENT_SECTYPES, VP_AGENT_RESULT, VP_SPLICE,
+	VP_AGENT_VERSION, VP_AGENT_SECTYPES, VP_AGENT_SECTYPE_LIST, VP_AGENT_RESULT, VP_SPLICE,
 };
 
 struct vp_peer {
@@ -47,7 +47,8 @@ struct vp_peer {
 	int cfd, afd;              /* client, agent */
 	int minor;                 /* RFB 3.minor the client speaks */
 	uint8_t challenge[16];
-	char hs[64];               /* handshake bytes being collected */
+	uint8_t ntypes;            /* length of the agent's security-type list */
+	char hs[256];              /* handshake bytes being collected */
 	size_t hs_len;
 	char *c2a, *a2c;           /* splice buffers */
 	size_t c2a_len, a2c_len;
@@ -266,23 +267,16 @@ static int agent_step(struct vp_peer *p)
 	case VP_AGENT_SECTYPES:
 		if ((r = collect(p, p->afd, 1)) <= 0)
 			return r;
-		{
-			uint8_t n = (uint8_t)p->hs[0], types[255];
-			size_t got = 0;
-
-			if (n == 0)
-				return -1;
-			/* The list is short and already in the socket. */
-			while (got < n) {
-				ssize_t k = recv(p->afd, types + got, n - got, 0);
-
-				if (k <= 0)
-					return -1;
-				got += (size_t)k;
-			}
-			if (!memchr(types, rfbNoAuth, n))
-				return -1;
-		}
+		p->ntypes = (uint8_t)p->hs[0];
+		if (p->ntypes == 0)
+			return -1;
+		p->stage = VP_AGENT_SECTYPE_LIST;
+		return 1;
+	case VP_AGENT_SECTYPE_LIST:
+		if ((r = collect(p, p->afd, p->ntypes)) <= 0)
+			return r;
+		if (!memchr(p->hs, rfbNoAuth, p->ntypes))
+			return -1;
 		p->stage = VP_AGENT_RESULT;
 		return send_all(p->afd, &none, 1) ? -1 : 1;
 	case VP_AGENT_RESULT:
@@ -316,6 +310,12 @@ static void on_peer(void *ctx, uint32_t events)
 			return;
 		}
 		update_events(p);
+		return;
+	}
+	/* Before the splice a hang-up on either side ends the peer (the
+	 * client's fd is not read then, so its HUP would fire for ever). */
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		peer_free(p);
 		return;
 	}
 	do
