@@ -322,9 +322,8 @@ static int spawn_agent(struct desk *d)
 {
 	struct sandbox *sb = d->sb;
 	struct srv *srv = sb->srv;
-	char store[4][32], *argv[160], **env = NULL, *payload = NULL;
-	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 }, null = -1, fds[5], r = -1;
-	ssize_t len;
+	char store[4][32], *argv[160];
+	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 }, fds[5], r = -1;
 
 	if (srv->desktop_fd < 0) {
 		snprintf(d->error, sizeof(d->error), "deskbox-desktop is not installed beside deskboxd");
@@ -334,31 +333,25 @@ static int spawn_agent(struct desk *d)
 		snprintf(d->error, sizeof(d->error), "too many apps");
 		return -1;
 	}
-	env = sbx_env(sb, NULL, 0);
-	payload = malloc(PROTO_MAX_MSG);
-	if (!env || !payload ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(logp, O_CLOEXEC) < 0 ||
-	    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(logp, O_CLOEXEC) < 0) {
 		snprintf(d->error, sizeof(d->error), "cannot set up the desktop agent: %s", strerror(errno));
-		goto out;
-	}
-	len = proto_pack_spawn(payload, PROTO_MAX_MSG, argv, env, "/home/user");
-	if (len < 0) {
-		snprintf(d->error, sizeof(d->error), "the desktop's apps are too long");
 		goto out;
 	}
 	proto_size_buffers(sv[0], DESK_MAX_MSG);
 	proto_size_buffers(sv[1], DESK_MAX_MSG);
-	fds[0] = null;
+	fds[0] = srv->null_fd;
 	fds[1] = logp[1];
 	fds[2] = logp[1];
 	fds[3] = srv->desktop_fd;
 	fds[4] = sv[1];
-	d->spawn_op = sbx_send(sb, PROTO_SPAWN, PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD,
-			       payload, (size_t)len, fds, 5, on_agent_exit, d);
+	d->spawn_op = sbx_spawn(sb, argv, NULL, 0, "/home/user",
+				PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD, fds, 5, on_agent_exit, d);
 	if (!d->spawn_op) {
-		snprintf(d->error, sizeof(d->error), "cannot reach the sandbox: %s", strerror(errno));
+		if (errno == EMSGSIZE)
+			snprintf(d->error, sizeof(d->error), "the desktop's apps are too long");
+		else
+			snprintf(d->error, sizeof(d->error), "cannot reach the sandbox: %s", strerror(errno));
 		goto out;
 	}
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
@@ -380,10 +373,6 @@ out:
 		if (logp[i] >= 0)
 			close(logp[i]);
 	}
-	if (null >= 0)
-		close(null);
-	free(payload);
-	sbx_env_free(env);
 	return r;
 }
 

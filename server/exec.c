@@ -30,7 +30,7 @@ struct stream {
 	struct exec_job *job;
 	int fd;
 	char *buf;
-	size_t len;
+	size_t len, size;
 };
 
 struct exec_job {
@@ -52,6 +52,27 @@ static void stream_close(struct exec_job *job, struct stream *s)
 	ev_del(job->srv, s->fd);
 	close(s->fd);
 	s->fd = -1;
+}
+
+/* Grow s->buf (doubling, at most cap) to hold need bytes. Most commands
+ * print little, so nothing is allocated up front. */
+static int stream_room(struct stream *s, size_t need, size_t cap)
+{
+	size_t n = s->size ? s->size : 4096;
+	char *nb;
+
+	if (need <= s->size)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (n > cap)
+		n = cap;
+	nb = realloc(s->buf, n);
+	if (!nb)
+		return -1;
+	s->buf = nb;
+	s->size = n;
+	return 0;
 }
 
 /* Read what is there now (bounded rounds, so one chatty command cannot
@@ -77,6 +98,10 @@ static void stream_drain(struct exec_job *job, struct stream *s, int rounds)
 			job->truncated = 1;
 		if (keep > (size_t)n)
 			keep = (size_t)n;
+		if (keep && stream_room(s, s->len + keep, job->cap) < 0) {
+			job->truncated = 1;
+			keep = 0;
+		}
 		if (keep) {
 			memcpy(s->buf + s->len, tmp, keep);
 			s->len += keep;
@@ -106,6 +131,8 @@ static void job_free(struct exec_job *job)
 static json_t *text(const struct stream *s)
 {
 	char *clean = malloc(s->len * 3 + 4);
+
+	/* s->buf may be NULL (no output) with len 0: utf8_repair reads nothing. */
 	json_t *j;
 
 	if (!clean)
@@ -220,29 +247,15 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 	struct srv *srv = sb->srv;
 	struct exec_job *job = NULL;
 	int p[2][2] = { { -1, -1 }, { -1, -1 } }, in = -1, fds[3];
-	char cwd[4096], *payload = NULL, **env = NULL;
-	ssize_t len;
+	char cwd[4096];
 
 	if (path_normalize("/home/user", x->cwd ? x->cwd : "/home/user", cwd, sizeof(cwd))) {
 		http_error(req, 400, "bad_request", "cwd is not a usable path");
 		return;
 	}
-	env = sbx_env(sb, x->env.v, x->env.n);
-	payload = malloc(PROTO_MAX_MSG);
-	if (!env || !payload) {
-		http_error(req, 500, "internal", "out of memory");
-		goto out;
-	}
-	len = proto_pack_spawn(payload, PROTO_MAX_MSG, x->argv, env, cwd);
-	if (len < 0) {
-		http_error(req, 413, "too_large",
-			   "the command, its arguments and environment are over %d KiB "
-			   "(send large scripts as stdin or as a file)", PROTO_MAX_MSG / 1024);
-		goto out;
-	}
 	job = calloc(1, sizeof(*job));
-	if (!job || pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0 ||
-	    (in = make_stdin(x)) < 0) {
+	in = x->stdin_len ? make_stdin(x) : dup(srv->null_fd);
+	if (!job || in < 0 || pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0) {
 		http_error(req, 500, "internal", "cannot set up the command's stdio: %s", strerror(errno));
 		goto out;
 	}
@@ -254,19 +267,20 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 	for (int i = 0; i < 2; i++) {
 		job->out[i].job = job;
 		job->out[i].fd = -1;
-		job->out[i].buf = malloc(job->cap ? job->cap : 1);
-		if (!job->out[i].buf) {
-			http_error(req, 500, "internal", "out of memory");
-			goto out;
-		}
 	}
 	fds[0] = in;
 	fds[1] = p[0][1];
 	fds[2] = p[1][1];
-	job->op = sbx_send(sb, PROTO_SPAWN, 0, payload, (size_t)len, fds, 3, on_reply, job);
+	job->op = sbx_spawn(sb, x->argv, x->env.v, x->env.n, cwd, 0, fds, 3, on_reply, job);
 	if (!job->op) {
-		http_error(req, errno == ESRCH ? 409 : 503, errno == ESRCH ? "sandbox_not_running" : "unavailable",
-			   "cannot reach the sandbox: %s", strerror(errno));
+		if (errno == EMSGSIZE)
+			http_error(req, 413, "too_large",
+				   "the command, its arguments and environment are over %d KiB "
+				   "(send large scripts as stdin or as a file)", PROTO_MAX_MSG / 1024);
+		else
+			http_error(req, errno == ESRCH ? 409 : 503,
+				   errno == ESRCH ? "sandbox_not_running" : "unavailable",
+				   "cannot reach the sandbox: %s", strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -278,12 +292,9 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 		if (ev_add(srv, job->out[i].fd, EPOLLIN, on_stream, &job->out[i]) < 0) {
 			/* Without a watch a chatty command would block: stop it. */
 			log_event(sb->id, "cannot watch command output: %s", strerror(errno));
-			job->timed_out = 0;
 			kill_job(job);
 		}
 	}
-	close(in);
-	in = -1;
 	http_set_job(req, job, on_client_gone);
 	ev_timer(srv, &job->timer, on_timeout, x->timeout_ms);
 	job = NULL;
@@ -294,11 +305,5 @@ out:
 				close(p[i][k]);
 	if (in >= 0)
 		close(in);
-	if (job) {
-		for (int i = 0; i < 2; i++)
-			free(job->out[i].buf);
-		free(job);
-	}
-	free(payload);
-	sbx_env_free(env);
+	free(job);
 }

@@ -283,6 +283,9 @@ int main(int argc, char **argv)
 	else
 		snprintf(srv.images_dir, sizeof(srv.images_dir), "%s/images", srv.cfg.state_dir);
 	open_binaries(exe_dir, sizeof(exe_dir));
+	srv.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (srv.null_fd < 0)
+		fatal("open /dev/null: %s", strerror(errno));
 	if (srv.cfg.web_dir[0])
 		snprintf(web, sizeof(web), "%s", srv.cfg.web_dir);
 	else

@@ -104,7 +104,11 @@ json_t *sbx_json(const struct sandbox *sb)
 	return j;
 }
 
-char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra)
+static void env_free(char **env);
+
+/* The environment of commands in sb, "K=V" strings in a NULL-terminated
+ * vector (free with env_free); extra (may be NULL) overrides. */
+static char **env_make(const struct sandbox *sb, char *const *extra, size_t nextra)
 {
 	static const char *const base[] = {
 		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
@@ -148,13 +152,13 @@ char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!env[i]) {
-			sbx_env_free(env);
+			env_free(env);
 			return NULL;
 		}
 	return env;
 }
 
-void sbx_env_free(char **env)
+static void env_free(char **env)
 {
 	for (size_t i = 0; env && env[i]; i++)
 		free(env[i]);
@@ -194,6 +198,30 @@ uint32_t sbx_send(struct sandbox *sb, uint32_t type, int32_t arg, const void *pa
 		sb->ops = op;
 	}
 	return id;
+}
+
+uint32_t sbx_spawn(struct sandbox *sb, char *const argv[], char *const *extra_env,
+		   size_t nextra, const char *cwd, int32_t flags, const int *fds, int nfds,
+		   sbx_reply_cb cb, void *ctx)
+{
+	/* Loop thread only: one payload buffer serves every spawn. */
+	static char payload[PROTO_MAX_MSG];
+	char **env = env_make(sb, extra_env, nextra);
+	ssize_t len;
+	uint32_t op;
+
+	if (!env) {
+		errno = ENOMEM;
+		return 0;
+	}
+	len = proto_pack_spawn(payload, sizeof(payload), argv, env, cwd);
+	env_free(env);
+	if (len < 0) {
+		errno = EMSGSIZE;
+		return 0;
+	}
+	op = sbx_send(sb, PROTO_SPAWN, flags, payload, (size_t)len, fds, nfds, cb, ctx);
+	return op;
 }
 
 int sbx_notify(struct sandbox *sb, uint32_t type, uint32_t id, int32_t arg)

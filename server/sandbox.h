@@ -112,10 +112,16 @@ void sbx_forget(struct sandbox *sb, uint32_t op);
 /* Kill every sandbox and wait for them (shutdown). */
 void sbx_destroy_all(struct srv *srv);
 
-/* The base environment of commands in sb, as "K=V" strings into a
- * NULL-terminated vector (caller frees with sbx_env_free). extra (may be NULL)
- * overrides. */
-char **sbx_env(const struct sandbox *sb, char *const *extra, size_t nextra);
-void sbx_env_free(char **env);
+/*
+ * Start argv in sb (argv[0] looked up in PATH, cwd absolute) with the
+ * sandbox's environment plus extra_env ("K=V", overriding; may be NULL),
+ * passing fds as PROTO_SPAWN expects for flags (PROTO_SPAWN_*). Replies
+ * (SPAWNED, SPAWN_FAIL, EXITED) go to cb. Returns the op id, or 0 with errno:
+ * EMSGSIZE when argv and the environment are over PROTO_MAX_MSG, ESRCH when
+ * the sandbox is not running. fds are not closed.
+ */
+uint32_t sbx_spawn(struct sandbox *sb, char *const argv[], char *const *extra_env,
+		   size_t nextra, const char *cwd, int32_t flags, const int *fds, int nfds,
+		   sbx_reply_cb cb, void *ctx);
 
 #endif

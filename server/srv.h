@@ -31,6 +31,7 @@ struct srv {
 	struct sock_fprog *seccomp;
 	int init_fd;              /* deskbox-init, O_PATH */
 	int desktop_fd;           /* deskbox-desktop, O_PATH, or -1 */
+	int null_fd;              /* /dev/null, for stdin nobody writes */
 	struct ev *ev;            /* fd watcher (ev.c) */
 	struct sandbox *sandboxes;
 	int nsandboxes;

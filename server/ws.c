@@ -204,21 +204,9 @@ static int on_pty(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 
 static int start_pty(struct ws_conn *c)
 {
-	char *argv[] = { "/bin/bash", "-l", NULL }, **env, *payload;
-	ssize_t len;
+	char *argv[] = { "/bin/bash", "-l", NULL };
 
-	env = sbx_env(c->sb, NULL, 0);
-	payload = malloc(PROTO_MAX_MSG);
-	if (!env || !payload) {
-		sbx_env_free(env);
-		free(payload);
-		return -1;
-	}
-	len = proto_pack_spawn(payload, PROTO_MAX_MSG, argv, env, "/home/user");
-	c->op = len < 0 ? 0 : sbx_send(c->sb, PROTO_SPAWN, PROTO_SPAWN_PTY, payload, (size_t)len,
-				       NULL, 0, on_pty, c);
-	sbx_env_free(env);
-	free(payload);
+	c->op = sbx_spawn(c->sb, argv, NULL, 0, "/home/user", PROTO_SPAWN_PTY, NULL, 0, on_pty, c);
 	return c->op ? 0 : -1;
 }
 
