@@ -381,14 +381,28 @@ void cgroup_kill(const struct cgroup_host *cg, const char *id)
 	}
 }
 
-int cgroup_destroy(const struct cgroup_host *cg, const char *id)
+int cgroup_destroy(const struct cgroup_host *cg, const char *id, int wait)
 {
 	char dir[PATH_MAX];
 	int r = 0;
 
 	for (int i = 0; i < cg->n; i++) {
 		sandbox_path(&cg->h[i], id, dir, sizeof(dir));
-		if (kill_and_remove(dir, cg->h[i].v2)) {
+		if (wait) {
+			if (kill_and_remove(dir, cg->h[i].v2)) {
+				log_event(id, "cannot remove cgroup %s: %s", dir, strerror(errno));
+				r = -1;
+			}
+			continue;
+		}
+		if (cg->h[i].v2)
+			write_file(dir, "cgroup.kill", "1");
+		kill_procs(dir);
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			continue;
+		if (errno == EBUSY) {
+			r = r < 0 ? r : 1;
+		} else {
 			log_event(id, "cannot remove cgroup %s: %s", dir, strerror(errno));
 			r = -1;
 		}

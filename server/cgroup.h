@@ -54,8 +54,11 @@ int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid);
 /* SIGKILL every process in the sandbox's cgroups. */
 void cgroup_kill(const struct cgroup_host *cg, const char *id);
 
-/* Remove the sandbox's directories once empty (retries briefly). */
-int cgroup_destroy(const struct cgroup_host *cg, const char *id);
+/* Kill what is left in the sandbox's directories and remove them. With wait,
+ * retry (sleeping, up to about a second) while the kernel reaps: for start-up,
+ * shutdown and failed creates only. Without, one try: 1 means some are still
+ * busy and the caller should try again later. Returns 0, 1, or -1 (logged). */
+int cgroup_destroy(const struct cgroup_host *cg, const char *id, int wait);
 
 /* Number of processes in the sandbox's cgroups (first hierarchy), or -1. */
 int cgroup_nprocs(const struct cgroup_host *cg, const char *id);

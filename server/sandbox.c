@@ -471,11 +471,27 @@ int sbx_viewer_check(struct sandbox *sb, const char *token, int *view_only)
 }
 
 /* Last step, once init is reaped: cgroups go, then the object or its state. */
+static void finish(struct sandbox *sb);
+
+static void on_cg_retry(lws_sorted_usec_list_t *sul)
+{
+	finish(lws_container_of(sul, struct sandbox, cg_retry));
+}
+
 static void finish(struct sandbox *sb)
 {
 	struct srv *srv = sb->srv;
 
-	cgroup_destroy(&srv->cg, sb->id);
+	/* The kernel may still be tearing down the killed tasks: try again
+	 * from a timer rather than wait in the loop (a second at most). */
+	if (cgroup_destroy(&srv->cg, sb->id, 0) > 0) {
+		if (++sb->cg_tries < 200) {
+			ev_timer(srv, &sb->cg_retry, on_cg_retry, 5);
+			return;
+		}
+		log_event(sb->id, "its cgroups are still busy; the next start removes them");
+	}
+	sb->cg_tries = 0;
 	if (sb->create_req) {
 		struct http_req *r = sb->create_req;
 
@@ -646,7 +662,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 
 	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
 	if (cg < 0) {
-		cgroup_destroy(&srv->cg, sb->id);
+		cgroup_destroy(&srv->cg, sb->id, 1);
 		http_error(req, 500, "internal", "cannot create the sandbox's cgroups");
 		goto fail_sb;
 	}
@@ -693,7 +709,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 		close(sb->pidfd);
 		close(sb->errfd);
 		unlink_sandbox(sb);
-		cgroup_destroy(&srv->cg, sb->id);
+		cgroup_destroy(&srv->cg, sb->id, 1);
 		req_create_free(&sb->spec);
 		free(sb);
 		return;
@@ -710,7 +726,7 @@ fail_cg:
 		close(sv[0]);
 		close(sv[1]);
 	}
-	cgroup_destroy(&srv->cg, sb->id);
+	cgroup_destroy(&srv->cg, sb->id, 1);
 fail_sb:
 	req_create_free(&sb->spec);
 	free(sb);
@@ -758,9 +774,10 @@ void sbx_destroy_all(struct srv *srv)
 			sb->waiters = w->next;
 			free(w);
 		}
-		cgroup_destroy(&srv->cg, sb->id);
+		cgroup_destroy(&srv->cg, sb->id, 1);
 		log_event(sb->id, "destroyed (shutdown)");
 		ev_timer_cancel(&sb->expiry);
+		ev_timer_cancel(&sb->cg_retry);
 		srv->sandboxes = sb->next;
 		srv->nsandboxes--;
 		sbx_free(sb);

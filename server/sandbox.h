@@ -63,6 +63,8 @@ struct sandbox {
 	struct http_req *create_req;      /* answered at PROTO_READY */
 	struct sbx_waiter *waiters;       /* DELETEs waiting for the teardown */
 	lws_sorted_usec_list_t expiry;
+	lws_sorted_usec_list_t cg_retry;  /* cgroups still busy after the kill */
+	int cg_tries;
 	size_t errlen;
 	struct desk *desk;                /* desktop.c; NULL without a desktop */
 	struct viewer_token *viewers;     /* tokens for the VNC viewer */
