@@ -175,12 +175,15 @@ static void viewer_token(struct http_req *r, struct sandbox *sb)
 	}
 	if (ttl)
 		ttl_s = (long)json_integer_value(ttl);
+	if (!running(r, sb)) {
+		json_decref(body);
+		return;
+	}
 	/* View-only unless asked otherwise: the safer link to hand out. */
-	v = running(r, sb) ? sbx_viewer_add(sb, vo ? json_is_true(vo) : 1, ttl_s) : NULL;
+	v = sbx_viewer_add(sb, vo ? json_is_true(vo) : 1, ttl_s);
 	json_decref(body);
 	if (!v) {
-		if (!r->resp_ready)
-			http_error(r, 500, "internal", "cannot make a token");
+		http_error(r, 500, "internal", "cannot make a token");
 		return;
 	}
 	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);

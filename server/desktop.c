@@ -516,21 +516,32 @@ void desk_call_cancel(struct sandbox *sb, uint32_t id)
 			c->cb = NULL;
 }
 
-json_t *desk_json(const struct sandbox *sb)
+enum desk_state desk_state(const struct sandbox *sb, const char **name, const char **error)
 {
 	static const char *const names[] = {
 		[DESK_STARTING] = "starting", [DESK_READY] = "running",
 		[DESK_FAILED] = "failed", [DESK_RESTARTING] = "restarting",
 	};
 	const struct desk *d = sb->desk;
+
+	*name = names[d->state];
+	*error = d->state == DESK_FAILED ? d->error : "";
+	return d->state;
+}
+
+json_t *desk_json(const struct sandbox *sb)
+{
+	const struct desk *d = sb->desk;
+	const char *name, *error;
 	json_t *j;
 
 	if (!d)
 		return NULL;
-	j = json_pack("{s:s,s:{s:i,s:i}}", "state", names[d->state], "display",
+	desk_state(sb, &name, &error);
+	j = json_pack("{s:s,s:{s:i,s:i}}", "state", name, "display",
 		      "width", d->width, "height", d->height);
-	if (j && d->state == DESK_FAILED)
-		json_object_set_new(j, "error", json_string(d->error));
+	if (j && error[0])
+		json_object_set_new(j, "error", json_string(error));
 	return j;
 }
 

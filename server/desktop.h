@@ -40,6 +40,10 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 		   desk_cb cb, void *ctx);
 void desk_call_cancel(struct sandbox *sb, uint32_t id);
 
+/* sb's desktop state, the name the API shows for it, and the reason it
+ * failed ("" otherwise). sb must have a desktop. */
+enum desk_state desk_state(const struct sandbox *sb, const char **name, const char **error);
+
 /* The "desktop" member of the sandbox object (NULL if it has none). */
 json_t *desk_json(const struct sandbox *sb);
 

@@ -87,8 +87,7 @@ out:
 
 static int desktop_ready(struct http_req *r, struct sandbox *sb)
 {
-	json_t *dj;
-	const char *state;
+	const char *name, *error;
 
 	if (sb->state != SBX_RUNNING) {
 		http_error(r, 409, "sandbox_not_running", "the sandbox is not running");
@@ -98,17 +97,11 @@ static int desktop_ready(struct http_req *r, struct sandbox *sb)
 		http_error(r, 409, "no_desktop", "this sandbox was created without a desktop");
 		return 0;
 	}
-	dj = desk_json(sb);
-	state = json_string_value(json_object_get(dj, "state"));
-	if (!state || strcmp(state, "running")) {
-		const char *e = json_string_value(json_object_get(dj, "error"));
-
+	if (desk_state(sb, &name, &error) != DESK_READY) {
 		http_error(r, 409, "desktop_not_running", "the desktop is %s%s%s (POST .../desktop/restart)",
-			   state ? state : "gone", e ? ": " : "", e ? e : "");
-		json_decref(dj);
+			   name, error[0] ? ": " : "", error);
 		return 0;
 	}
-	json_decref(dj);
 	return 1;
 }
 

@@ -168,7 +168,7 @@ void ev_dispatch(struct srv *srv)
 int ev_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
 {
-	struct srv *srv = lws_context_user(lws_get_context(wsi));
+	struct srv *srv = srv_of(wsi);
 
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:

@@ -345,11 +345,6 @@ static int write_body_chunk(struct http_req *r)
 	return r->resp_off == r->resp_len;
 }
 
-static struct srv *srv_of(struct lws *wsi)
-{
-	return lws_context_user(lws_get_context(wsi));
-}
-
 /*
  * Write the next piece of the answer. Returns 0 when more is to come (a
  * writeable callback is asked for), 1 when the transaction is over and
@@ -417,7 +412,7 @@ int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		      void *user, void *in, size_t len)
 {
 	struct http_req *r = user;
-	struct srv *srv = lws_context_user(lws_get_context(wsi));
+	struct srv *srv = srv_of(wsi);
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:

@@ -39,6 +39,12 @@ struct srv {
 	int signal_fd;
 };
 
+/* The srv a connection belongs to (the lws context's user pointer). */
+static inline struct srv *srv_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
 /* Microseconds on the monotonic and the wall clock. */
 int64_t srv_mono_us(void);
 int64_t srv_wall_us(void);

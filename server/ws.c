@@ -247,7 +247,7 @@ static void closed(struct ws_conn *c);
 
 static int established(struct lws *wsi, struct http_req *r)
 {
-	struct srv *srv = lws_context_user(lws_get_context(wsi));
+	struct srv *srv = srv_of(wsi);
 	struct ws_conn *c = &r->ws;
 	char uri[1024];
 	enum ws_kind kind;
