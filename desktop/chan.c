@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "log.h"
+#include "proto.h"
 
 #define CHAN_SEND_TIMEOUT_S 5
 #define CHAN_SNDBUF (1024 * 1024)
@@ -60,60 +62,34 @@ void chan_close(struct chan *c)
 	c->buf = NULL;
 }
 
-/* The first descriptor that came with mh (or -1); the rest are closed. */
-static int chan_take_fds(struct msghdr *mh)
-{
-	int first = -1;
-
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fds[16];
-
-		/* CMSG_DATA need not be aligned for int. */
-		if (n > sizeof fds / sizeof *fds)
-			n = sizeof fds / sizeof *fds;
-		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
-		for (size_t i = 0; i < n; i++) {
-			if (first < 0)
-				first = fds[i];
-			else
-				close(fds[i]);
-		}
-	}
-	return first;
-}
-
 int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 {
-	union {
-		char buf[CMSG_SPACE(16 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = c->buf, .iov_len = CHAN_MAX_REQUEST + 1};
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf,
-	};
+	int fds[PROTO_MAX_FDS], nfds = 0;
 	json_error_t jerr;
 	ssize_t n;
 
 	*msg = NULL;
 	*fd = -1;
-	do
-		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = proto_recv_raw(c->fd, c->buf, CHAN_MAX_REQUEST + 1, fds, &nfds);
+	if (n < 0 && errno == EBADMSG) {
+		snprintf(err, errlen, "request is over %d KiB", CHAN_MAX_REQUEST / 1024);
+		return 1;
+	}
 	if (n < 0)
 		return -1;
-	*fd = chan_take_fds(&mh);
-	if (n == 0) {
+	/* The first fd goes to the method; any others are closed. */
+	for (int i = 0; i < nfds; i++) {
+		if (n > 0 && *fd < 0)
+			*fd = fds[i];
+		else
+			close(fds[i]);
+	}
+	if (n == 0)
+		return 0;
+	if (n > CHAN_MAX_REQUEST) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
-		return 0;
-	}
-	if ((mh.msg_flags & MSG_TRUNC) || n > CHAN_MAX_REQUEST) {
 		snprintf(err, errlen, "request is over %d KiB", CHAN_MAX_REQUEST / 1024);
 		return 1;
 	}
@@ -133,32 +109,8 @@ int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 static int chan_sendmsg(struct chan *c, const char *data, size_t len,
 			const int *fds, int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t n;
-
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctl, 0, sizeof ctl);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
-	}
-	do
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		fprintf(stderr, "deskbox-desktop: channel send of %zu bytes failed: %s\n",
-			len, strerror(errno));
+	if (proto_send_raw(c->fd, data, len, fds, nfds) < 0) {
+		agent_log("channel send of %zu bytes failed: %s", len, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -7,6 +7,7 @@
  * No global state; loop thread only.
  */
 #include "input.h"
+#include "log.h"
 
 #include <X11/XKBlib.h>
 #include <X11/extensions/XTest.h>
@@ -223,7 +224,7 @@ void input_mapping_changed(struct input *in, XMappingEvent *ev)
 			return;   /* our own binding, already in the cache */
 	}
 	if (input_load(in, err, sizeof err) < 0)
-		fprintf(stderr, "deskbox-desktop: keymap reload: %s\n", err);
+		agent_log("keymap reload: %s", err);
 }
 
 /* Write both levels of a spare keycode (one changed, the other as is). */

@@ -29,6 +29,7 @@
 
 #include "actions.h"
 #include "agent.h"
+#include "log.h"
 #include "methods.h"
 #include "spawn.h"
 
@@ -44,16 +45,21 @@ struct opts {
 
 static struct agent agent;
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+void agent_log(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n = snprintf(line, sizeof(line), "deskbox-desktop: ");
 
-	fputs("deskbox-desktop: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(2, line, (size_t)n) < 0) {
+		/* nowhere left to say it */
+	}
 }
 
 static void usage(void)
@@ -158,7 +164,7 @@ static int display_lost(Display *dpy)
 
 	xserver_describe_exit(&a->xs, 500, why, sizeof why);
 	snprintf(msg, sizeof msg, "X server connection lost: %s", why);
-	logf_("%s", msg);
+	agent_log("%s", msg);
 	chan_event(&a->chan, "display_lost", json_pack("{ss}", "error", msg));
 	a->disp = NULL;   /* Xlib frees the Display itself after this */
 	stop_children(a);
@@ -172,10 +178,10 @@ static void start_apps(struct agent *a, const struct opts *o)
 		pid_t pid = spawn_exec("/bin/sh", argv, -1, SIGTERM);
 
 		if (pid < 0) {
-			logf_("app '%s': %s", o->apps[i], strerror(errno));
+			agent_log("app '%s': %s", o->apps[i], strerror(errno));
 			continue;
 		}
-		logf_("app pid %d: %s", (int)pid, o->apps[i]);
+		agent_log("app pid %d: %s", (int)pid, o->apps[i]);
 		a->apps[a->napps++] = pid;
 	}
 }
@@ -268,16 +274,16 @@ static int on_signal(struct agent *a, int sfd)
 
 	while (read(sfd, &si, sizeof si) == sizeof si)
 		if (si.ssi_signo != SIGCHLD) {
-			logf_("%s: stopping", strsignal((int)si.ssi_signo));
+			agent_log("%s: stopping", strsignal((int)si.ssi_signo));
 			stop = 1;
 		}
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (xserver_reaped(&a->xs, pid, st))
-			logf_("Xvfb (pid %d) ended, status 0x%x", (int)pid, st);
+			agent_log("Xvfb (pid %d) ended, status 0x%x", (int)pid, st);
 		else if (WIFSIGNALED(st))
-			logf_("pid %d killed by signal %d", (int)pid, WTERMSIG(st));
+			agent_log("pid %d killed by signal %d", (int)pid, WTERMSIG(st));
 		else
-			logf_("pid %d exited with status %d", (int)pid, WEXITSTATUS(st));
+			agent_log("pid %d exited with status %d", (int)pid, WEXITSTATUS(st));
 	}
 	return stop;
 }
@@ -327,7 +333,7 @@ static int serve(struct agent *a, int sfd)
 		if (XQLength(a->disp->dpy))
 			timeout = 0;
 		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
-			logf_("poll: %s", strerror(errno));
+			agent_log("poll: %s", strerror(errno));
 			return 1;
 		}
 		if ((p[2].revents & POLLIN) && on_signal(a, sfd))
@@ -335,11 +341,11 @@ static int serve(struct agent *a, int sfd)
 		if (p[0].revents) {
 			rc = chan_recv(&a->chan, &msg, &fd, bad, sizeof bad);
 			if (rc == 0) {
-				logf_("channel closed: stopping");
+				agent_log("channel closed: stopping");
 				return 0;
 			}
 			if (rc < 0) {
-				logf_("channel: %s", strerror(errno));
+				agent_log("channel: %s", strerror(errno));
 				return 1;
 			}
 			methods_dispatch(a, msg, fd, bad);
@@ -361,23 +367,23 @@ int main(int argc, char **argv)
 	a->xs.pidfd = -1;
 	a->xs.status = -1;
 	if (chan_open(&a->chan, CHAN_FD, err, sizeof err) < 0) {
-		logf_("%s", err);
+		agent_log("%s", err);
 		return 1;
 	}
 	/* Nothing else the agent inherited may reach Xvfb or the apps. */
 	syscall(SYS_close_range, CHAN_FD + 1, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
 	sfd = setup_signals();
 	if (sfd < 0) {
-		logf_("signals: %s", strerror(errno));
+		agent_log("signals: %s", strerror(errno));
 		return 1;
 	}
 	if (start(a, &o, err, sizeof err) < 0) {
-		logf_("start: %s", err);
+		agent_log("start: %s", err);
 		vnc_destroy(a->vnc);
 		stop_children(a);
 		return 1;
 	}
-	logf_("ready on %s, %dx%d (max %dx%d)", a->xs.name, a->disp->width,
+	agent_log("ready on %s, %dx%d (max %dx%d)", a->xs.name, a->disp->width,
 	      a->disp->height, o.max_w, o.max_h);
 	chan_event(&a->chan, "ready", json_pack("{s{sisi}ssss}", "display", "width",
 						a->disp->width, "height", a->disp->height,

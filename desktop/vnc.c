@@ -66,6 +66,7 @@
 #include <zlib.h>
 
 #include "agent.h"
+#include "log.h"
 
 #define VNC_CLIENT_WAIT_MS 200     /* a viewer may block us this long */
 #define VNC_STALL_MAX_MS 1000      /* the loop may be held this long in all */
@@ -118,17 +119,8 @@ struct vnc {
 
 /* ------------------------------------------------------------ logging */
 
-static void vnc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vnc_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("deskbox-desktop: vnc: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+/* Every VNC line says so. */
+#define vnc_log(...) agent_log("vnc: " __VA_ARGS__)
 
 /* libvncserver's chatter (a few lines per connection) is dropped. */
 static void vnc_lib_log(const char *fmt, ...)
