@@ -30,7 +30,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import Server, install_signal_cleanup, percentile, pss_kb  # noqa: E402
+from deskbox import (Server, cpu_ticks, install_signal_cleanup, percentile, pss_kb,  # noqa: E402
+                     tree_pids)
 from bench_core import Table  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
@@ -90,40 +91,6 @@ def timed_loop(count, fn):
         fn()
         out.append(time.perf_counter() - t0)
     return out
-
-
-def tree_pids(root):
-    """root and every descendant, from the ppid field of /proc/*/stat."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_ticks(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])   # utime, stime
-    return total
 
 
 class Bench:

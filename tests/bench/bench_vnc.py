@@ -34,8 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from rfbclient import COPYRECT, DESKTOP_SIZE, LAST_RECT, RAW, RICH_CURSOR, RFBClient  # noqa: E402
-from test_agent_standalone import Agent, XClient, children, comm, wait_until  # noqa: E402
-from test_agent_vnc import attach, proc_cpu_s  # noqa: E402
+from deskbox import children, comm, cpu_ticks, free_port, until as wait_until  # noqa: E402
+from test_agent_standalone import Agent, XClient  # noqa: E402
+from test_agent_vnc import TICK, attach  # noqa: E402
 
 N = int(os.environ.get("BENCH_VNC_N", 60))
 SECONDS = float(os.environ.get("BENCH_VNC_SECONDS", 5))
@@ -107,9 +108,9 @@ def measure(client, pid, xvfb_pid, drawer, env):
     # Idle: one viewer with a request waiting.
     client.request(True)
     time.sleep(0.5)
-    c0, t0 = proc_cpu_s(pid), time.monotonic()
+    c0, t0 = cpu_ticks(pid) / TICK, time.monotonic()
     time.sleep(SECONDS)
-    out["idle_cpu"] = (proc_cpu_s(pid) - c0) / (time.monotonic() - t0)
+    out["idle_cpu"] = (cpu_ticks(pid) / TICK - c0) / (time.monotonic() - t0)
     try:
         client.next_update(timeout=0.2)
     except socket.timeout:
@@ -120,27 +121,19 @@ def measure(client, pid, xvfb_pid, drawer, env):
     try:
         time.sleep(1.0)
         b0, u0 = client.bytes_read, 0
-        c0, x0, t0 = proc_cpu_s(pid), proc_cpu_s(xvfb_pid), time.monotonic()
+        c0, x0, t0 = cpu_ticks(pid) / TICK, cpu_ticks(xvfb_pid) / TICK, time.monotonic()
         while time.monotonic() - t0 < SECONDS:
             client.request(True)
             client.next_update(timeout=10)
             u0 += 1
         dt = time.monotonic() - t0
-        out["scroll_cpu"] = (proc_cpu_s(pid) - c0) / dt
-        out["scroll_xvfb"] = (proc_cpu_s(xvfb_pid) - x0) / dt
+        out["scroll_cpu"] = (cpu_ticks(pid) / TICK - c0) / dt
+        out["scroll_xvfb"] = (cpu_ticks(xvfb_pid) / TICK - x0) / dt
         out["scroll_bps"] = (client.bytes_read - b0) / dt
         out["scroll_ups"] = u0 / dt
     finally:
         term.stop()
     return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():

@@ -21,19 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from bench_core import Table  # noqa: E402
-from deskbox import API, Server, install_signal_cleanup  # noqa: E402
+from deskbox import API, Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
-from test_vnc_server import WSSocket, agent_pid  # noqa: E402
-from wsclient import WSClient  # noqa: E402
+from wsclient import WSClient, WSSocket  # noqa: E402
 
 N = max(50, int(60 * float(os.environ.get("BENCH_SCALE", "1.0"))))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def main():
@@ -81,7 +74,7 @@ def run(table, tmp):
             u = c.wait(lambda u: u if u and u.covers(x, y) else None, timeout=10, request=True)
             lat.append(u.time - t0)
         table.add("click -> update at a WebSocket viewer", N, lat, "ms", "p50 <= 20 ms", 1000)
-        agent = agent_pid(sb["pid"])
+        agent = descendant_named(sb["pid"], "deskbox-desktop")
         t0, c0 = time.monotonic(), cpu_ticks(agent)
         c.request(True)
         time.sleep(5)

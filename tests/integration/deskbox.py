@@ -63,7 +63,8 @@ __all__ = [
     "cgroup_dirs", "cgroup_dir_for", "pids_in_cgroups_matching",
     "find_cgroup_dirs", "pid_alive", "pid_start_time", "pss_kb",
     "install_signal_cleanup", "wait_until", "percentile", "raw_exchange",
-    "raw_status",
+    "raw_status", "until", "children", "comm", "tree_pids", "descendant_named",
+    "fd_count", "rss_kib", "cpu_ticks", "sanitized",
 ]
 
 
@@ -227,12 +228,83 @@ def _proc_state(pid):
     return stat[stat.rindex(")") + 2:].split()[0]
 
 
-def _comm(pid):
+def comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
             return f.read().strip()
     except OSError:
         return "?"
+
+
+def children(pid):
+    """pid's direct children."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def tree_pids(root):
+    """root and every descendant, from the ppid field of /proc/*/stat."""
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def descendant_named(root, name):
+    """The first descendant of root whose comm is name, or None."""
+    for p in tree_pids(root)[1:]:
+        if comm(p) == name:
+            return p
+    return None
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def cpu_ticks(pids):
+    """utime + stime of pids (an int or a list), in clock ticks."""
+    total = 0
+    for p in [pids] if isinstance(pids, int) else pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def sanitized(pid):
+    """Is pid an ASan build (make SANITIZE=1)? Its quarantine keeps freed
+    memory resident, so RSS bounds do not apply."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
 
 
 def pid_alive(pid, start_time=None):
@@ -254,6 +326,19 @@ def pss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def until(pred, timeout=10.0, what="the condition", step=0.02):
+    """Poll pred() until it returns a true value, and return that; fail the
+    test (AssertionError naming what) after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(step)
 
 
 def wait_until(pred, timeout, interval=0.05):
@@ -707,10 +792,10 @@ class Server:
             return ["sandbox %s was never tracked" % sid]
         if sb.pid and pid_alive(sb.pid, sb.start_time):
             problems.append("sandbox %s: init pid %d (%s, state %s) still exists"
-                            % (sid, sb.pid, _comm(sb.pid), _proc_state(sb.pid)))
+                            % (sid, sb.pid, comm(sb.pid), _proc_state(sb.pid)))
         for p in pids_in_cgroups_matching(sid):
             problems.append("sandbox %s: process %d (%s) still in its cgroup"
-                            % (sid, p, _comm(p)))
+                            % (sid, p, comm(p)))
         dirs = set(sb.cgroups.values()) | set(find_cgroup_dirs(sid))
         for d in sorted(dirs):
             if sid in d and os.path.isdir(d):
@@ -735,7 +820,7 @@ class Server:
             if os.path.isdir(d):
                 problems.append("cgroup dir %s (made by deskboxd) left" % d)
         for p in self._pids_in_instance_dirs():
-            problems.append("process %d (%s) left in a deskboxd cgroup" % (p, _comm(p)))
+            problems.append("process %d (%s) left in a deskboxd cgroup" % (p, comm(p)))
         new = _mounts() - (self._mounts_before or set())
         for m in sorted(new):
             if "deskbox" in m or (self.root and self.root in m) or self.state_dir in m:

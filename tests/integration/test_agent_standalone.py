@@ -33,6 +33,8 @@ import time
 import unittest
 import zlib
 
+from deskbox import children, comm, until as wait_until
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("DESKBOX_BUILD", "build")
 AGENT = os.path.join(ROOT, BUILD, "deskbox-desktop")
@@ -42,17 +44,6 @@ TIMEOUT = 15.0
 
 # ---------------------------------------------------------------- helpers
 
-def wait_until(pred, timeout=10.0, step=0.02, what="condition"):
-    """Poll pred() until it returns something truthy; fail after timeout."""
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(step)
-
 
 def free_display(start=90):
     for n in range(start, start + 200):
@@ -60,22 +51,6 @@ def free_display(start=90):
                 not os.path.exists("/tmp/.X%d-lock" % n):
             return n
     raise RuntimeError("no free X display number")
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def alive(pid):

@@ -37,6 +37,7 @@ import unittest
 
 from rfbclient import (COPYRECT, DESKTOP_SIZE, EXT_CLIPBOARD, EXT_DESKTOP_SIZE, LAST_RECT,
                        RAW, RICH_CURSOR, RFBClient)
+from deskbox import cpu_ticks, fd_count, rss_kib, sanitized
 from test_agent_standalone import Agent, XClient, build_xevlog, png_decode, read, wait_until
 
 ENC_EXT = (RAW, COPYRECT, RICH_CURSOR, DESKTOP_SIZE, EXT_DESKTOP_SIZE, LAST_RECT, EXT_CLIPBOARD)
@@ -70,24 +71,6 @@ def viewer(agent, view_only=False, encodings=ENC_EXT, full=True, reader=True):
         c.start_reader()
     c.start(encodings, full=full)
     return c
-
-
-def proc_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def proc_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 class VncTest(unittest.TestCase):
@@ -180,7 +163,7 @@ class VncTest(unittest.TestCase):
         self.assertEqual(st["clients"], 0)
         self.assertEqual(a.result("display.get")[0]["vnc_clients"], 0)
         # A descriptor passed with another method is closed, not kept.
-        fds = proc_fds(a.proc.pid)
+        fds = fd_count(a.proc.pid)
         s3, s4 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(s3.close)
         a.next_id += 1
@@ -189,7 +172,7 @@ class VncTest(unittest.TestCase):
         s4.close()
         self.assertIn("result", a.reply(a.next_id))
         self.assertEqual(s3.recv(10), b"")
-        self.assertEqual(proc_fds(a.proc.pid), fds)
+        self.assertEqual(fd_count(a.proc.pid), fds)
 
     # -- pixels
 
@@ -477,9 +460,9 @@ class VncTest(unittest.TestCase):
         c2.request(True)
         time.sleep(0.3)
         pid = self.agent.proc.pid
-        t0, cpu0 = time.monotonic(), proc_cpu_s(pid)
+        t0, cpu0 = time.monotonic(), cpu_ticks(pid) / TICK
         time.sleep(2)
-        used = proc_cpu_s(pid) - cpu0
+        used = cpu_ticks(pid) / TICK - cpu0
         self.assertLess(used, 0.1 * (time.monotonic() - t0), "agent busy while idle: %.2f s" % used)
         self.click_paint(700, 100)
         c.wait(lambda u: u and u.covers(700, 100), timeout=5, request=False)
@@ -504,16 +487,14 @@ class VncTest(unittest.TestCase):
         for i in range(50):
             cycle(i)
         wait_until(lambda: self.stats()["clients"] == 0, what="warm-up viewers gone")
-        fds0, rss0 = proc_fds(pid), proc_rss_kib(pid)
+        fds0, rss0 = fd_count(pid), rss_kib(pid)
         for i in range(1000):
             cycle(i)
         wait_until(lambda: self.stats()["clients"] == 0, what="viewers gone")
-        fds1, rss1 = proc_fds(pid), proc_rss_kib(pid)
+        fds1, rss1 = fd_count(pid), rss_kib(pid)
         self.assertEqual(fds1, fds0, "descriptors before and after")
-        with open("/proc/%d/maps" % pid) as f:
-            if "libasan" in f.read():
-                return   # ASan's quarantine keeps freed memory; LSan checks at exit
-        self.assertLess(rss1 - rss0, 2048, "RSS grew from %d to %d KiB" % (rss0, rss1))
+        if not sanitized(pid):   # ASan's quarantine keeps freed memory; LSan checks at exit
+            self.assertLess(rss1 - rss0, 2048, "RSS grew from %d to %d KiB" % (rss0, rss1))
 
 
 class VncEndsTest(unittest.TestCase):

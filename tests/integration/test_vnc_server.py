@@ -16,47 +16,14 @@ import threading
 import time
 import unittest
 
-from deskbox import API, ServerTestCase, wait_until as _wait_until
+from deskbox import (API, ServerTestCase, descendant_named, fd_count, rss_kib, sanitized,
+                     until as wait_until)
 from rfbclient import RFBClient
-from wsclient import WSClient, WSRefused
+from wsclient import WSClient, WSRefused, WSSocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def wait_until(pred, timeout, what="the condition"):
-    if not _wait_until(pred, timeout):
-        raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 XTERM = "xterm -geometry 80x24+0+0"
-
-
-class WSSocket:
-    """A WebSocket's binary stream as the socket RFBClient expects."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.buf = b""
-        self.timeout = 10.0
-
-    def settimeout(self, t):
-        self.timeout = t
-
-    def recv(self, n):
-        while not self.buf:
-            kind, data = self.ws.recv(self.timeout if self.timeout is not None else 3600)
-            if kind == "close":
-                return b""
-            self.buf += data
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def sendall(self, data):
-        self.ws.send_binary(data)
-
-    def shutdown(self, how):
-        pass
-
-    def close(self):
-        self.ws.close()
 
 
 def build_vncauth(tmp):
@@ -65,48 +32,6 @@ def build_vncauth(tmp):
                            capture_output=True, text=True, check=True).stdout.split()
     subprocess.run(["cc", "-O1", "-o", exe, os.path.join(HERE, "vncauth.c")] + flags, check=True)
     return exe
-
-
-def agent_pid(init_pid):
-    """The host pid of a sandbox's desktop agent (a descendant of its init)."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open("/proc/%s/comm" % name) as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append((int(name), comm))
-    todo = [init_pid]
-    while todo:
-        pid = todo.pop()
-        for child, comm in children.get(pid, []):
-            if comm == "deskbox-desktop":
-                return child
-            todo.append(child)
-    return None
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def sanitized(pid):
-    """Is pid an ASan build (make SANITIZE=1)?"""
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class VncCase(ServerTestCase):
@@ -252,7 +177,7 @@ class TestVncOverWebSocket(VncCase):
 
     def test_connect_disconnect_1000_times_leaks_nothing(self):
         sb = self.sandbox()
-        agent = agent_pid(sb["pid"])
+        agent = descendant_named(sb["pid"], "deskbox-desktop")
         self.assertIsNotNone(agent, "no desktop agent process found")
         daemon = self.server.proc.pid
 

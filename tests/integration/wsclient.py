@@ -134,3 +134,33 @@ class WSClient:
         except OSError:
             pass
         self.sock.close()
+
+
+class WSSocket:
+    """A WebSocket's binary stream as the socket RFBClient expects."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.buf = b""
+        self.timeout = 10.0
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def recv(self, n):
+        while not self.buf:
+            kind, data = self.ws.recv(self.timeout if self.timeout is not None else 3600)
+            if kind == "close":
+                return b""
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def sendall(self, data):
+        self.ws.send_binary(data)
+
+    def shutdown(self, how):
+        pass
+
+    def close(self):
+        self.ws.close()

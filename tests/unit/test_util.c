@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "utf8_check.h"
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -434,36 +435,6 @@ static void test_utf8_worst_case_fills_cap(void **state)
 		assert_memory_equal(out + 3 * i, FFFD, 3);
 	free(out);
 	free(in);
-}
-
-/* Independent check that s is valid UTF-8 (Unicode 15, table 3-7). */
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned lo = 0x80, hi = 0xbf;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		else
-			return 0;
-		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
-			return 0;
-		for (size_t k = 2; k < len; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-		i += len;
-	}
-	return 1;
 }
 
 static void test_utf8_properties(void **state)
