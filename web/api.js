@@ -99,13 +99,33 @@ export function describeError(e, what) {
   return `${what ? what + ": " : ""}${e && e.message ? e.message : e}`;
 }
 
-// The token dialog (a <dialog id="token-dialog"> in the page). Resolves with
-// the entered token once saved (it is stored in sessionStorage), or null when
-// cancellable and cancelled (Escape or Cancel).
+// The token dialog, made once per page (every page that talks to the API
+// shares it, so its markup lives here rather than in each page).
+function tokenDialog() {
+  let dlg = document.getElementById("token-dialog");
+  if (dlg) return dlg;
+  dlg = document.createElement("dialog");
+  dlg.id = "token-dialog";
+  dlg.className = "token-dialog";
+  dlg.innerHTML = `<form method="dialog">
+    <h2>API token</h2>
+    <p class="reason" hidden></p>
+    <p class="muted">deskboxd prints it at its first start and keeps it in <code>STATE_DIR/token</code>.
+      It is kept in this browser tab only (sessionStorage).</p>
+    <input name="token" type="password" autocomplete="off" spellcheck="false" placeholder="token" required>
+    <div class="actions"><button type="button" class="cancel ghost" hidden>Cancel</button><button type="submit" class="primary">Save</button></div>
+  </form>`;
+  document.body.appendChild(dlg);
+  return dlg;
+}
+
+// Ask for the token. Resolves with the entered token once saved (it is
+// stored in sessionStorage), or null when cancellable and cancelled (Escape
+// or Cancel).
 let pendingPrompt = null;
 export function promptToken(reason, { cancellable = false } = {}) {
   if (pendingPrompt) return pendingPrompt;
-  const dlg = document.getElementById("token-dialog");
+  const dlg = tokenDialog();
   const form = dlg.querySelector("form");
   const input = dlg.querySelector("input[name=token]");
   const why = dlg.querySelector(".reason");

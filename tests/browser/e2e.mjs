@@ -158,6 +158,28 @@ function isPng(buf) {
 // ---------------------------------------------------------------- the flow
 
 async function run(context) {
+  // 0. No token: the dashboard asks once; a wrong one is refused and asked
+  //    again; the right one is kept for the tab (a reload does not ask).
+  step = "token-dialog";
+  const first = await context.newPage();
+  watch(first, "token-dialog");
+  await first.goto(`${BASE}/`);
+  await first.waitForSelector("#token-dialog[open]", { timeout: 15000 });
+  await first.fill("#token-dialog input[name=token]", "not-the-token");
+  await first.click("#token-dialog button[type=submit]");
+  await first.waitForFunction(() => {
+    const d = document.querySelector("#token-dialog");
+    return d.open && !d.querySelector(".reason").hidden;
+  }, null, { timeout: 15000 });
+  await first.fill("#token-dialog input[name=token]", TOKEN);
+  await first.click("#token-dialog button[type=submit]");
+  await first.waitForFunction(() => document.querySelector("#refreshed").dataset.at, null, { timeout: 15000 });
+  await first.reload();
+  await first.waitForFunction(() => document.querySelector("#refreshed").dataset.at, null, { timeout: 15000 });
+  if (await first.evaluate(() => document.querySelector("#token-dialog")?.open))
+    throw new Error("the dashboard asked for the token again after a reload");
+  await first.close();
+
   // 1. The dashboard, token in the URL: kept, and taken out of the address bar.
   step = "dashboard";
   const dash = await context.newPage();
