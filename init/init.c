@@ -159,6 +159,9 @@ static void exec_command(struct proto_spawn *sp, int execfd)
 		dprintf(2, "deskbox: cannot enter %s: %s\n", sp->cwd, strerror(errno));
 		_exit(127);
 	}
+	/* execvpe searches the caller's own PATH (getenv), not envp's: the
+	 * command's environment becomes ours first, so its PATH is the one. */
+	environ = sp->envp;
 	if (execfd >= 0)
 		syscall(SYS_execveat, execfd, "", sp->argv, sp->envp, AT_EMPTY_PATH);
 	else

@@ -408,6 +408,17 @@ class TestExec(ServerTestCase):
         self.assertEqual(res["stderr"], "b" * 8 * 65536)
         self.assertIs(res["truncated"], False)
 
+    def test_argv_is_found_on_the_commands_path(self):
+        # /usr/sbin is on the sandbox's PATH; a PATH given in env is used.
+        res = self.x(argv=["sysctl", "-n", "kernel.ostype"])
+        self.assertEqual((res["exit_code"], res["stdout"]), (0, "Linux\n"), res)
+        self.sh(self.sb, "mkdir -p /tmp/pbin && printf '#!/bin/sh\\necho mine\\n' > /tmp/pbin/mytool"
+                         " && chmod +x /tmp/pbin/mytool")
+        res = self.x(argv=["mytool"], env={"PATH": "/tmp/pbin:/usr/bin"})
+        self.assertEqual((res["exit_code"], res["stdout"]), (0, "mine\n"), res)
+        res = self.x(argv=["mytool"])
+        self.assertEqual(res["exit_code"], 127, res)
+
     def test_missing_binary_is_127_unrunnable_126(self):
         # Like a shell: not found 127, found but not executable 126.
         for argv, code in ((["/nonexistent/bin"], 127), (["no-such-command-deskbox"], 127),
