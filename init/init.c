@@ -18,7 +18,6 @@
  */
 #include "proto.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -133,24 +132,30 @@ static void shim_exit(int status)
 }
 
 /* Close every fd of ours but 0-2 and keep[]: the channel, the signalfd and
- * other commands' pty masters are not the shim's business. */
+ * other commands' pty masters are not the shim's business. close_range over
+ * the gaps between the kept fds; no /proc walk per command. */
 static void close_others(const int *keep, int nkeep)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int self = d ? dirfd(d) : -1;
+	int k[PROTO_MAX_FDS];
+	unsigned lo = 3;
 
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name), kept = fd < 3 || fd == self;
+	for (int i = 0; i < nkeep; i++) {
+		int j = i;
 
-		for (int i = 0; i < nkeep && !kept; i++)
-			kept = keep[i] == fd;
-		if (!kept && e->d_name[0] != '.')
-			close(fd);
+		while (j > 0 && k[j - 1] > keep[i]) {
+			k[j] = k[j - 1];
+			j--;
+		}
+		k[j] = keep[i];
 	}
-	closedir(d);
+	for (int i = 0; i < nkeep; i++) {
+		if (k[i] < (int)lo)
+			continue;
+		if ((unsigned)k[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)k[i] - 1, 0);
+		lo = (unsigned)k[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
 static void exec_command(struct proto_spawn *sp, int execfd)

@@ -631,3 +631,15 @@ class TestCrashRecovery(ServerTestCase):
             if keep["id"] in d:
                 self.assertTrue(os.path.isdir(d), d)
         self.assertEqual(other.get(keep["id"])["state"], "running")
+
+class TestInheritedDescriptors(ServerTestCase):
+    def test_commands_get_only_their_stdio(self):
+        # Nothing of init (its channel, signalfd) or of other commands (their
+        # pipes, pty masters) reaches a command: only 0, 1 and 2.
+        sb = self.sandbox(desktop=False)
+        busy = self.server.exec(sb["id"], cmd="sleep 30 & echo started", timeout_ms=60000)
+        self.assertEqual(busy["stdout"], "started\n")
+        out = self.sh(sb, "ls /proc/$$/fd")
+        self.assertEqual(sorted(out.split()), ["0", "1", "2"], out)
+        out = self.sh(sb, "ls /proc/$$/fd", stdin="some input")
+        self.assertEqual(sorted(out.split()), ["0", "1", "2"], out)
