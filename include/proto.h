@@ -31,6 +31,9 @@ enum proto_type {
 	PROTO_KILL,        /* server → init: id's whole process tree, arg = signal */
 	PROTO_OPEN,        /* server → init: open a file as the sandbox user */
 	PROTO_OPENED,      /* init → server: id, arg = 0 and one fd, or errno */
+	PROTO_COMMIT,      /* server → init: an upload is whole (arg 1: put it in
+			    * place) or failed (arg 0: drop it) */
+	PROTO_COMMITTED,   /* init → server: id, arg = 0 or errno */
 };
 
 struct proto_hdr {
@@ -49,7 +52,10 @@ struct proto_hdr {
 
 /* PROTO_OPEN flags (in hdr.arg). */
 #define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */
-#define PROTO_OPEN_WRITE  0x2  /* create parents, create/truncate, write-only */
+#define PROTO_OPEN_WRITE  0x2  /* create parents and a new temporary file
+				* beside the path; PROTO_COMMIT puts it in
+				* place, so a failed upload leaves the old
+				* file as it was */
 
 /*
  * A decoded SPAWN payload. The strings point into the buffer it was decoded
@@ -65,7 +71,9 @@ struct proto_spawn {
 /*
  * Payload layout of SPAWN: u32 argc, u32 envc, then argc + envc + 1
  * NUL-terminated strings (argv..., envp..., cwd). Of PROTO_OPEN: u32 mode
- * bits for a created file, then one NUL-terminated absolute path.
+ * bits for a created file, then one NUL-terminated absolute path. Of
+ * PROTO_COMMIT: the same layout, with the upload's OPEN id in place of the
+ * mode.
  */
 
 /* Encode into buf (cap bytes). Returns the payload length, or -1 if it does

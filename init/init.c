@@ -365,59 +365,114 @@ static int make_parents(char *path)
 	return 0;
 }
 
+/* The absolute path an OPEN or COMMIT payload names (relative ones are
+ * taken from the home directory). Returns 0, or an errno. */
+static int payload_path(ssize_t len, uint32_t *word, char *path, size_t cap)
+{
+	const char *p;
+
+	if (proto_unpack_open(msgbuf, (size_t)len, word, &p))
+		return EINVAL;
+	if (snprintf(path, cap, "%s%s%s", p[0] == '/' ? "" : HOME, p[0] == '/' ? "" : "/", p) >= (int)cap)
+		return ENAMETOOLONG;
+	return 0;
+}
+
+/* The temporary file of upload id, beside path. Returns 0, or an errno. */
+static int upload_name(char *tmp, size_t cap, const char *path, uint32_t id)
+{
+	return snprintf(tmp, cap, "%s.deskbox-upload-%u", path, id) >= (int)cap ? ENAMETOOLONG : 0;
+}
+
+/* Open for writing: a new file beside path, so that the old one stays as it
+ * was until the upload is whole. An existing path must be a regular file the
+ * user may write. */
+static int open_upload(char *path, uint32_t id, uint32_t mode, int *e)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	*e = -make_parents(path);
+	if (*e)
+		return -1;
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			*e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+			return -1;
+		}
+		if (access(path, W_OK) < 0) {
+			*e = errno;
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		*e = errno;
+		return -1;
+	}
+	if ((*e = upload_name(tmp, sizeof(tmp), path, id)))
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		*e = errno;
+	return fd;
+}
+
+/* Open for reading: only regular files, opened O_NONBLOCK, since a FIFO,
+ * device or socket could stall or feed deskboxd without end. */
+static int open_read(const char *path, int *e)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0) {
+		*e = errno;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0)
+		*e = errno;
+	else if (!S_ISREG(st.st_mode))
+		*e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	else
+		*e = 0;
+	if (*e) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
 static void on_open(struct proto_hdr *h, ssize_t len)
 {
 	char path[PATH_MAX];
-	const char *p;
 	uint32_t mode;
-	struct stat st;
-	int fd, e;
+	int fd = -1, e = payload_path(len, &mode, path, sizeof(path));
 
-	if (proto_unpack_open(msgbuf, (size_t)len, &mode, &p)) {
-		reply(PROTO_OPENED, h->id, EINVAL, NULL, 0);
-		return;
-	}
-	if (snprintf(path, sizeof(path), "%s%s%s", p[0] == '/' ? "" : HOME,
-		     p[0] == '/' ? "" : "/", p) >= (int)sizeof(path)) {
-		reply(PROTO_OPENED, h->id, ENAMETOOLONG, NULL, 0);
-		return;
-	}
-	if (h->arg & PROTO_OPEN_WRITE) {
-		e = make_parents(path);
-		if (e < 0) {
-			reply(PROTO_OPENED, h->id, -e, NULL, 0);
-			return;
-		}
-		fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-			  mode & 07777);
-	} else {
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	}
+	if (!e)
+		fd = (h->arg & PROTO_OPEN_WRITE) ? open_upload(path, h->id, mode, &e)
+						 : open_read(path, &e);
 	if (fd < 0) {
-		reply(PROTO_OPENED, h->id, errno, NULL, 0);
+		reply(PROTO_OPENED, h->id, e, NULL, 0);
 		return;
 	}
-	/* Only regular files: a FIFO, device or socket could stall or feed
-	 * deskboxd without end. Truncate only once we know it is one. */
-	if (fstat(fd, &st) < 0) {
-		e = errno;
-		goto refuse;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto refuse;
-	}
-	if ((h->arg & PROTO_OPEN_WRITE) && ftruncate(fd, 0) < 0) {
-		e = errno;
-		goto refuse;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	reply(PROTO_OPENED, h->id, 0, &fd, 1);
 	close(fd);
-	return;
-refuse:
-	close(fd);
-	reply(PROTO_OPENED, h->id, e, NULL, 0);
+}
+
+/* An upload ended: its file takes the path's place, or goes. */
+static void on_commit(struct proto_hdr *h, ssize_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	uint32_t id;
+	int e = payload_path(len, &id, path, sizeof(path));
+
+	if (!e)
+		e = upload_name(tmp, sizeof(tmp), path, id);
+	if (!e && (h->arg ? rename(tmp, path) : unlink(tmp)) < 0)
+		e = errno;
+	if (e && h->arg)
+		unlink(tmp);
+	reply(PROTO_COMMITTED, h->id, e, NULL, 0);
 }
 
 /* Returns -1 when the channel is gone: deskboxd died or dropped us. */
@@ -440,6 +495,9 @@ static int on_channel(void)
 		break;
 	case PROTO_OPEN:
 		on_open(&h, len);
+		break;
+	case PROTO_COMMIT:
+		on_commit(&h, len);
 		break;
 	default:
 		break;

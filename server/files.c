@@ -4,8 +4,11 @@
  * deskboxd never resolves a sandbox path itself: the sandbox's init opens it
  * as the sandbox user inside the jail's own root (so neither ".." nor a
  * symlink can leave it, and the user's permissions apply) and passes back an
- * fd of a regular file. A job lives from the open request to its reply; the
- * bytes then move between the fd and the HTTP connection. Writes go to the
+ * fd of a regular file. A job lives from the open request to its reply (and,
+ * for an upload, to init's word that the new file is in place); the bytes
+ * move between the fd and the HTTP connection. Uploads go to a new file
+ * beside the path that replaces it only when whole, so a failed upload (a
+ * full disk, a client gone) leaves the old file as it was. Writes go to the
  * sandbox's tmpfs, which is memory: they do not block the loop on anything
  * the sandbox controls.
  */
@@ -27,6 +30,7 @@ struct file_job {
 	struct http_req *req;
 	char path[PATH_MAX];
 	int write;
+	int error;          /* of writing the upload, for the answer after COMMIT */
 };
 
 static void answer_errno(struct http_req *r, int e, const char *path)
@@ -79,42 +83,77 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static void job_end(struct file_job *job)
+{
+	if (job->req)
+		http_clear_job(job->req);
+	free(job);
+}
+
+static int on_committed(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
+{
+	struct file_job *job = ctx;
+	struct http_req *r = job->req;
+
+	if (r) {
+		if (!h)
+			http_error(r, 409, "sandbox_not_running", "the sandbox stopped");
+		else if (job->error)
+			answer_errno(r, job->error, job->path);
+		else if (h->arg)
+			answer_errno(r, h->arg, job->path);
+		else
+			http_respond_json(r, 201, json_pack("{s:s,s:I}", "path", job->path,
+							    "size", (json_int_t)r->body_len));
+	}
+	job_end(job);
+	return 1;
+}
+
+/* The upload is written (error 0) or failed: have init put it in place or
+ * drop it; the answer waits for that. */
+static void commit(struct file_job *job, uint32_t open_id, int error)
+{
+	char payload[PATH_MAX + 16];
+	ssize_t len = proto_pack_open(payload, sizeof(payload), open_id, job->path);
+
+	job->error = error;
+	if (len < 0 || !sbx_send(job->sb, PROTO_COMMIT, !error, payload, (size_t)len, NULL, 0,
+				 on_committed, job)) {
+		if (job->req)
+			http_error(job->req, 409, "sandbox_not_running", "cannot reach the sandbox");
+		job_end(job);
+	}
+}
+
 static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 {
 	struct file_job *job = ctx;
 	struct http_req *r = job->req;
 	struct stat st;
-	int fd, e;
+	int fd;
 
-	if (r)
-		http_clear_job(r);
-	if (!r) {
-		free(job);
-		return 1;
-	}
 	if (!h) {
-		http_error(r, 409, "sandbox_not_running", "the sandbox stopped");
-		free(job);
+		if (r)
+			http_error(r, 409, "sandbox_not_running", "the sandbox stopped");
+		job_end(job);
 		return 1;
 	}
 	if (h->arg || nfds != 1) {
-		answer_errno(r, h->arg ? h->arg : EIO, job->path);
-		free(job);
+		if (r)
+			answer_errno(r, h->arg ? h->arg : EIO, job->path);
+		job_end(job);
 		return 1;
 	}
 	fd = fds[0];
 	fds[0] = -1;
 	if (job->write) {
-		e = write_all(fd, r->body, r->body_len);
-		if (e) {
-			/* Leave no half file behind a failed upload. */
-			if (ftruncate(fd, 0) < 0)
-				e = e ? e : errno;
-			answer_errno(r, e, job->path);
-		} else {
-			http_respond_json(r, 201, json_pack("{s:s,s:I}", "path", job->path,
-							    "size", (json_int_t)r->body_len));
-		}
+		/* A client that left takes its upload with it. */
+		commit(job, h->id, r ? write_all(fd, r->body, r->body_len) : ECANCELED);
+		close(fd);
+		return 1;
+	}
+	if (!r) {
 		close(fd);
 	} else if (fstat(fd, &st) < 0) {
 		answer_errno(r, errno, job->path);
@@ -126,7 +165,7 @@ static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 	} else {
 		http_respond_fd(r, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
 	}
-	free(job);
+	job_end(job);
 	return 1;
 }
 

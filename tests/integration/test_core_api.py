@@ -630,6 +630,19 @@ class TestFiles(ServerTestCase):
                 r = self.server.request("GET", "%s/%s/%s" % (API, self.sid, suffix))
                 self.assertError(r, 400, "bad_request")
 
+    def test_failed_upload_keeps_the_old_file(self):
+        small = self.sandbox(desktop=False, limits={"disk_mb": 2})
+        sid = small["id"]
+        self.server.put_file(sid, "/tmp/keep.txt", b"the old content")
+        path = self.server.api.files_path(sid, "/tmp/keep.txt")
+        r = self.server.request("PUT", path, os.urandom(3 << 20))
+        self.assertError(r, 507, "no_space")
+        self.assertEqual(self.server.get_file(sid, "/tmp/keep.txt"), b"the old content")
+        # Neither a failed nor a good upload leaves its temporary file.
+        self.server.put_file(sid, "/tmp/keep.txt", b"new")
+        self.assertEqual(self.server.get_file(sid, "/tmp/keep.txt"), b"new")
+        self.assertEqual(self.sh(small, "ls -A /tmp"), "keep.txt\n")
+
     def test_large_file(self):
         data = os.urandom(300 * 1024)
         self.assertEqual(self.server.put_file(self.sid, "/tmp/large", data)["size"], len(data))
