@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -62,6 +63,44 @@ void chan_close(struct chan *c)
 	c->buf = NULL;
 }
 
+/* The request whose head *msg said body_fd: the whole of it is in *fd's
+ * memfd. The method's own fd, if any, came second; it is not kept. */
+static int chan_recv_body(json_t **msg, int *fd, char *err, size_t errlen)
+{
+	json_t *id = json_incref(json_object_get(*msg, "id"));
+	json_error_t jerr;
+	struct stat st;
+	char *buf = NULL;
+
+	json_decref(*msg);
+	*msg = NULL;
+	if (*fd < 0 || fstat(*fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size > AGENTPROTO_MAX_REQUEST) {
+		snprintf(err, errlen, "request body missing or over %d MiB", AGENTPROTO_MAX_REQUEST >> 20);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (!buf || pread(*fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		snprintf(err, errlen, "cannot read the request body");
+		goto out;
+	}
+	*msg = json_loadb(buf, (size_t)st.st_size, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*msg)
+		snprintf(err, errlen, "request is not JSON: %s", jerr.text);
+	else if (!json_is_object(*msg) || !json_equal(json_object_get(*msg, "id"), id)) {
+		json_decref(*msg);
+		*msg = NULL;
+		snprintf(err, errlen, "request body is not the object its head announced");
+	}
+out:
+	free(buf);
+	json_decref(id);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 1;
+}
+
 int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 {
 	int fds[PROTO_MAX_FDS], nfds = 0;
@@ -98,6 +137,8 @@ int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 		snprintf(err, errlen, "request is not JSON: %s", jerr.text);
 		return 1;
 	}
+	if (json_is_true(json_object_get(*msg, "body_fd")))
+		return chan_recv_body(msg, fd, err, errlen);
 	if (!json_is_object(*msg)) {
 		json_decref(*msg);
 		*msg = NULL;

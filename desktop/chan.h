@@ -14,8 +14,10 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define CHAN_MAX_REQUEST (160 * 1024)   /* largest request accepted */
-#define CHAN_MAX_INLINE  (64 * 1024)    /* largest reply sent inline */
+#include "agentproto.h"
+
+#define CHAN_MAX_REQUEST AGENTPROTO_MAX_MSG     /* largest datagram accepted */
+#define CHAN_MAX_INLINE  AGENTPROTO_MAX_INLINE  /* largest reply sent inline */
 
 struct chan {
 	int fd;
@@ -30,9 +32,11 @@ int chan_open(struct chan *c, int fd, char *err, size_t errlen);
 void chan_close(struct chan *c);
 
 /*
- * Receive one datagram. Returns 1 with *msg (a new reference) or, for a
- * datagram that is too large or not a JSON object, 1 with *msg NULL and a
- * reason in err; 0 when the peer closed; -1 with errno on a socket error.
+ * Receive one request: a datagram, or (over AGENTPROTO_MAX_INLINE) a
+ * datagram {"id", "method", "body_fd": true} and a memfd holding the whole
+ * request, up to AGENTPROTO_MAX_REQUEST. Returns 1 with *msg (a new
+ * reference) or, for one that is too large or not a JSON object, 1 with
+ * *msg NULL and a reason in err; 0 when the peer closed; -1 with errno on a socket error.
  * The first file descriptor that came along is handed over in *fd (the
  * caller owns it; -1 when none came, CLOEXEC), any others are closed.
  */

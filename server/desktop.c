@@ -18,24 +18,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentproto.h"
 #include "ev.h"
 #include "log.h"
 #include "proto.h"
 #include "sandbox.h"
 
-#define DESK_MAX_MSG (256 * 1024)
-#define DESK_MAX_BODY_FD (128u << 20)
 #define DESK_XAUTH "/home/user/.Xauthority"
 
 struct desk_call {
 	uint32_t id;
 	desk_cb cb;
 	void *ctx;
+	struct desk *d;
+	lws_sorted_usec_list_t deadline;
 	struct desk_call *next;
 };
 
@@ -48,7 +50,7 @@ struct desk {
 	uint32_t spawn_op;        /* init's op id of the agent process */
 	uint32_t next_id;
 	struct desk_call *calls;
-	struct http_req *restart_req;
+	struct op_call *restart_call;
 	int killing;              /* waiting for the old agent to exit (restart) */
 	int width, height;
 	char logbuf[1024];
@@ -63,10 +65,26 @@ static void fail_calls(struct desk *d)
 		struct desk_call *c = d->calls;
 
 		d->calls = c->next;
+		ev_timer_cancel(&c->deadline);
 		if (c->cb)
 			c->cb(c->ctx, NULL, -1);
 		free(c);
 	}
+}
+
+/* Take call id out of the list (NULL if it is not there). */
+static struct desk_call *unlink_call(struct desk *d, uint32_t id)
+{
+	for (struct desk_call **pp = &d->calls; *pp; pp = &(*pp)->next) {
+		struct desk_call *c = *pp;
+
+		if (c->id == id) {
+			*pp = c->next;
+			ev_timer_cancel(&c->deadline);
+			return c;
+		}
+	}
+	return NULL;
 }
 
 static void close_chan(struct desk *d)
@@ -122,12 +140,11 @@ static void set_failed(struct desk *d, const char *why)
 	snprintf(d->error, sizeof(d->error), "%s", why);
 	log_event(sb->id, "desktop failed: %s", why);
 	close_chan(d);
-	if (d->restart_req) {
-		struct http_req *r = d->restart_req;
+	if (d->restart_call) {
+		struct op_call *r = d->restart_call;
 
-		d->restart_req = NULL;
-		http_clear_job(r);
-		http_error(r, 500, "desktop_failed", "the desktop did not restart: %s", why);
+		d->restart_call = NULL;
+		op_fail(r, OPERR_DESKTOP_FAILED, "the desktop did not restart: %s", why);
 	}
 	if (starting)
 		sbx_desktop_failed(sb, why);
@@ -150,12 +167,11 @@ static void on_event(struct desk *d, json_t *msg)
 			d->state = DESK_READY;
 			d->error[0] = '\0';
 			log_event(d->sb->id, "desktop ready (%dx%d)", d->width, d->height);
-			if (d->restart_req) {
-				struct http_req *r = d->restart_req;
+			if (d->restart_call) {
+				struct op_call *r = d->restart_call;
 
-				d->restart_req = NULL;
-				http_clear_job(r);
-				http_respond_json(r, 200, sbx_json(d->sb));
+				d->restart_call = NULL;
+				op_ok(r, sbx_json(d->sb));
 			}
 			if (!was_restart)
 				sbx_desktop_ready(d->sb);
@@ -170,35 +186,15 @@ static void on_event(struct desk *d, json_t *msg)
 	}
 }
 
-static void on_reply(struct desk *d, json_t *msg, int fd)
-{
-	uint32_t id = (uint32_t)json_integer_value(json_object_get(msg, "id"));
-
-	for (struct desk_call **pp = &d->calls; *pp; pp = &(*pp)->next) {
-		struct desk_call *c = *pp;
-
-		if (c->id != id)
-			continue;
-		*pp = c->next;
-		if (c->cb)
-			c->cb(c->ctx, msg, fd);
-		else if (fd >= 0)
-			close(fd);
-		free(c);
-		return;
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Read a whole reply that came as {"id":N,"body_fd":true} + memfd. */
+/* The whole reply that came as {"id":N,"body_fd":true} + memfd, read only
+ * for a call we wait for, within AGENTPROTO_MAX_REPLY. NULL if unfit. */
 static json_t *read_body_fd(int fd)
 {
 	struct stat st;
 	char *buf;
 	json_t *j = NULL;
 
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > DESK_MAX_BODY_FD)
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > AGENTPROTO_MAX_REPLY)
 		return NULL;
 	buf = malloc((size_t)st.st_size);
 	if (buf && pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
@@ -207,12 +203,40 @@ static json_t *read_body_fd(int fd)
 	return j;
 }
 
+/* A reply (msg has an id): only an open call's, else it is dropped unread. */
+static void on_reply(struct desk *d, json_t *msg, int fd)
+{
+	json_t *id = json_object_get(msg, "id");
+	struct desk_call *c = json_is_integer(id) ? unlink_call(d, (uint32_t)json_integer_value(id)) : NULL;
+	json_t *whole = NULL;
+
+	if (c && json_is_true(json_object_get(msg, "body_fd"))) {
+		whole = fd >= 0 ? read_body_fd(fd) : NULL;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (!json_is_object(whole)) {
+			json_decref(whole);
+			whole = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
+					  "the desktop sent a malformed reply");
+		}
+		msg = whole;
+	}
+	if (c && c->cb)
+		c->cb(c->ctx, msg, fd);
+	else if (fd >= 0)
+		close(fd);
+	json_decref(whole);
+	free(c);
+}
+
 static void on_chan(void *ctx, uint32_t events)
 {
 	struct desk *d = ctx;
-	static char buf[DESK_MAX_MSG];
+	static char buf[AGENTPROTO_MAX_MSG];
 
-	for (int round = 0; round < 32 && d->chan >= 0; round++) {
+	/* A bounded number per wake-up, so one desktop cannot starve others. */
+	for (int round = 0; round < 8 && d->chan >= 0; round++) {
 		int fds[PROTO_MAX_FDS], nfds, fd = -1;
 		ssize_t n = proto_recv_raw(d->chan, buf, sizeof(buf), fds, &nfds);
 		json_t *msg;
@@ -231,16 +255,6 @@ static void on_chan(void *ctx, uint32_t events)
 		if (nfds > 0)
 			fd = fds[0];
 		msg = json_loadb(buf, (size_t)n, 0, NULL);
-		if (msg && json_is_true(json_object_get(msg, "body_fd")) && fd >= 0) {
-			json_t *whole = read_body_fd(fd);
-
-			close(fd);
-			fd = -1;
-			if (whole)
-				json_object_set(whole, "id", json_object_get(msg, "id"));
-			json_decref(msg);
-			msg = whole;
-		}
 		if (!json_is_object(msg)) {
 			log_event(d->sb->id, "desktop: dropped a malformed message");
 			if (fd >= 0)
@@ -338,8 +352,8 @@ static int spawn_agent(struct desk *d)
 		snprintf(d->error, sizeof(d->error), "cannot set up the desktop agent: %s", strerror(errno));
 		goto out;
 	}
-	proto_size_buffers(sv[0], DESK_MAX_MSG);
-	proto_size_buffers(sv[1], DESK_MAX_MSG);
+	proto_size_buffers(sv[0], AGENTPROTO_MAX_MSG);
+	proto_size_buffers(sv[1], AGENTPROTO_MAX_MSG);
 	fds[0] = srv->null_fd;
 	fds[1] = logp[1];
 	fds[2] = logp[1];
@@ -412,10 +426,8 @@ void desk_destroy(struct sandbox *sb)
 		ev_del(sb->srv, d->logfd);
 		close(d->logfd);
 	}
-	if (d->restart_req) {
-		http_clear_job(d->restart_req);
-		http_error(d->restart_req, 409, "sandbox_not_running", "the sandbox stopped");
-	}
+	if (d->restart_call)
+		op_fail(d->restart_call, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped");
 	sb->desk = NULL;
 	free(d);
 }
@@ -424,24 +436,24 @@ static void cancel_restart(void *job)
 {
 	struct desk *d = job;
 
-	d->restart_req = NULL;
+	d->restart_call = NULL;
 }
 
-void desk_restart(struct sandbox *sb, struct http_req *req)
+void desk_restart(struct sandbox *sb, struct op_call *req)
 {
 	struct desk *d = sb->desk;
 
 	if (!d) {
-		http_error(req, 409, "no_desktop", "this sandbox has no desktop");
+		op_fail(req, OPERR_NO_DESKTOP, "this sandbox has no desktop");
 		return;
 	}
-	if (d->restart_req || d->state == DESK_STARTING || d->state == DESK_RESTARTING) {
-		http_error(req, 409, "busy", "the desktop is already starting");
+	if (d->restart_call || d->state == DESK_STARTING || d->state == DESK_RESTARTING) {
+		op_fail(req, OPERR_BUSY, "the desktop is already starting");
 		return;
 	}
 	log_event(sb->id, "desktop restart requested");
-	d->restart_req = req;
-	http_set_job(req, d, cancel_restart);
+	d->restart_call = req;
+	op_set_job(req, d, cancel_restart);
 	d->state = DESK_RESTARTING;
 	close_chan(d);
 	if (d->logfd >= 0) {
@@ -460,6 +472,48 @@ void desk_restart(struct sandbox *sb, struct http_req *req)
 		set_failed(d, d->error);
 }
 
+static void on_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct desk_call *c = lws_container_of(sul, struct desk_call, deadline);
+	struct desk *d = c->d;
+	json_t *msg;
+
+	unlink_call(d, c->id);
+	log_event(d->sb->id, "desktop: call %u got no answer in time", c->id);
+	msg = json_pack("{s:{s:s,s:s}}", "error", "code", "timeout", "message",
+			"the desktop did not answer in time");
+	if (c->cb)
+		c->cb(c->ctx, msg, -1);
+	json_decref(msg);
+	free(c);
+}
+
+/* Send text (len bytes) as one datagram, or as a memfd body behind a head
+ * when it is over the inline limit. */
+static int send_request(struct desk *d, uint32_t id, const char *method, const char *text,
+			size_t len, int fd)
+{
+	int fds[2], nfds = 0, body = -1, r;
+	char head[256];
+
+	if (len <= AGENTPROTO_MAX_INLINE)
+		return proto_send_raw(d->chan, text, len, &fd, fd >= 0);
+	body = memfd_create("request", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (body < 0 || write(body, text, len) != (ssize_t)len ||
+	    fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		if (body >= 0)
+			close(body);
+		return -1;
+	}
+	snprintf(head, sizeof(head), "{\"id\":%u,\"method\":\"%s\",\"body_fd\":true}", id, method);
+	fds[nfds++] = body;
+	if (fd >= 0)
+		fds[nfds++] = fd;
+	r = proto_send_raw(d->chan, head, strlen(head), fds, nfds);
+	close(body);
+	return r;
+}
+
 uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int fd,
 		   desk_cb cb, void *ctx)
 {
@@ -467,6 +521,7 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 	struct desk_call *c;
 	json_t *msg;
 	char *text;
+	size_t len;
 	int r;
 
 	if (!d || d->state != DESK_READY || d->chan < 0) {
@@ -487,13 +542,14 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 		errno = ENOMEM;
 		return 0;
 	}
-	if (strlen(text) > DESK_MAX_MSG - 1024) {
+	len = strlen(text);
+	if (len > AGENTPROTO_MAX_REQUEST) {
 		free(c);
 		free(text);
 		errno = EMSGSIZE;
 		return 0;
 	}
-	r = proto_send_raw(d->chan, text, strlen(text), &fd, fd >= 0);
+	r = send_request(d, d->next_id, method, text, len, fd);
 	free(text);
 	if (r < 0) {
 		free(c);
@@ -502,8 +558,11 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 	c->id = d->next_id;
 	c->cb = cb;
 	c->ctx = ctx;
+	c->d = d;
 	c->next = d->calls;
 	d->calls = c;
+	ev_timer(sb->srv, &c->deadline, on_deadline,
+		 strcmp(method, AGENT_M_ACTIONS) ? AGENTPROTO_DEADLINE_MS : AGENTPROTO_DEADLINE_ACTIONS_MS);
 	return c->id;
 }
 
@@ -511,9 +570,7 @@ void desk_call_cancel(struct sandbox *sb, uint32_t id)
 {
 	struct desk *d = sb->desk;
 
-	for (struct desk_call *c = d ? d->calls : NULL; c; c = c->next)
-		if (c->id == id)
-			c->cb = NULL;
+	free(d ? unlink_call(d, id) : NULL);
 }
 
 enum desk_state desk_state(const struct sandbox *sb, const char **name, const char **error)

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "op.h"
 
 struct sandbox;
 
@@ -29,15 +29,18 @@ int desk_start(struct sandbox *sb);
 /* Forget the desktop (the sandbox is going): fail every pending call. */
 void desk_destroy(struct sandbox *sb);
 
-/* Kill the agent (and Xvfb, apps) and start it again; answer req when it is
+/* Kill the agent (and Xvfb, apps) and start it again; answer c when it is
  * ready. */
-void desk_restart(struct sandbox *sb, struct http_req *req);
+void desk_restart(struct sandbox *sb, struct op_call *c);
 
 /* Call method with params (stolen; may be NULL) and fd (or -1; not closed)
- * passed beside it. Returns a call id (> 0) or 0 if the desktop is not ready
- * (errno set). */
+ * passed beside it. Returns a call id (> 0) or 0 (errno: ENOTCONN when the
+ * desktop is not ready, EMSGSIZE when the request is over
+ * AGENTPROTO_MAX_REQUEST). Every call has a deadline: past it cb gets an
+ * error reply with code "timeout". */
 uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int fd,
 		   desk_cb cb, void *ctx);
+/* Forget call id at once: its callback will not run. */
 void desk_call_cancel(struct sandbox *sb, uint32_t id);
 
 /* sb's desktop state, the name the API shows for it, and the reason it
@@ -50,14 +53,7 @@ json_t *desk_json(const struct sandbox *sb);
 /* DISPLAY and XAUTHORITY for commands, or NULL when there is no desktop. */
 const char *const *desk_env(const struct sandbox *sb);
 
-/* REST handlers (rows in api.c). */
-void desk_api_screenshot(struct http_req *r, struct sandbox *sb);
-void desk_api_actions(struct http_req *r, struct sandbox *sb);
-void desk_api_display_get(struct http_req *r, struct sandbox *sb);
-void desk_api_display_put(struct http_req *r, struct sandbox *sb);
-void desk_api_clipboard_get(struct http_req *r, struct sandbox *sb);
-void desk_api_clipboard_put(struct http_req *r, struct sandbox *sb);
-void desk_api_windows(struct http_req *r, struct sandbox *sb);
-void desk_api_restart(struct http_req *r, struct sandbox *sb);
+/* The desktop.*, display.*, clipboard.*, windows.* operation rows. */
+extern const struct op op_desktop_rows[];
 
 #endif

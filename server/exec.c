@@ -36,7 +36,7 @@ struct stream {
 struct exec_job {
 	struct sandbox *sb;
 	struct srv *srv;
-	struct http_req *req;
+	struct op_call *call;
 	uint32_t op;
 	struct stream out[2];
 	size_t cap;
@@ -123,8 +123,8 @@ static void job_free(struct exec_job *job)
 		stream_close(job, &job->out[i]);
 		free(job->out[i].buf);
 	}
-	if (job->req)
-		http_clear_job(job->req);
+	if (job->call)
+		op_clear_job(job->call);
 	free(job);
 }
 
@@ -144,15 +144,15 @@ static json_t *text(const struct stream *s)
 
 static void job_answer(struct exec_job *job)
 {
-	struct http_req *r = job->req;
+	struct op_call *c = job->call;
 	json_t *j;
 
-	if (!r)
+	if (!c)
 		return;
+	job->call = NULL;
 	if (job->spawn_errno) {
-		http_error(r, job->spawn_errno == EAGAIN ? 429 : 500,
-			   job->spawn_errno == EAGAIN ? "too_busy" : "internal",
-			   "cannot start the command: %s", strerror(job->spawn_errno));
+		op_fail(c, job->spawn_errno == EAGAIN ? OPERR_TOO_BUSY : OPERR_INTERNAL,
+			"cannot start the command: %s", strerror(job->spawn_errno));
 		return;
 	}
 	j = json_pack("{s:o,s:o,s:o,s:o,s:b,s:b,s:f}",
@@ -163,7 +163,7 @@ static void job_answer(struct exec_job *job)
 		      "timed_out", job->timed_out,
 		      "truncated", job->truncated,
 		      "duration_ms", (double)(srv_mono_us() - job->start_us) / 1000.0);
-	http_respond_json(r, 200, j);
+	op_ok(c, j);
 }
 
 static int on_reply(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
@@ -171,9 +171,12 @@ static int on_reply(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 	struct exec_job *job = ctx;
 
 	if (!h) {
-		if (job->req)
-			http_error(job->req, 409, "sandbox_not_running",
-				   "the sandbox stopped while the command ran");
+		if (job->call) {
+			struct op_call *c = job->call;
+
+			job->call = NULL;
+			op_fail(c, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped while the command ran");
+		}
 		job_free(job);
 		return 1;
 	}
@@ -216,7 +219,7 @@ static void on_client_gone(void *ctx)
 	struct exec_job *job = ctx;
 
 	/* Nobody will read the result: stop the command now. */
-	job->req = NULL;
+	job->call = NULL;
 	kill_job(job);
 }
 
@@ -242,7 +245,7 @@ static int make_stdin(const struct req_exec *x)
 	return fd;
 }
 
-void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *req)
+void exec_start(struct sandbox *sb, const struct req_exec *x, struct op_call *req)
 {
 	struct srv *srv = sb->srv;
 	struct exec_job *job = NULL;
@@ -250,18 +253,18 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 	char cwd[4096];
 
 	if (path_normalize("/home/user", x->cwd ? x->cwd : "/home/user", cwd, sizeof(cwd))) {
-		http_error(req, 400, "bad_request", "cwd is not a usable path");
+		op_fail(req, OPERR_BAD_REQUEST, "cwd is not a usable path");
 		return;
 	}
 	job = calloc(1, sizeof(*job));
 	in = x->stdin_len ? make_stdin(x) : dup(srv->null_fd);
 	if (!job || in < 0 || pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0) {
-		http_error(req, 500, "internal", "cannot set up the command's stdio: %s", strerror(errno));
+		op_fail(req, OPERR_INTERNAL, "cannot set up the command's stdio: %s", strerror(errno));
 		goto out;
 	}
 	job->sb = sb;
 	job->srv = srv;
-	job->req = req;
+	job->call = req;
 	job->cap = srv->cfg.max_output;
 	job->start_us = srv_mono_us();
 	for (int i = 0; i < 2; i++) {
@@ -274,13 +277,12 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 	job->op = sbx_spawn(sb, x->argv, x->env.v, x->env.n, cwd, 0, fds, 3, on_reply, job);
 	if (!job->op) {
 		if (errno == EMSGSIZE)
-			http_error(req, 413, "too_large",
-				   "the command, its arguments and environment are over %d KiB "
-				   "(send large scripts as stdin or as a file)", PROTO_MAX_MSG / 1024);
+			op_fail(req, OPERR_TOO_LARGE,
+				"the command, its arguments and environment are over %d KiB "
+				"(send large scripts as stdin or as a file)", PROTO_MAX_MSG / 1024);
 		else
-			http_error(req, errno == ESRCH ? 409 : 503,
-				   errno == ESRCH ? "sandbox_not_running" : "unavailable",
-				   "cannot reach the sandbox: %s", strerror(errno));
+			op_fail(req, errno == ESRCH ? OPERR_SANDBOX_NOT_RUNNING : OPERR_UNAVAILABLE,
+				"cannot reach the sandbox: %s", strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -295,7 +297,7 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *r
 			kill_job(job);
 		}
 	}
-	http_set_job(req, job, on_client_gone);
+	op_set_job(req, job, on_client_gone);
 	ev_timer(srv, &job->timer, on_timeout, x->timeout_ms);
 	job = NULL;
 out:
@@ -307,3 +309,36 @@ out:
 		close(in);
 	free(job);
 }
+
+static void run_exec(struct op_call *c)
+{
+	struct req_exec x;
+	char err[512], *text = json_dumps(c->params, JSON_COMPACT);
+	enum req_result res;
+
+	if (!text)
+		return op_fail(c, OPERR_INTERNAL, "out of memory");
+	res = req_parse_exec(text, strlen(text), c->srv->cfg.exec_timeout_ms, &x, err, sizeof(err));
+	free(text);
+	if (res != REQ_OK)
+		return op_fail(c, res == REQ_BAD_JSON ? OPERR_BAD_JSON : OPERR_BAD_REQUEST, "%s", err);
+	exec_start(c->sb, &x, c);
+	req_exec_free(&x);
+}
+
+#define EXEC_PROPS \
+	"\"sandbox\":{\"type\":\"string\"}," \
+	"\"cmd\":{\"type\":\"string\",\"description\":\"run under /bin/sh -c\"}," \
+	"\"argv\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1}," \
+	"\"env\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}," \
+	"\"cwd\":{\"type\":\"string\",\"description\":\"default /home/user\"}," \
+	"\"stdin\":{\"type\":\"string\"}," \
+	"\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":86400000,\"default\":60000}"
+
+const struct op op_process_rows[] = {
+	{ "process.exec", "Run a command to its end; answers its exit, stdout and stderr.",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false,"
+	  "\"properties\":{" EXEC_PROPS "}}",
+	  OPF_SANDBOX | OPF_RUNNING, run_exec },
+	{ NULL, NULL, NULL, 0, NULL },
+};

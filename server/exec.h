@@ -4,11 +4,14 @@
 #ifndef DESKBOX_EXEC_H
 #define DESKBOX_EXEC_H
 
-#include "http.h"
+#include "op.h"
 #include "req.h"
 #include "sandbox.h"
 
-/* Run x in sb and answer req when it ends (x's strings are only borrowed). */
-void exec_start(struct sandbox *sb, const struct req_exec *x, struct http_req *req);
+/* Run x in sb and answer c when it ends (x's strings are only borrowed). */
+void exec_start(struct sandbox *sb, const struct req_exec *x, struct op_call *c);
+
+/* The process.* operation rows (op.c's table). */
+extern const struct op op_process_rows[];
 
 #endif

@@ -27,35 +27,35 @@
 
 struct file_job {
 	struct sandbox *sb;
-	struct http_req *req;
+	struct op_call *req;
 	char path[PATH_MAX];
 	int write;
 	int error;          /* of writing the upload, for the answer after COMMIT */
 };
 
-static void answer_errno(struct http_req *r, int e, const char *path)
+static void answer_errno(struct op_call *r, int e, const char *path)
 {
 	switch (e) {
 	case ENOENT:
-		http_error(r, 404, "not_found", "%s: no such file", path);
+		op_fail(r, OPERR_NOT_FOUND, "%s: no such file", path);
 		break;
 	case EACCES:
 	case EPERM:
 	case EROFS:
-		http_error(r, 403, "forbidden", "%s: %s", path, strerror(e));
+		op_fail(r, OPERR_FORBIDDEN, "%s: %s", path, strerror(e));
 		break;
 	case ENOSPC:
 	case EDQUOT:
-		http_error(r, 507, "no_space", "%s: the sandbox's disk is full", path);
+		op_fail(r, OPERR_NO_SPACE, "%s: the sandbox's disk is full", path);
 		break;
 	case EISDIR:
-		http_error(r, 400, "bad_request", "%s is a directory", path);
+		op_fail(r, OPERR_BAD_REQUEST, "%s is a directory", path);
 		break;
 	case EINVAL:
-		http_error(r, 400, "bad_request", "%s is not a regular file", path);
+		op_fail(r, OPERR_BAD_REQUEST, "%s is not a regular file", path);
 		break;
 	default:
-		http_error(r, 400, "bad_request", "%s: %s", path, strerror(e));
+		op_fail(r, OPERR_BAD_REQUEST, "%s: %s", path, strerror(e));
 		break;
 	}
 }
@@ -86,25 +86,25 @@ static int write_all(int fd, const char *buf, size_t len)
 static void job_end(struct file_job *job)
 {
 	if (job->req)
-		http_clear_job(job->req);
+		op_clear_job(job->req);
 	free(job);
 }
 
 static int on_committed(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 {
 	struct file_job *job = ctx;
-	struct http_req *r = job->req;
+	struct op_call *r = job->req;
 
+	job->req = NULL;
 	if (r) {
 		if (!h)
-			http_error(r, 409, "sandbox_not_running", "the sandbox stopped");
+			op_fail(r, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped");
 		else if (job->error)
 			answer_errno(r, job->error, job->path);
 		else if (h->arg)
 			answer_errno(r, h->arg, job->path);
 		else
-			http_respond_json(r, 201, json_pack("{s:s,s:I}", "path", job->path,
-							    "size", (json_int_t)r->body_len));
+			op_ok(r, json_pack("{s:s,s:I}", "path", job->path, "size", (json_int_t)r->bin_len));
 	}
 	job_end(job);
 	return 1;
@@ -121,7 +121,7 @@ static void commit(struct file_job *job, uint32_t open_id, int error)
 	if (len < 0 || !sbx_send(job->sb, PROTO_COMMIT, !error, payload, (size_t)len, NULL, 0,
 				 on_committed, job)) {
 		if (job->req)
-			http_error(job->req, 409, "sandbox_not_running", "cannot reach the sandbox");
+			op_fail(job->req, OPERR_SANDBOX_NOT_RUNNING, "cannot reach the sandbox");
 		job_end(job);
 	}
 }
@@ -129,13 +129,13 @@ static void commit(struct file_job *job, uint32_t open_id, int error)
 static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 {
 	struct file_job *job = ctx;
-	struct http_req *r = job->req;
+	struct op_call *r = job->req;
 	struct stat st;
 	int fd;
 
 	if (!h) {
 		if (r)
-			http_error(r, 409, "sandbox_not_running", "the sandbox stopped");
+			op_fail(r, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped");
 		job_end(job);
 		return 1;
 	}
@@ -149,7 +149,7 @@ static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 	fds[0] = -1;
 	if (job->write) {
 		/* A client that left takes its upload with it. */
-		commit(job, h->id, r ? write_all(fd, r->body, r->body_len) : ECANCELED);
+		commit(job, h->id, r ? write_all(fd, r->bin, r->bin_len) : ECANCELED);
 		close(fd);
 		return 1;
 	}
@@ -159,17 +159,18 @@ static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 		answer_errno(r, errno, job->path);
 		close(fd);
 	} else if ((uint64_t)st.st_size > r->srv->cfg.max_file) {
-		http_error(r, 413, "too_large", "%s has %lld bytes, over the limit of %zu",
-			   job->path, (long long)st.st_size, r->srv->cfg.max_file);
+		op_fail(r, OPERR_TOO_LARGE, "%s has %lld bytes, over the limit of %zu",
+			job->path, (long long)st.st_size, r->srv->cfg.max_file);
 		close(fd);
 	} else {
-		http_respond_fd(r, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
+		op_ok_fd(r, "application/octet-stream", fd, (uint64_t)st.st_size,
+			 json_pack("{s:s,s:I}", "path", job->path, "size", (json_int_t)st.st_size));
 	}
 	job_end(job);
 	return 1;
 }
 
-static void start(struct sandbox *sb, struct http_req *req, const char *path, int write)
+static void start(struct sandbox *sb, struct op_call *req, const char *path, int write)
 {
 	char payload[PATH_MAX + 16];
 	struct file_job *job;
@@ -177,13 +178,13 @@ static void start(struct sandbox *sb, struct http_req *req, const char *path, in
 
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		http_error(req, 500, "internal", "out of memory");
+		op_fail(req, OPERR_INTERNAL, "out of memory");
 		return;
 	}
 	/* Lexically first: a clear 400 for nonsense, and a clean path in the
 	 * log. The kernel inside the sandbox still does the real resolution. */
 	if (path_normalize("/home/user", path, job->path, sizeof(job->path))) {
-		http_error(req, 400, "bad_request", "path must be a non-empty file path");
+		op_fail(req, OPERR_BAD_REQUEST, "path must be a non-empty file path");
 		free(job);
 		return;
 	}
@@ -193,19 +194,45 @@ static void start(struct sandbox *sb, struct http_req *req, const char *path, in
 	len = proto_pack_open(payload, sizeof(payload), 0644, job->path);
 	if (len < 0 || !sbx_send(sb, PROTO_OPEN, write ? PROTO_OPEN_WRITE : PROTO_OPEN_READ,
 				 payload, (size_t)len, NULL, 0, on_opened, job)) {
-		http_error(req, 409, "sandbox_not_running", "cannot reach the sandbox");
+		op_fail(req, OPERR_SANDBOX_NOT_RUNNING, "cannot reach the sandbox");
 		free(job);
 		return;
 	}
-	http_set_job(req, job, cancel);
+	op_set_job(req, job, cancel);
 }
 
-void files_put(struct sandbox *sb, struct http_req *req, const char *path)
+static void run_file(struct op_call *c, int write)
 {
-	start(sb, req, path, 1);
+	const char *path;
+
+	if (op_param_str(c, "path", 1, &path) < 0)
+		return;
+	if (!*path)
+		return op_fail(c, OPERR_BAD_REQUEST, "path must be a non-empty file path");
+	start(c->sb, c, path, write);
 }
 
-void files_get(struct sandbox *sb, struct http_req *req, const char *path)
+static void run_read(struct op_call *c)
 {
-	start(sb, req, path, 0);
+	run_file(c, 0);
 }
+
+static void run_write(struct op_call *c)
+{
+	run_file(c, 1);
+}
+
+#define PATH_PROPS "\"sandbox\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"," \
+	"\"description\":\"absolute, or relative to /home/user\"}"
+
+const struct op op_files_rows[] = {
+	{ "files.read", "Read a regular file of the sandbox (as its user).",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"path\"],\"additionalProperties\":false,"
+	  "\"properties\":{" PATH_PROPS "}}",
+	  OPF_SANDBOX | OPF_RUNNING | OPF_BIN_OUT, run_read },
+	{ "files.write", "Write a file of the sandbox (parents made; replaced only once whole).",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"path\"],\"additionalProperties\":false,"
+	  "\"properties\":{" PATH_PROPS "}}",
+	  OPF_SANDBOX | OPF_RUNNING | OPF_BIN_IN, run_write },
+	{ NULL, NULL, NULL, 0, NULL },
+};

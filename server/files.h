@@ -4,12 +4,10 @@
 #ifndef DESKBOX_FILES_H
 #define DESKBOX_FILES_H
 
-#include "http.h"
+#include "op.h"
 #include "sandbox.h"
 
-/* Write req's body to path in sb (parents created). Answers req. */
-void files_put(struct sandbox *sb, struct http_req *req, const char *path);
-/* Answer req with the bytes of path in sb. */
-void files_get(struct sandbox *sb, struct http_req *req, const char *path);
+/* The operation rows files.read and files.write (op.c's table). */
+extern const struct op op_files_rows[];
 
 #endif

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "log.h"
+#include "rest.h"
 #include "util.h"
 
 #define CHUNK 65536
@@ -36,28 +36,17 @@ static const struct {
 
 static void reset(struct http_req *r)
 {
-	if (r->job && r->job_cancel)
-		r->job_cancel(r->job);
-	r->job = NULL;
-	r->job_cancel = NULL;
+	if (r->call_live) {
+		if (!r->call.done)
+			op_cancel(&r->call);
+		op_call_release(&r->call);
+	}
 	free(r->body);
 	free(r->resp);
 	if (r->stream_fd >= 0)
 		close(r->stream_fd);
 	memset(r, 0, sizeof(*r));
 	r->stream_fd = -1;
-}
-
-void http_set_job(struct http_req *r, void *job, void (*cancel)(void *job))
-{
-	r->job = job;
-	r->job_cancel = cancel;
-}
-
-void http_clear_job(struct http_req *r)
-{
-	r->job = NULL;
-	r->job_cancel = NULL;
 }
 
 void http_respond(struct http_req *r, int status, const char *ctype, char *body, size_t len)
@@ -81,13 +70,13 @@ void http_respond_json(struct http_req *r, int status, json_t *j)
 
 	json_decref(j);
 	if (!s) {
-		http_error(r, 500, "internal", "out of memory");
+		http_error(r, OPERR_INTERNAL, "out of memory");
 		return;
 	}
 	http_respond(r, status, "application/json", s, strlen(s));
 }
 
-void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+void http_error(struct http_req *r, enum operr e, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -99,8 +88,8 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 	char clean[sizeof(msg) * 3 + 1];
 
 	utf8_repair(msg, strlen(msg), clean, sizeof(clean));
-	http_respond_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code,
-					       "message", clean));
+	http_respond_json(r, operr_http(e), json_pack("{s:{s:s,s:s}}", "error", "code", operr_code(e),
+						      "message", clean));
 }
 
 void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len)
@@ -113,21 +102,6 @@ void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, 
 	r->stream_len = len;
 	r->stream_off = 0;
 	http_respond(r, status, ctype, NULL, 0);
-}
-
-int http_query(struct http_req *r, const char *name, char *buf, int len)
-{
-	char key[64];
-	const char *v;
-
-	snprintf(key, sizeof(key), "%s=", name);
-	v = lws_get_urlarg_by_name(r->wsi, key, buf, len);
-	if (!v)
-		return -1;
-	/* lws leaves the value in place after "name=": move it to the front. */
-	if (v != buf)
-		memmove(buf, v, strlen(v) + 1);
-	return (int)strlen(buf);
 }
 
 static enum http_method method_of(struct lws *wsi, char *uri, size_t cap)
@@ -144,16 +118,6 @@ static enum http_method method_of(struct lws *wsi, char *uri, size_t cap)
 	}
 	uri[0] = '\0';
 	return HM_OTHER;
-}
-
-static int authorized(struct http_req *r)
-{
-	char h[512];
-	int n = lws_hdr_copy(r->wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
-
-	if (n < 7 || strncasecmp(h, "Bearer ", 7))
-		return 0;
-	return token_equal(h + 7, (size_t)n - 7, r->srv->token);
 }
 
 static int64_t content_length(struct lws *wsi, int *chunked)
@@ -175,19 +139,23 @@ static void run_handler(struct http_req *r)
 {
 	r->handled = 1;
 	if (r->body_over) {
-		http_error(r, 413, "too_large", "the body is over the limit of %zu bytes",
+		http_error(r, OPERR_TOO_LARGE, "the body is over the limit of %zu bytes",
 			   r->body_limit);
 		r->close_after = 1;
 		return;
 	}
-	api_handle(r);
+	r->call_live = 1;
+	rest_handle(r);
 }
 
 /* A new request: route it and check auth before any body arrives. */
 static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 {
 	char id[64] = "";
-	int chunked, rc;
+	struct op_auth auth;
+	const struct op *op = NULL;
+	enum operr rc;
+	int chunked;
 	int64_t clen;
 
 	if (r->srv) {
@@ -201,41 +169,49 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 	r->active = 1;
 	r->method = method_of(wsi, r->path, sizeof(r->path));
 	clen = content_length(wsi, &chunked);
-	rc = api_route(r->path, r->method, &r->route, id, sizeof(id));
+	rc = rest_route(r->path, r->method, &r->route, id, sizeof(id));
 	snprintf(r->id, sizeof(r->id), "%s", id);
-	r->body_limit = r->route && api_route_file_body(r->route) ? srv->cfg.max_file
-								 : srv->cfg.max_body;
+	r->body_limit = r->route && rest_route_file_body(r->route) ? srv->cfg.max_file
+								  : srv->cfg.max_body;
+	if (r->route)
+		op = rest_route_op(r->route);
 	if (r->path[0] == '\0')
-		rc = 400;
-	if (rc == 0 && api_route_auth(r->route) && !authorized(r))
-		rc = 401;
-	if (rc == 0 && srv->stopping)
-		rc = 503;
-	if (rc == 0 && clen > (int64_t)r->body_limit)
-		rc = 413;
-	if (rc) {
+		rc = OPERR_BAD_REQUEST;
+	if (rc == OPERR_OK && op) {
+		rest_auth(r, &auth);
+		if (!op_allowed(op, &auth, id[0] ? id : NULL))
+			rc = auth.scope == OPS_NONE ? OPERR_UNAUTHORIZED : OPERR_FORBIDDEN;
+	}
+	if (rc == OPERR_OK && srv->stopping)
+		rc = OPERR_UNAVAILABLE;
+	if (rc == OPERR_OK && clen > (int64_t)r->body_limit)
+		rc = OPERR_TOO_LARGE;
+	if (rc != OPERR_OK) {
 		/* Answer now, unread body or not, and close: reading a body we
 		 * refuse would only let a client make us spend time on it. */
 		r->handled = 1;
 		r->close_after = clen > 0 || chunked;
 		switch (rc) {
-		case 401:
-			http_error(r, 401, "unauthorized", "missing or wrong API token (Authorization: Bearer TOKEN)");
+		case OPERR_UNAUTHORIZED:
+			http_error(r, rc, "missing or wrong API token (Authorization: Bearer TOKEN)");
 			break;
-		case 405:
-			http_error(r, 405, "method_not_allowed", "this route does not take that method");
+		case OPERR_FORBIDDEN:
+			http_error(r, rc, "this token may not use %s", r->path);
 			break;
-		case 413:
-			http_error(r, 413, "too_large", "the body is over the limit of %zu bytes", r->body_limit);
+		case OPERR_METHOD_NOT_ALLOWED:
+			http_error(r, rc, "this route does not take that method");
 			break;
-		case 400:
-			http_error(r, 400, "bad_request", "the request path is too long or holds a NUL byte");
+		case OPERR_TOO_LARGE:
+			http_error(r, rc, "the body is over the limit of %zu bytes", r->body_limit);
 			break;
-		case 503:
-			http_error(r, 503, "unavailable", "the server is shutting down");
+		case OPERR_BAD_REQUEST:
+			http_error(r, rc, "the request path is too long or holds a NUL byte");
+			break;
+		case OPERR_UNAVAILABLE:
+			http_error(r, rc, "the server is shutting down");
 			break;
 		default:
-			http_error(r, 404, "not_found", "no such route: %s", r->path);
+			http_error(r, OPERR_NOT_FOUND, "no such route: %s", r->path);
 			break;
 		}
 		return 0;
@@ -245,7 +221,7 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 		if (clen > 0) {
 			r->body = malloc((size_t)clen);
 			if (!r->body) {
-				http_error(r, 500, "internal", "out of memory");
+				http_error(r, OPERR_INTERNAL, "out of memory");
 				r->close_after = 1;
 				r->handled = 1;
 				return 0;

@@ -1,12 +1,11 @@
 /*
- * http.h - one HTTP request/response on an lws connection, and the JSON
- * error helper every route uses.
+ * http.h - one HTTP request/response on an lws connection.
  *
  * A request is routed and authorized on its headers, its body (if any) is
- * buffered up to the route's limit, then the route's handler runs. A handler
- * either answers at once or starts asynchronous work (a job) and answers
- * later; if the client goes away first, the job's cancel function runs and
- * the job must not touch the request again.
+ * buffered up to the route's limit, then rest.c turns it into an operation
+ * call (embedded here) and dispatches it. The operation answers at once or
+ * later; if the client goes away first, the call is cancelled (op_cancel)
+ * and its job must not touch the request again. Only rest.c answers.
  */
 #ifndef DESKBOX_HTTP_H
 #define DESKBOX_HTTP_H
@@ -14,12 +13,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "op.h"
 #include "srv.h"
 #include "ws.h"
 
 enum http_method { HM_OTHER = 0, HM_GET, HM_POST, HM_PUT, HM_DELETE, HM_PATCH, HM_OPTIONS, HM_HEAD };
 
-struct api_route;
+struct rest_route;
 
 struct http_req {
 	struct srv *srv;
@@ -28,13 +28,13 @@ struct http_req {
 	enum http_method method;
 	char path[1024];
 	char id[64];                /* the {id} segment of the route */
-	const struct api_route *route;
+	const struct rest_route *route;
 	char *body;
 	size_t body_len, body_cap, body_limit;
 	int body_over;              /* the body passed body_limit */
-	int handled;                /* the handler has run */
-	void *job;                  /* pending asynchronous work */
-	void (*job_cancel)(void *job);
+	int handled;                /* the call has been dispatched */
+	int call_live;              /* call holds a request (release on reset) */
+	struct op_call call;        /* the operation this request runs */
 	int resp_ready, headers_sent, close_after;
 	int status;
 	const char *ctype;
@@ -50,19 +50,11 @@ struct http_req {
 void http_respond(struct http_req *r, int status, const char *ctype, char *body, size_t len);
 /* Answer with j (reference stolen). */
 void http_respond_json(struct http_req *r, int status, json_t *j);
-/* Answer {"error":{"code":code,"message":...}}. */
-__attribute__((format(printf, 4, 5)))
-void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...);
+/* Answer {"error":{"code","message"}} with e's code and status. */
+__attribute__((format(printf, 3, 4)))
+void http_error(struct http_req *r, enum operr e, const char *fmt, ...);
 /* Answer with len bytes read from fd (ownership of fd moves here). */
 void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len);
-
-/* Attach/detach the pending job of r. */
-void http_set_job(struct http_req *r, void *job, void (*cancel)(void *job));
-void http_clear_job(struct http_req *r);
-
-/* Query parameter name (without '='), URL-decoded, into buf. Returns its
- * length, or -1 if absent or too long. */
-int http_query(struct http_req *r, const char *name, char *buf, int len);
 
 int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		      void *user, void *in, size_t len);

@@ -269,12 +269,11 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 					sbx_desktop_failed(sb, sb->error);
 				return;
 			}
-			if (sb->create_req) {
-				struct http_req *r = sb->create_req;
+			if (sb->create_call) {
+				struct op_call *c = sb->create_call;
 
-				sb->create_req = NULL;
-				http_clear_job(r);
-				http_respond_json(r, 201, sbx_json(sb));
+				sb->create_call = NULL;
+				op_ok(c, sbx_json(sb));
 			}
 		}
 		return;
@@ -294,39 +293,36 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 
 void sbx_desktop_ready(struct sandbox *sb)
 {
-	struct http_req *r = sb->create_req;
+	struct op_call *c = sb->create_call;
 
 	if (sb->spec.vnc_port >= 0 && !sb->vnc) {
 		sb->vnc = vncport_open(sb, sb->spec.vnc_port);
-		if (!sb->vnc && r) {
-			sb->create_req = NULL;
-			http_clear_job(r);
-			http_error(r, 500, "internal", "cannot open the VNC port %d", sb->spec.vnc_port);
+		if (!sb->vnc && c) {
+			sb->create_call = NULL;
+			op_fail(c, OPERR_INTERNAL, "cannot open the VNC port %d", sb->spec.vnc_port);
 			sbx_remove(sb, NULL);
 			return;
 		}
 	}
-	if (!r)
+	if (!c)
 		return;
 	log_event(sb->id, "desktop up %.1f ms after create",
 		  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
-	sb->create_req = NULL;
-	http_clear_job(r);
-	http_respond_json(r, 201, sbx_json(sb));
+	sb->create_call = NULL;
+	op_ok(c, sbx_json(sb));
 }
 
 void sbx_desktop_failed(struct sandbox *sb, const char *why)
 {
-	struct http_req *r = sb->create_req;
+	struct op_call *c = sb->create_call;
 	char msg[512];
 
-	if (!r)
+	if (!c)
 		return;
 	/* A sandbox asked for with a desktop is no use without one. */
 	snprintf(msg, sizeof(msg), "%s", why);
-	sb->create_req = NULL;
-	http_clear_job(r);
-	http_error(r, 500, "desktop_failed", "the desktop failed to start: %s", msg);
+	sb->create_call = NULL;
+	op_fail(c, OPERR_DESKTOP_FAILED, "the desktop failed to start: %s", msg);
 	sbx_remove(sb, NULL);
 }
 
@@ -402,10 +398,8 @@ static void answer_waiters(struct sandbox *sb)
 		struct sbx_waiter *w = sb->waiters;
 
 		sb->waiters = w->next;
-		if (w->req) {
-			http_clear_job(w->req);
-			http_respond(w->req, 204, "application/json", NULL, 0);
-		}
+		if (w->call)
+			op_ok(w->call, NULL);
 		free(w);
 	}
 }
@@ -414,7 +408,7 @@ static void cancel_waiter(void *job)
 {
 	struct sbx_waiter *w = job;
 
-	w->req = NULL;
+	w->call = NULL;
 }
 
 static void sbx_free(struct sandbox *sb)
@@ -492,13 +486,12 @@ static void finish(struct sandbox *sb)
 		log_event(sb->id, "its cgroups are still busy; the next start removes them");
 	}
 	sb->cg_tries = 0;
-	if (sb->create_req) {
-		struct http_req *r = sb->create_req;
+	if (sb->create_call) {
+		struct op_call *c = sb->create_call;
 
-		sb->create_req = NULL;
-		http_clear_job(r);
-		http_error(r, 500, "internal", "the sandbox failed to start: %s",
-			   sb->error[0] ? sb->error : "its init exited");
+		sb->create_call = NULL;
+		op_fail(c, OPERR_INTERNAL, "the sandbox failed to start: %s",
+			sb->error[0] ? sb->error : "its init exited");
 		sb->removing = 1;
 	}
 	if (!sb->removing) {
@@ -557,19 +550,19 @@ static void teardown(struct sandbox *sb)
 		finish(sb);
 }
 
-void sbx_remove(struct sandbox *sb, struct http_req *req)
+void sbx_remove(struct sandbox *sb, struct op_call *c)
 {
-	if (req) {
+	if (c) {
 		struct sbx_waiter *w = calloc(1, sizeof(*w));
 
 		if (!w) {
-			http_error(req, 500, "internal", "out of memory");
+			op_fail(c, OPERR_INTERNAL, "out of memory");
 			return;
 		}
-		w->req = req;
+		w->call = c;
 		w->next = sb->waiters;
 		sb->waiters = w;
-		http_set_job(req, w, cancel_waiter);
+		op_set_job(c, w, cancel_waiter);
 	}
 	sb->removing = 1;
 	if (sb->state == SBX_FAILED)
@@ -613,12 +606,12 @@ static void cancel_create(void *job)
 	struct sandbox *sb = job;
 
 	/* Nobody will learn this sandbox's id: don't let it linger. */
-	sb->create_req = NULL;
+	sb->create_call = NULL;
 	log_event(sb->id, "creator went away before the sandbox was ready");
 	sbx_remove(sb, NULL);
 }
 
-void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
+void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 {
 	char err[512], image[PATH_MAX];
 	struct jail_spec js;
@@ -628,8 +621,8 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 	int sv[2] = { -1, -1 }, cg;
 
 	if (srv->nsandboxes >= srv->cfg.max_sandboxes) {
-		http_error(req, 429, "too_many_sandboxes", "%d sandboxes are running, the most allowed",
-			   srv->nsandboxes);
+		op_fail(req, OPERR_TOO_MANY_SANDBOXES, "%d sandboxes are running, the most allowed",
+			srv->nsandboxes);
 		goto fail_spec;
 	}
 	image[0] = '\0';
@@ -638,18 +631,18 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 
 		if (snprintf(image, sizeof(image), "%s/%s", srv->images_dir, spec->rootfs) >= (int)sizeof(image) ||
 		    stat(image, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			http_error(req, 400, "bad_request", "no root filesystem image '%s' in %s",
-				   spec->rootfs, srv->images_dir);
+			op_fail(req, OPERR_BAD_REQUEST, "no root filesystem image '%s' in %s",
+				spec->rootfs, srv->images_dir);
 			goto fail_spec;
 		}
 	}
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		http_error(req, 500, "internal", "no randomness for an id");
+		op_fail(req, OPERR_INTERNAL, "no randomness for an id");
 		goto fail_spec;
 	}
 	sb = calloc(1, sizeof(*sb));
 	if (!sb) {
-		http_error(req, 500, "internal", "out of memory");
+		op_fail(req, OPERR_INTERNAL, "out of memory");
 		goto fail_spec;
 	}
 	sb->srv = srv;
@@ -663,12 +656,12 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
 	if (cg < 0) {
 		cgroup_destroy(&srv->cg, sb->id, 1);
-		http_error(req, 500, "internal", "cannot create the sandbox's cgroups");
+		op_fail(req, OPERR_INTERNAL, "cannot create the sandbox's cgroups");
 		goto fail_sb;
 	}
 	sb->enforced = (unsigned)cg;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		http_error(req, 500, "internal", "socketpair: %s", strerror(errno));
+		op_fail(req, OPERR_INTERNAL, "socketpair: %s", strerror(errno));
 		goto fail_cg;
 	}
 	proto_size_buffers(sv[0], PROTO_MAX_MSG);
@@ -682,7 +675,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 	};
 	if (jail_spawn(&js, &jp, err, sizeof(err)) < 0) {
 		log_event(sb->id, "cannot start: %s", err);
-		http_error(req, 500, "internal", "cannot start the sandbox: %s", err);
+		op_fail(req, OPERR_INTERNAL, "cannot start the sandbox: %s", err);
 		goto fail_cg;
 	}
 	close(sv[1]);
@@ -699,7 +692,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 	    ev_add(srv, sb->errfd, EPOLLIN, on_setup_error, sb) < 0) {
 		/* Without watches we cannot tell it ran: kill it and answer. */
 		log_event(sb->id, "cannot watch the sandbox: %s", strerror(errno));
-		http_error(req, 500, "internal", "cannot watch the sandbox");
+		op_fail(req, OPERR_INTERNAL, "cannot watch the sandbox");
 		kill(sb->pid, SIGKILL);
 		waitpid(sb->pid, NULL, 0);
 		ev_del(srv, sb->chan);
@@ -715,8 +708,8 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req)
 		return;
 	}
 	sbx_set_timeout(sb, sb->spec.timeout_s);
-	sb->create_req = req;
-	http_set_job(req, sb, cancel_create);
+	sb->create_call = req;
+	op_set_job(req, sb, cancel_create);
 	log_event(sb->id, "starting (rootfs %s, memory %ld MiB, pids %ld, cpu %.2f)",
 		  sb->spec.rootfs, sb->spec.limits.memory_mb, sb->spec.limits.pids,
 		  sb->spec.limits.cpu);
@@ -761,13 +754,13 @@ void sbx_destroy_all(struct srv *srv)
 			close(sb->pidfd);
 		if (sb->errfd >= 0)
 			close(sb->errfd);
-		if (sb->create_req) {
-			http_clear_job(sb->create_req);
-			sb->create_req = NULL;
+		if (sb->create_call) {
+			op_clear_job(sb->create_call);
+			sb->create_call = NULL;
 		}
 		for (struct sbx_waiter *w = sb->waiters; w; w = w->next)
-			if (w->req)
-				http_clear_job(w->req);
+			if (w->call)
+				op_clear_job(w->call);
 		while (sb->waiters) {
 			struct sbx_waiter *w = sb->waiters;
 

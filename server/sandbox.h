@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "http.h"
+#include "op.h"
 #include "proto.h"
 #include "req.h"
 #include "srv.h"
@@ -33,7 +33,7 @@ struct sbx_op {
 };
 
 struct sbx_waiter {
-	struct http_req *req;
+	struct op_call *call;
 	struct sbx_waiter *next;
 };
 
@@ -60,7 +60,7 @@ struct sandbox {
 	int removing;                     /* free once torn down */
 	uint32_t next_op;
 	struct sbx_op *ops;
-	struct http_req *create_req;      /* answered at PROTO_READY */
+	struct op_call *create_call;      /* answered at PROTO_READY */
 	struct sbx_waiter *waiters;       /* DELETEs waiting for the teardown */
 	lws_sorted_usec_list_t expiry;
 	lws_sorted_usec_list_t cg_retry;  /* cgroups still busy after the kill */
@@ -83,13 +83,13 @@ void sbx_desktop_ready(struct sandbox *sb);
 void sbx_desktop_failed(struct sandbox *sb, const char *why);
 
 /* Start a sandbox for spec (ownership of spec's strings moves in) and answer
- * req once it runs (or failed). Answers errors itself. */
-void sbx_create(struct srv *srv, struct req_create *spec, struct http_req *req);
+ * c once it runs (or failed). Answers errors itself. */
+void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *c);
 
 struct sandbox *sbx_find(struct srv *srv, const char *id);
 
-/* Tear down and forget sb; answer req (may be NULL) with 204 when done. */
-void sbx_remove(struct sandbox *sb, struct http_req *req);
+/* Tear down and forget sb; answer c (may be NULL) when done. */
+void sbx_remove(struct sandbox *sb, struct op_call *c);
 
 /* Set the lifetime to timeout_s from now (0 = none). */
 void sbx_set_timeout(struct sandbox *sb, long timeout_s);

@@ -31,23 +31,27 @@
 #include "ev.h"
 #include "http.h"
 #include "log.h"
+#include "rest.h"
 #include "sandbox.h"
 #include "util.h"
 
 #define WS_BUF (512 * 1024)   /* per direction */
 #define WS_CHUNK 65536
 
-static struct sandbox *sandbox_of(struct srv *srv, const char *path, enum ws_kind *kind)
+/* The sandbox and endpoint a WebSocket path names (the REST route table
+ * has the rows), or NULL. */
+static struct sandbox *sandbox_of(struct srv *srv, const char *path, enum ws_kind *kind,
+				  const struct op **op)
 {
+	const struct rest_route *route;
 	char id[64];
 
 	*kind = WS_NONE;
-	if (route_match("/v1/sandboxes/*/vnc", path, id, sizeof(id)))
-		*kind = WS_VNC;
-	else if (route_match("/v1/sandboxes/*/pty", path, id, sizeof(id)))
-		*kind = WS_PTY;
-	else
+	*op = NULL;
+	if (rest_route(path, HM_GET, &route, id, sizeof(id)) != OPERR_OK || !rest_route_ws(route))
 		return NULL;
+	*op = rest_route_op(route);
+	*kind = strcmp((*op)->name, "desktop.vnc") ? WS_PTY : WS_VNC;
 	return id_valid(id) ? sbx_find(srv, id) : NULL;
 }
 
@@ -61,28 +65,21 @@ static void uri_of(struct lws *wsi, char *uri, size_t cap)
 
 int ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only)
 {
-	char h[512], tok[256];
-	const char *presented = NULL;
+	struct http_req probe = { .srv = srv, .wsi = wsi };
+	const struct op *op;
+	struct op_auth auth;
 	enum ws_kind kind;
-	struct sandbox *sb = sandbox_of(srv, path, &kind);
-	int n;
+	struct sandbox *sb = sandbox_of(srv, path, &kind, &op);
 
 	*view_only = 0;
 	if (!sb || sb->state != SBX_RUNNING)
 		return -1;
-	n = lws_hdr_copy(wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && !strncasecmp(h, "Bearer ", 7))
-		presented = h + 7;
-	else if (lws_get_urlarg_by_name(wsi, "token=", tok, sizeof(tok)))
-		presented = strncmp(tok, "token=", 6) ? tok : tok + 6;
-	if (!presented)
+	rest_auth(&probe, &auth);
+	/* The scope check is the operation table's, as for every call. */
+	if (!op_allowed(op, &auth, sb->id))
 		return -1;
-	if (token_equal(presented, strlen(presented), srv->token))
-		return 0;
-	if (sbx_viewer_check(sb, presented, view_only) < 0)
-		return -1;
-	/* A view-only token sees the desktop; it gets no shell. */
-	return kind == WS_PTY && *view_only ? -1 : 0;
+	*view_only = auth.scope == OPS_VIEW;
+	return 0;
 }
 
 static void watch(struct ws_conn *c)
@@ -249,6 +246,7 @@ static int established(struct lws *wsi, struct http_req *r)
 {
 	struct srv *srv = srv_of(wsi);
 	struct ws_conn *c = &r->ws;
+	const struct op *op;
 	char uri[1024];
 	enum ws_kind kind;
 
@@ -257,7 +255,7 @@ static int established(struct lws *wsi, struct http_req *r)
 	c->fd = -1;
 	c->wsi = wsi;
 	uri_of(wsi, uri, sizeof(uri));
-	c->sb = sandbox_of(srv, uri, &kind);
+	c->sb = sandbox_of(srv, uri, &kind, &op);
 	if (!c->sb || ws_authorize(srv, wsi, uri, &c->view_only) < 0)
 		return -1;
 	c->kind = kind;

@@ -121,9 +121,14 @@ class TestBadFields(BadInputCase):
                 self.assertIn(r.status, (400, 404), r.body)
         self.assertEqual(self.server.list(), before, "a bad create made a sandbox")
 
-    def test_unknown_fields_are_ignored(self):
-        sb = self.sandbox(desktop=False, some_future_field={"x": 1})
-        self.assertEqual(sb["state"], "running")
+    def test_unknown_fields_are_refused(self):
+        # A typo must not silently give a default (issue 7): the field is named.
+        before = self.server.list()
+        for body, field in (({"desktop": False, "some_future_field": {"x": 1}}, "some_future_field"),
+                            ({"appz": ["xterm"]}, "appz")):
+            with self.subTest(body=body):
+                self.assert_bad_request(self.server.request("POST", API, body), field)
+        self.assertEqual(self.server.list(), before, "a refused create made a sandbox")
 
     def test_exec_fields(self):
         sid = self.sandbox()["id"]
@@ -160,7 +165,7 @@ class TestBadFields(BadInputCase):
         path = "%s/%s/timeout" % (API, sid)
         for body, field in (({}, "timeout_s"), ({"timeout_s": "5"}, "timeout_s"),
                             ({"timeout_s": -5}, "timeout_s"), ({"timeout_s": None}, "timeout_s"),
-                            ({"timeout_s": [5]}, "timeout_s"), ({"other": 5}, "timeout_s")):
+                            ({"timeout_s": [5]}, "timeout_s"), ({"other": 5}, "other")):
             with self.subTest(body=body):
                 self.assert_bad_request(self.server.request("POST", path, body), field)
         self.assertEqual(self.server.get(sid)["timeout_s"], 600)

@@ -105,8 +105,14 @@ class TestVncOverWebSocket(VncCase):
         full.start(full=False)
         full.pointer(11, 21)              # ordered after the view-only events
         wait_until(lambda: self.cursor(sid) == {"x": 11, "y": 21}, 5)
-        # A viewer token opens no REST API and, view-only, no shell.
-        self.assertEqual(self.server.request("GET", "%s/%s" % (API, sid), token=tok["token"]).status, 401)
+        # A viewer token opens only its scope of the API (the sandbox object,
+        # which names the raw VNC port's password, is not in it) and,
+        # view-only, no shell: a valid token without the right is 403.
+        self.assertEqual(self.server.request("GET", "%s/%s" % (API, sid), token=tok["token"]).status, 403)
+        self.assertEqual(self.server.request("GET", "%s/%s/display" % (API, sid),
+                                             token=tok["token"]).status, 200)
+        self.assertEqual(self.server.request("POST", "%s/%s/actions" % (API, sid), {"action": "cursor_position"},
+                                             token=tok["token"]).status, 403)
         with self.assertRaises(WSRefused):
             self.ws(sid, token=tok["token"], path="pty")
         # A full-control viewer token moves the pointer and may open a shell.

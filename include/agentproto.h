@@ -1,0 +1,47 @@
+/*
+ * agentproto.h - the channel between deskboxd and a sandbox's desktop
+ * agent (desktop/): limits and method names, one definition both sides
+ * include, so neither can accept what the other refuses.
+ *
+ * One AF_UNIX SOCK_SEQPACKET socket per desktop; a datagram is one JSON
+ * object, file descriptors (sealed memfds, sockets) travel beside it.
+ *
+ *   request  {"id": N, "method": M, "params": {...}}
+ *            or {"id": N, "method": M, "body_fd": true} with a memfd that
+ *            holds the whole request object, when it is over
+ *            AGENTPROTO_MAX_INLINE (up to AGENTPROTO_MAX_REQUEST)
+ *   reply    {"id": N, "result": {...}} or {"id": N, "error": {"code",
+ *            "message"[, "index"]}}, or {"id": N, "body_fd": true} with a
+ *            memfd holding that object (up to AGENTPROTO_MAX_REPLY)
+ *   event    {"event": E, ...}
+ *
+ * deskboxd treats everything the agent sends as hostile: it reads a memfd
+ * body only for an id it is waiting for, within these limits.
+ */
+#ifndef DESKBOX_AGENTPROTO_H
+#define DESKBOX_AGENTPROTO_H
+
+/* Largest datagram either side sends (the socket buffers are sized for it). */
+#define AGENTPROTO_MAX_MSG     (160 * 1024)
+/* Largest message sent inline; bigger ones go as a memfd body. */
+#define AGENTPROTO_MAX_INLINE  (120 * 1024)
+/* Largest request (a memfd body): deskboxd refuses bigger with 413. */
+#define AGENTPROTO_MAX_REQUEST (16 << 20)
+/* Largest reply body deskboxd reads (action results carry images). */
+#define AGENTPROTO_MAX_REPLY   (64 << 20)
+
+/* How long deskboxd waits for an answer (ms), by method. */
+#define AGENTPROTO_DEADLINE_MS         30000
+#define AGENTPROTO_DEADLINE_ACTIONS_MS (15 * 60 * 1000)
+
+#define AGENT_M_SCREENSHOT     "screenshot"
+#define AGENT_M_ACTIONS        "actions"
+#define AGENT_M_DISPLAY_GET    "display.get"
+#define AGENT_M_DISPLAY_SET    "display.set"
+#define AGENT_M_CLIPBOARD_GET  "clipboard.get"
+#define AGENT_M_CLIPBOARD_SET  "clipboard.set"
+#define AGENT_M_WINDOWS        "windows"
+#define AGENT_M_VNC_ATTACH     "vnc.attach"
+#define AGENT_M_VNC_STATS      "vnc.stats"
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * op.c - the operation table, dispatch and the call object (see op.h).
+ *
+ * Owns the flat table (built once from the family files' rows) and each
+ * row's parsed schema, kept for the life of the process: the unknown-field
+ * check reads the schema's "properties", so what the docs say a call takes
+ * is exactly what it accepts. Loop thread only.
+ */
+#include "op.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "desktop.h"
+#include "fields.h"
+#include "sandbox.h"
+
+/* The families, each a NULL-name-terminated array (op_*.c). */
+extern const struct op op_sandbox_rows[];
+extern const struct op op_process_rows[];
+extern const struct op op_files_rows[];
+extern const struct op op_desktop_rows[];
+
+#define OP_MAX 96
+
+static const struct op *op_flat[OP_MAX + 1];
+static json_t *op_schemas[OP_MAX];
+static const char **op_known[OP_MAX];   /* the schema's property names */
+static int op_n = -1;
+
+/* The names of schema's "properties", NULL-terminated (for fields_check). */
+static const char **op_known_of(const json_t *schema)
+{
+	const json_t *props = json_object_get(schema, "properties");
+	const char **v = calloc(json_object_size(props) + 1, sizeof(*v));
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	json_object_foreach((json_t *)props, key, val)
+		v[n++] = key;
+	return v;
+}
+
+static void op_build(void)
+{
+	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_files_rows,
+					  op_desktop_rows };
+
+	op_n = 0;
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
+		for (const struct op *o = fams[f]; o->name && op_n < OP_MAX; o++) {
+			op_schemas[op_n] = json_loads(o->schema, 0, NULL);
+			op_known[op_n] = op_known_of(op_schemas[op_n]);
+			op_flat[op_n++] = o;
+		}
+	op_flat[op_n] = NULL;
+}
+
+const struct op *const *op_table(void)
+{
+	if (op_n < 0)
+		op_build();
+	return op_flat;
+}
+
+const struct op *op_find(const char *name)
+{
+	const struct op *const *t = op_table();
+
+	for (int i = 0; name && t[i]; i++)
+		if (!strcmp(t[i]->name, name))
+			return t[i];
+	return NULL;
+}
+
+static int op_index(const struct op *op)
+{
+	const struct op *const *t = op_table();
+
+	for (int i = 0; t[i]; i++)
+		if (t[i] == op)
+			return i;
+	return -1;
+}
+
+const json_t *op_schema(const struct op *op)
+{
+	int i = op_index(op);
+
+	return i < 0 ? NULL : op_schemas[i];
+}
+
+void op_call_init(struct op_call *c, struct srv *srv, const struct op *op,
+		  const struct op_auth *auth, json_t *params, const char *host)
+{
+	memset(c, 0, sizeof(*c));
+	c->srv = srv;
+	c->op = op;
+	if (auth)
+		c->auth = *auth;
+	c->params = params ? params : json_object();
+	c->index = -1;
+	c->out_fd = -1;
+	snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
+}
+
+void op_call_release(struct op_call *c)
+{
+	json_decref(c->params);
+	json_decref(c->result);
+	c->params = c->result = NULL;
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	c->out_fd = -1;
+}
+
+static void op_finish(struct op_call *c)
+{
+	c->done = 1;
+	c->job = NULL;
+	c->job_cancel = NULL;
+	if (c->on_done)
+		c->on_done(c);
+}
+
+void op_ok(struct op_call *c, json_t *result)
+{
+	if (c->done) {
+		json_decref(result);
+		return;
+	}
+	c->err = OPERR_OK;
+	c->result = result ? result : json_object();
+	op_finish(c);
+}
+
+void op_fail(struct op_call *c, enum operr e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->done)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	c->err = e == OPERR_OK ? OPERR_INTERNAL : e;
+	op_finish(c);
+}
+
+void op_ok_fd(struct op_call *c, const char *media_type, int fd, uint64_t len, json_t *meta)
+{
+	if (c->done) {
+		close(fd);
+		json_decref(meta);
+		return;
+	}
+	c->out_fd = fd;
+	c->out_len = len;
+	c->media_type = media_type;
+	op_ok(c, meta);
+}
+
+void op_set_job(struct op_call *c, void *job, void (*cancel)(void *job))
+{
+	c->job = job;
+	c->job_cancel = cancel;
+}
+
+void op_clear_job(struct op_call *c)
+{
+	c->job = NULL;
+	c->job_cancel = NULL;
+}
+
+void op_cancel(struct op_call *c)
+{
+	void *job = c->job;
+	void (*cancel)(void *) = c->job_cancel;
+
+	c->job = NULL;
+	c->job_cancel = NULL;
+	c->done = 1;
+	c->on_done = NULL;
+	if (job && cancel)
+		cancel(job);
+}
+
+void op_authenticate(struct srv *srv, const char *token, size_t len, struct op_auth *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!token || !len)
+		return;
+	if (token_equal(token, len, srv->token)) {
+		out->scope = OPS_FULL;
+		return;
+	}
+	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next) {
+		int view_only;
+
+		if (len == ID_LEN && sbx_viewer_check(sb, token, &view_only) == 0) {
+			out->scope = view_only ? OPS_VIEW : OPS_CONTROL;
+			memcpy(out->sandbox, sb->id, sizeof(out->sandbox));
+			return;
+		}
+	}
+}
+
+int op_allowed(const struct op *op, const struct op_auth *auth, const char *id)
+{
+	if (op->flags & OPF_PUBLIC || auth->scope == OPS_FULL)
+		return 1;
+	if (auth->scope == OPS_NONE || !id || strcmp(id, auth->sandbox))
+		return 0;
+	if (auth->scope == OPS_CONTROL)
+		return (op->flags & (OPF_VIEW | OPF_CONTROL)) != 0;
+	return (op->flags & OPF_VIEW) != 0;
+}
+
+/* Every key of params must be a property of the schema. */
+static int op_check_fields(struct op_call *c)
+{
+	static const char *const none[] = { NULL };
+	int i = op_index(c->op);
+	char err[512];
+
+	if (fields_check(c->params, "", i >= 0 && op_known[i] ? op_known[i] : none, err,
+			 sizeof(err)) < 0) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int op_preconditions(struct op_call *c)
+{
+	struct sandbox *sb = c->sb;
+	const char *name, *error;
+
+	if ((c->op->flags & (OPF_RUNNING | OPF_DESKTOP)) && sb->state != SBX_RUNNING) {
+		op_fail(c, OPERR_SANDBOX_NOT_RUNNING, "the sandbox is %s%s%s",
+			sb->state == SBX_FAILED ? "failed" : "stopping", sb->error[0] ? ": " : "",
+			sb->error);
+		return -1;
+	}
+	if (!(c->op->flags & OPF_DESKTOP))
+		return 0;
+	if (!sb->desk) {
+		op_fail(c, OPERR_NO_DESKTOP, "this sandbox was created without a desktop");
+		return -1;
+	}
+	if (desk_state(sb, &name, &error) != DESK_READY) {
+		op_fail(c, OPERR_DESKTOP_NOT_RUNNING, "the desktop is %s%s%s (restart it: desktop.restart)",
+			name, error[0] ? ": " : "", error);
+		return -1;
+	}
+	return 0;
+}
+
+void op_dispatch(struct op_call *c)
+{
+	const struct op *op = c->op;
+	const char *id = NULL;
+	json_t *idj;
+
+	if (!json_is_object(c->params))
+		return op_fail(c, OPERR_BAD_REQUEST, "params must be an object");
+	idj = json_object_get(c->params, "sandbox");
+	if (op->flags & OPF_SANDBOX) {
+		id = json_string_value(idj);
+		if (!id)
+			return op_fail(c, OPERR_BAD_REQUEST, "sandbox (the sandbox's id) is required");
+	}
+	if (!op_allowed(op, &c->auth, id))
+		return op_fail(c, c->auth.scope == OPS_NONE ? OPERR_UNAUTHORIZED : OPERR_FORBIDDEN,
+			       c->auth.scope == OPS_NONE
+				       ? "missing or wrong API token (Authorization: Bearer TOKEN)"
+				       : "this token may not call %s%s%s", op->name,
+			       id ? " on sandbox " : "", id ? id : "");
+	if (id) {
+		c->sb = id_valid(id) ? sbx_find(c->srv, id) : NULL;
+		if (!c->sb || c->sb->state == SBX_STARTING)
+			return op_fail(c, OPERR_NOT_FOUND, "no sandbox with id %.64s", id);
+		json_object_del(c->params, "sandbox");
+	}
+	if (op_check_fields(c) < 0)
+		return;
+	if (c->sb && op_preconditions(c) < 0)
+		return;
+	if ((op->flags & OPF_CONN) && !c->conn)
+		return op_fail(c, OPERR_BAD_REQUEST, "%s works on the control channel only (GET /v1/rpc)",
+			       op->name);
+	op->run(c);
+}
+
+int op_param_str(struct op_call *c, const char *name, int required, const char **out)
+{
+	json_t *v = json_object_get(c->params, name);
+
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		op_fail(c, OPERR_BAD_REQUEST, "%s is required", name);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s must be a string", name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int op_param_int(struct op_call *c, const char *name, long min, long max, long *out)
+{
+	json_t *v = json_object_get(c->params, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s must be a whole number from %ld to %ld", name, min, max);
+		return -1;
+	}
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+int op_param_bool(struct op_call *c, const char *name, int *out)
+{
+	json_t *v = json_object_get(c->params, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s must be true or false", name);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}

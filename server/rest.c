@@ -1,0 +1,355 @@
+/*
+ * rest.c - the REST face of the operation table.
+ *
+ * One row per route: method, path pattern ('*' is the sandbox id), the
+ * operation it names, the status of a success, and how the body becomes
+ * params. Everything else comes from the operation's row: which query
+ * parameters exist and their types (its schema), auth scope, checks. So a
+ * route gets auth, unknown-field refusal and the error table the same way
+ * as every JSON-RPC method. Runs on the loop thread.
+ */
+#include "rest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+enum rest_body {
+	RB_NONE = 0,     /* a body is ignored */
+	RB_JSON,         /* a JSON object (empty: {}) merged into params */
+	RB_ACTIONS,      /* a JSON action, array of them, or {"actions": …} */
+	RB_TEXT,         /* {"text": …} or the raw UTF-8 text */
+	RB_BINARY,       /* raw bytes: the call's bin; limit --max-file */
+	RB_WS,           /* a WebSocket endpoint: no plain request */
+};
+
+struct rest_route {
+	enum http_method method;
+	const char *pattern;
+	const char *op;
+	int ok_status;
+	enum rest_body body;
+};
+
+static const struct rest_route rest_routes[] = {
+	{ HM_GET, "/healthz", "server.health", 200, RB_NONE },
+	{ HM_GET, "/v1/sandboxes", "sandbox.list", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes", "sandbox.create", 201, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*", "sandbox.get", 200, RB_NONE },
+	{ HM_DELETE, "/v1/sandboxes/*", "sandbox.delete", 204, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/timeout", "sandbox.set_timeout", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/exec", "process.exec", 200, RB_JSON },
+	{ HM_PUT, "/v1/sandboxes/*/files", "files.write", 201, RB_BINARY },
+	{ HM_GET, "/v1/sandboxes/*/files", "files.read", 200, RB_NONE },
+	{ HM_GET, "/v1/sandboxes/*/screenshot", "desktop.screenshot", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/actions", "desktop.actions", 200, RB_ACTIONS },
+	{ HM_GET, "/v1/sandboxes/*/display", "display.get", 200, RB_NONE },
+	{ HM_PUT, "/v1/sandboxes/*/display", "display.set", 200, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/clipboard", "clipboard.get", 200, RB_NONE },
+	{ HM_PUT, "/v1/sandboxes/*/clipboard", "clipboard.set", 200, RB_TEXT },
+	{ HM_GET, "/v1/sandboxes/*/windows", "windows.list", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/desktop/restart", "desktop.restart", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", "viewer.create_token", 201, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/vnc", "desktop.vnc", 101, RB_WS },
+	{ HM_GET, "/v1/sandboxes/*/pty", "terminal.open", 101, RB_WS },
+};
+
+#define REST_NROUTES (sizeof(rest_routes) / sizeof(rest_routes[0]))
+
+enum operr rest_route(const char *path, enum http_method m, const struct rest_route **route,
+		      char *id, size_t idlen)
+{
+	int path_known = 0;
+
+	for (size_t i = 0; i < REST_NROUTES; i++) {
+		if (!route_match(rest_routes[i].pattern, path, id, idlen))
+			continue;
+		path_known = 1;
+		if (rest_routes[i].method == m || (m == HM_HEAD && rest_routes[i].method == HM_GET)) {
+			*route = &rest_routes[i];
+			return OPERR_OK;
+		}
+	}
+	*route = NULL;
+	return path_known ? OPERR_METHOD_NOT_ALLOWED : OPERR_NOT_FOUND;
+}
+
+const struct op *rest_route_op(const struct rest_route *route)
+{
+	return op_find(route->op);
+}
+
+int rest_route_file_body(const struct rest_route *route)
+{
+	return route->body == RB_BINARY;
+}
+
+int rest_route_ws(const struct rest_route *route)
+{
+	return route->body == RB_WS;
+}
+
+const char *rest_describe(const struct op *op, char *buf, size_t cap)
+{
+	static const char *const names[] = { [HM_GET] = "GET", [HM_POST] = "POST", [HM_PUT] = "PUT",
+					     [HM_DELETE] = "DELETE" };
+
+	for (size_t i = 0; i < REST_NROUTES; i++) {
+		const char *p = rest_routes[i].pattern, *star = strchr(p, '*');
+
+		if (strcmp(rest_routes[i].op, op->name))
+			continue;
+		if (star)
+			snprintf(buf, cap, "%s %.*s{id}%s", names[rest_routes[i].method], (int)(star - p), p,
+				 star + 1);
+		else
+			snprintf(buf, cap, "%s %s", names[rest_routes[i].method], p);
+		return buf;
+	}
+	return NULL;
+}
+
+void rest_auth(struct http_req *r, struct op_auth *out)
+{
+	char h[512], tok[256];
+	int n = lws_hdr_copy(r->wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
+	const char *t = NULL;
+	size_t len = 0;
+
+	if (n > 7 && !strncasecmp(h, "Bearer ", 7)) {
+		t = h + 7;
+		len = (size_t)n - 7;
+	} else if (lws_get_urlarg_by_name(r->wsi, "token=", tok, sizeof(tok))) {
+		t = strncmp(tok, "token=", 6) ? tok : tok + 6;
+		len = strlen(t);
+	}
+	op_authenticate(r->srv, t, len, out);
+}
+
+/* A query value as the schema types it. Returns NULL with err set. */
+static json_t *rest_typed(const json_t *prop, const char *name, const char *v, char *err, size_t cap)
+{
+	const char *type = json_string_value(json_object_get(prop, "type"));
+	char *end;
+
+	if (type && !strcmp(type, "integer")) {
+		long long n = strtoll(v, &end, 10);
+
+		if (end != v && !*end)
+			return json_integer(n);
+		snprintf(err, cap, "%s must be a whole number", name);
+		return NULL;
+	}
+	if (type && !strcmp(type, "number")) {
+		double d = strtod(v, &end);
+
+		if (end != v && !*end)
+			return json_real(d);
+		snprintf(err, cap, "%s must be a number", name);
+		return NULL;
+	}
+	if (type && !strcmp(type, "boolean")) {
+		if (!strcmp(v, "1") || !strcasecmp(v, "true"))
+			return json_true();
+		if (!strcmp(v, "0") || !strcasecmp(v, "false"))
+			return json_false();
+		snprintf(err, cap, "%s must be 1, 0, true or false", name);
+		return NULL;
+	}
+	json_t *s = json_string(v);   /* NULL when v is not UTF-8 */
+
+	if (!s)
+		snprintf(err, cap, "%s is not UTF-8", name);
+	return s;
+}
+
+/* Query parameters into params, typed by the schema; unknown names are
+ * left for the operation's unknown-field check. Returns 0 or -1 (err). */
+static int rest_query(struct http_req *r, const struct op *op, json_t *params, char *err, size_t cap)
+{
+	const json_t *props = json_object_get(op_schema(op), "properties");
+	char frag[4096];
+
+	for (int i = 0;; i++) {
+		int n = lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+		char *eq;
+		json_t *v;
+
+		if (n < 0)
+			break;
+		if ((size_t)n != strlen(frag)) {
+			snprintf(err, cap, "a query parameter holds a NUL byte");
+			return -1;
+		}
+		eq = strchr(frag, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (!frag[0] || !strcmp(frag, "token"))
+			continue;
+		v = rest_typed(json_object_get(props, frag), frag, eq ? eq : "", err, cap);
+		if (!v)
+			return -1;
+		json_object_set_new(params, frag, v);
+	}
+	return 0;
+}
+
+static json_t *rest_json(struct http_req *r, char *err, size_t cap)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (r->body_len == 0)
+		return json_object();
+	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		snprintf(err, cap, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+	return j;
+}
+
+/* The body into params as the route takes it. Returns 0, or the error
+ * (with err set). */
+static enum operr rest_body(struct http_req *r, json_t *params, char *err, size_t cap)
+{
+	json_t *j = NULL;
+
+	switch (r->route->body) {
+	case RB_NONE:
+	case RB_WS:
+		return OPERR_OK;
+	case RB_BINARY:
+		return OPERR_OK;
+	case RB_TEXT:
+		if (r->body_len && r->body[0] != '{') {
+			size_t room = r->body_len * 3 + 4;
+			char *clean = malloc(room);
+
+			if (!clean) {
+				snprintf(err, cap, "out of memory");
+				return OPERR_INTERNAL;
+			}
+			json_object_set_new(params, "text",
+					    json_stringn(clean, utf8_repair(r->body, r->body_len, clean, room)));
+			free(clean);
+			return OPERR_OK;
+		}
+		/* {"text": …} */
+		__attribute__((fallthrough));
+	case RB_JSON:
+	case RB_ACTIONS:
+		j = rest_json(r, err, cap);
+		if (!j)
+			return OPERR_BAD_JSON;
+		if (r->route->body == RB_ACTIONS && r->body_len == 0) {
+			json_decref(j);
+			snprintf(err, cap, "a JSON body is required: an action, an array of them, "
+				 "or {\"actions\": [...]}");
+			return OPERR_BAD_JSON;
+		}
+		if (r->route->body == RB_ACTIONS &&
+		    (json_is_array(j) || (json_is_object(j) && !json_object_get(j, "actions")))) {
+			json_t *wrapped = json_array();
+
+			if (json_is_array(j))
+				json_array_extend(wrapped, j);
+			else
+				json_array_append(wrapped, j);
+			json_decref(j);
+			j = json_pack("{s:o}", "actions", wrapped);
+		}
+		if (!json_is_object(j)) {
+			json_decref(j);
+			snprintf(err, cap, "the body must be a JSON object");
+			return OPERR_BAD_JSON;
+		}
+		json_object_update(params, j);
+		json_decref(j);
+		return OPERR_OK;
+	}
+	return OPERR_OK;
+}
+
+static void rest_done(struct op_call *c)
+{
+	struct http_req *r = c->tctx;
+
+	if (c->err != OPERR_OK) {
+		json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", operr_code(c->err),
+					 "message", c->msg);
+
+		if (c->index >= 0)
+			json_object_set_new(json_object_get(body, "error"), "index", json_integer(c->index));
+		http_respond_json(r, operr_http(c->err), body);
+		return;
+	}
+	if (c->etag[0])
+		snprintf(r->etag, sizeof(r->etag), "\"%s\"", c->etag);
+	if (c->not_modified) {
+		http_respond(r, 304, NULL, NULL, 0);
+	} else if (c->out_fd >= 0) {
+		http_respond_fd(r, 200, c->media_type, c->out_fd, c->out_len);
+		c->out_fd = -1;
+	} else if (r->route->ok_status == 204) {
+		http_respond(r, 204, "application/json", NULL, 0);
+	} else {
+		http_respond_json(r, c->created ? 201 : r->route->ok_status, c->result);
+		c->result = NULL;
+	}
+}
+
+void rest_handle(struct http_req *r)
+{
+	const struct op *op = rest_route_op(r->route);
+	struct op_call *c = &r->call;
+	json_t *params = json_object();
+	struct op_auth auth;
+	char err[1024] = "", host[256] = "", etag[128];
+	enum operr e = OPERR_OK;
+	int n;
+
+	rest_auth(r, &auth);
+	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+			      (size_t)n)
+		host[0] = '\0';
+	op_call_init(c, r->srv, op, &auth, params, host);
+	c->on_done = rest_done;
+	c->tctx = r;
+	if (!op) {
+		op_fail(c, OPERR_INTERNAL, "the route names no operation");
+		return;
+	}
+	if (r->route->body == RB_WS) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s is a WebSocket endpoint: send an Upgrade request", r->path);
+		return;
+	}
+	if (r->id[0])
+		json_object_set_new(params, "sandbox", json_string(r->id));
+	if (rest_query(r, op, params, err, sizeof(err)) < 0)
+		e = OPERR_BAD_REQUEST;
+	else
+		e = rest_body(r, params, err, sizeof(err));
+	if (e != OPERR_OK) {
+		op_fail(c, e, "%s", err);
+		return;
+	}
+	if (r->route->body == RB_BINARY) {
+		c->bin = r->body ? r->body : "";
+		c->bin_len = r->body_len;
+	}
+	n = lws_hdr_copy(r->wsi, etag, sizeof(etag), WSI_TOKEN_HTTP_IF_NONE_MATCH);
+	if (n > 0 && json_object_get(json_object_get(op_schema(op), "properties"), "if_none_match")) {
+		char *p = etag;
+
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (*p == '"')
+			p++;
+		p[strcspn(p, "\"")] = '\0';
+		json_object_set_new(params, "if_none_match", json_string(p));
+	}
+	op_dispatch(c);
+}
