@@ -42,7 +42,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test unit integration browser bench run clean rootfs web
+.PHONY: all deps deps-test deps-bench test unit integration browser bench run clean rootfs web docs
 all: deps $(PROGS) web
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -94,6 +94,10 @@ browser: deps-test all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/browser/test_browser.py
 
 test: unit integration browser
+
+# docs/operations.md is generated from the operation table (a test checks it).
+docs: all
+	$(BUILD)/deskboxd --list-ops | $(PYTHON) scripts/opsdoc.py > docs/operations.md
 
 bench: deps-bench all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/bench/run.py

@@ -31,6 +31,7 @@ const char config_usage[] =
 	"  --max-width N, --max-height N  largest desktop (1920x1080)\n"
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
+	"  --list-ops             print the operation table (JSON) and exit\n"
 	"  --help, --version\n";
 
 enum kind { K_STR, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE };

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agentproto.h"
+#include "bus.h"
 #include "ev.h"
 #include "log.h"
 #include "proto.h"
@@ -131,6 +132,17 @@ static void on_log(void *ctx, uint32_t events)
 	flush_log(d, d->loglen == sizeof(d->logbuf) - 1);
 }
 
+/* Tell subscribers the desktop's state (desktop.state). */
+static void emit_state(struct desk *d)
+{
+	const char *name, *error;
+
+	desk_state(d->sb, &name, &error);
+	bus_emit(d->sb->srv, d->sb->id, BUS_DESKTOP_STATE,
+		 error[0] ? json_pack("{s:s,s:s}", "state", name, "error", error)
+			  : json_pack("{s:s}", "state", name));
+}
+
 static void set_failed(struct desk *d, const char *why)
 {
 	struct sandbox *sb = d->sb;
@@ -138,6 +150,7 @@ static void set_failed(struct desk *d, const char *why)
 
 	d->state = DESK_FAILED;
 	snprintf(d->error, sizeof(d->error), "%s", why);
+	emit_state(d);
 	log_event(sb->id, "desktop failed: %s", why);
 	close_chan(d);
 	if (d->restart_call) {
@@ -166,6 +179,7 @@ static void on_event(struct desk *d, json_t *msg)
 
 			d->state = DESK_READY;
 			d->error[0] = '\0';
+			emit_state(d);
 			log_event(d->sb->id, "desktop ready (%dx%d)", d->width, d->height);
 			if (d->restart_call) {
 				struct op_call *r = d->restart_call;
@@ -179,6 +193,8 @@ static void on_event(struct desk *d, json_t *msg)
 	} else if (!strcmp(ev, "display")) {
 		d->width = (int)json_integer_value(json_object_get(msg, "width"));
 		d->height = (int)json_integer_value(json_object_get(msg, "height"));
+		bus_emit(d->sb->srv, d->sb->id, BUS_DISPLAY_RESIZED,
+			 json_pack("{s:i,s:i}", "width", d->width, "height", d->height));
 	} else if (!strcmp(ev, "display_lost")) {
 		const char *e = json_string_value(json_object_get(msg, "error"));
 
@@ -455,6 +471,7 @@ void desk_restart(struct sandbox *sb, struct op_call *req)
 	d->restart_call = req;
 	op_set_job(req, d, cancel_restart);
 	d->state = DESK_RESTARTING;
+	emit_state(d);
 	close_chan(d);
 	if (d->logfd >= 0) {
 		flush_log(d, 1);

@@ -23,9 +23,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "ev.h"
 #include "http.h"
 #include "log.h"
+#include "op.h"
+#include "rest.h"
 #include "sandbox.h"
 #include "seccomp.h"
 #include "srv.h"
@@ -265,6 +268,12 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int generated;
 
+	if (argc == 2 && !strcmp(argv[1], "--list-ops")) {
+		/* The operation table, for docs/operations.md and the clients. */
+		json_dumpf(op_describe_all(rest_describe), stdout, JSON_INDENT(1) | JSON_SORT_KEYS);
+		putchar('\n');
+		return 0;
+	}
 	load_config(argc, argv);
 	srv.rootless = geteuid() != 0;
 	srv.init_fd = srv.desktop_fd = srv.signal_fd = -1;
@@ -345,6 +354,7 @@ int main(int argc, char **argv)
 			break;
 
 	sbx_destroy_all(&srv);
+	bus_destroy(&srv);
 	cgroup_host_cleanup(&srv.cg);
 	lws_context_destroy(srv.ctx);
 	ev_shutdown(&srv);

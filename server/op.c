@@ -344,3 +344,41 @@ int op_param_bool(struct op_call *c, const char *name, int *out)
 	*out = json_is_true(v);
 	return 0;
 }
+
+/* The words of a row's flags, for the docs. */
+static json_t *op_flag_words(unsigned f)
+{
+	static const struct {
+		unsigned bit;
+		const char *word;
+	} words[] = {
+		{ OPF_PUBLIC, "public" }, { OPF_SANDBOX, "sandbox" }, { OPF_RUNNING, "running" },
+		{ OPF_DESKTOP, "desktop" }, { OPF_VIEW, "view_token" }, { OPF_CONTROL, "control_token" },
+		{ OPF_BIN_IN, "binary_in" }, { OPF_BIN_OUT, "binary_out" }, { OPF_CONN, "channel_only" },
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (f & words[i].bit)
+			json_array_append_new(a, json_string(words[i].word));
+	return a;
+}
+
+json_t *op_describe_all(const char *(*rest_of)(const struct op *, char *, size_t))
+{
+	const struct op *const *t = op_table();
+	json_t *all = json_array();
+
+	for (int i = 0; t[i]; i++) {
+		char buf[256];
+		const char *rest = rest_of ? rest_of(t[i], buf, sizeof(buf)) : NULL;
+		const json_t *schema = op_schema(t[i]);
+
+		json_array_append_new(all, json_pack("{s:s,s:s,s:O,s:o,s:o}", "name", t[i]->name,
+						     "summary", t[i]->summary, "params",
+						     schema ? schema : json_null(), "flags",
+						     op_flag_words(t[i]->flags), "rest",
+						     rest ? json_string(rest) : json_null()));
+	}
+	return all;
+}

@@ -114,6 +114,10 @@ const struct op *op_find(const char *name);
  * unit test rules out). */
 const json_t *op_schema(const struct op *op);
 
+/* The table as JSON, for the docs: [{name, summary, params, flags, rest}],
+ * rest_of giving each row's REST form (may be NULL). */
+json_t *op_describe_all(const char *(*rest_of)(const struct op *, char *, size_t));
+
 /* Ready c for a new call (host may be NULL). params is stolen (NULL = {}). */
 void op_call_init(struct op_call *c, struct srv *srv, const struct op *op,
 		  const struct op_auth *auth, json_t *params, const char *host);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "desktop.h"
 #include "ev.h"
 #include "vncport.h"
@@ -41,6 +42,16 @@ static const char *const state_names[] = {
 };
 
 static void teardown(struct sandbox *sb);
+
+/* Move sb to state and tell subscribers (sandbox.state). */
+static void set_state(struct sandbox *sb, enum sbx_state state)
+{
+	sb->state = state;
+	bus_emit(sb->srv, sb->id, BUS_SANDBOX_STATE,
+		 sb->error[0] && state == SBX_FAILED
+			 ? json_pack("{s:s,s:s}", "state", state_names[state], "error", sb->error)
+			 : json_pack("{s:s}", "state", state_names[state]));
+}
 
 struct sandbox *sbx_find(struct srv *srv, const char *id)
 {
@@ -261,7 +272,7 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 {
 	if (h->type == PROTO_READY) {
 		if (sb->state == SBX_STARTING) {
-			sb->state = SBX_RUNNING;
+			set_state(sb, SBX_RUNNING);
 			log_event(sb->id, "running (pid %d, %.1f ms)", (int)sb->pid,
 				  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
 			if (sb->spec.desktop) {
@@ -495,13 +506,14 @@ static void finish(struct sandbox *sb)
 		sb->removing = 1;
 	}
 	if (!sb->removing) {
-		sb->state = SBX_FAILED;
 		if (!sb->error[0])
 			snprintf(sb->error, sizeof(sb->error), "the sandbox's init exited");
+		set_state(sb, SBX_FAILED);
 		log_event(sb->id, "failed: %s", sb->error);
 		return;
 	}
 	log_event(sb->id, "destroyed");
+	bus_emit(sb->srv, sb->id, BUS_SANDBOX_STATE, json_pack("{s:s}", "state", "destroyed"));
 	answer_waiters(sb);
 	ev_timer_cancel(&sb->expiry);
 	unlink_sandbox(sb);
@@ -531,7 +543,7 @@ static void on_pidfd(void *ctx, uint32_t events)
 /* Kill everything; finish() runs when init has been reaped. */
 static void teardown(struct sandbox *sb)
 {
-	sb->state = SBX_STOPPING;
+	set_state(sb, SBX_STOPPING);
 	ev_timer_cancel(&sb->expiry);
 	ws_close_all(sb);
 	vncport_close(sb->vnc);

@@ -17,6 +17,7 @@
 
 struct sandbox;
 struct ev;
+struct bus;
 
 struct srv {
 	struct config cfg;
@@ -33,6 +34,7 @@ struct srv {
 	int desktop_fd;           /* deskbox-desktop, O_PATH, or -1 */
 	int null_fd;              /* /dev/null, for stdin nobody writes */
 	struct ev *ev;            /* fd watcher (ev.c) */
+	struct bus *bus;          /* event subscriptions (bus.c) */
 	struct sandbox *sandboxes;
 	int nsandboxes;
 	int stopping;
