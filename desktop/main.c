@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -362,6 +363,13 @@ int main(int argc, char **argv)
 	char err[512];
 	int sfd, rc;
 
+	/* Not the user's process: the same uid must not ptrace it or reach its
+	 * memory and fds through /proc (deskboxd also starts it from a file
+	 * nobody may read, which makes it so from exec on). */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+		agent_log("PR_SET_DUMPABLE: %s", strerror(errno));
+		return 1;
+	}
 	parse_args(argc, argv, &o);
 	a->xs.pid = -1;
 	a->xs.pidfd = -1;

@@ -1,20 +1,35 @@
 /*
  * jail.c - the namespace jail of one sandbox.
  *
- * deskboxd (parent) clones a child into new namespaces, writes its id maps
- * (rootless), moves it into its cgroups, and releases it. The child then
- * builds the jail in the order the trusted jails converge on and ends by
- * exec'ing deskbox-init by fd, so no deskboxd memory (the API token) lives on
- * in the sandbox:
+ * deskboxd (parent) clones a child into new namespaces, moves it into its
+ * cgroups, and releases it. The child then builds the jail in the order the
+ * trusted jails converge on and ends by exec'ing deskbox-init by fd, so no
+ * deskboxd memory (the API token) lives on in the sandbox:
  *
  *   cgroup ns → private propagation → root on a tmpfs (nosuid, nodev) with
  *   read-only binds of /usr (host mode) or an overlay on an image → generated
- *   /etc → fresh /proc, read-only /sys, minimal /dev, devpts, /dev/shm →
- *   pivot_root and detach the old root → root read-only (only /tmp,
- *   /home/user, /run stay writable) → hostname, lo up → rlimits → setsid →
- *   fds: channel as 3, /dev/null as 0-2, nothing else → drop the capability
- *   bounding set → uid/gid 1000 (clears every capability) → PDEATHSIG →
- *   no_new_privs → seccomp → execveat(init).
+ *   /etc → fresh /proc, read-only /sys, minimal /dev, devpts, /dev/shm (a
+ *   directory of the root's tmpfs, so disk_mb bounds it) → pivot_root and
+ *   detach the old root → root read-only (only /tmp, /home/user, /run and
+ *   /dev/shm stay writable) → hostname, lo up → setsid → fds: channel as 3,
+ *   /dev/null as 0-2, nothing else → rlimits (after the fds: a lower nofile
+ *   leaves no room to move high fds down) → user namespace → drop the
+ *   capability bounding set → uid/gid 1000 (clears every capability) →
+ *   PDEATHSIG → no_new_privs → seccomp → execveat(init).
+ *
+ * The user namespace. As root, every sandbox runs on a host id range of its
+ * own (uidrange.c), so no two share a host uid or the kernel's per-user
+ * limits. The child builds the jail as root, as before any namespace is
+ * entered, then sets its effective uid to the range's first id and unshares
+ * a user namespace: its owner, that uid, is what the kernel charges the
+ * namespace's inotify instances and watches, mqueue bytes and processes to
+ * at the host level (an owner of root would make every sandbox share root's
+ * counts). A helper forked before that, still root, writes the maps (ids
+ * 0..65535 inside = the range outside) and exits; only then does the child
+ * become uid 1000. The namespace owns none of the others (pid, mount, net,
+ * ipc, uts, cgroup stay the host's), so even its root could change nothing.
+ * Rootless, the clone itself makes the user namespace and deskboxd maps
+ * its one uid to 1000: all sandboxes share that uid and its limits.
  *
  * The parent side runs in the event loop and never waits on the child; the
  * child side runs only in the cloned process and reports failures as text on
@@ -68,6 +83,18 @@ struct child {
 	const struct jail_spec *s;
 	int errfd;
 };
+
+/* The user's ids as the child sees them while it builds the jail: host ids
+ * as root (it is not in the user namespace yet), the mapped ones rootless. */
+static uid_t owner_uid(const struct jail_spec *s)
+{
+	return s->nids > 1 ? (uid_t)(s->host_id + JAIL_UID) : JAIL_UID;
+}
+
+static gid_t owner_gid(const struct jail_spec *s)
+{
+	return s->nids > 1 ? (gid_t)(s->host_id + JAIL_GID) : JAIL_GID;
+}
 
 __attribute__((noreturn, format(printf, 3, 4)))
 static void die(struct child *c, int e, const char *fmt, ...)
@@ -189,7 +216,7 @@ static void build_etc(struct child *c)
 
 static void build_dev(struct child *c)
 {
-	char dst[64], src[64];
+	char dst[64], src[64], opts[96];
 
 	mkdir_or_die(c, "dev", 0755);
 	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=0755") < 0)
@@ -207,15 +234,24 @@ static void build_dev(struct child *c)
 			die(c, errno, "bind %s", src);
 	}
 	mkdir_or_die(c, "dev/pts", 0755);
+	/* Terminals belong to group tty (5) as seen inside. */
+	if (c->s->nids > 1)
+		snprintf(opts, sizeof(opts), "newinstance,ptmxmode=0666,mode=0620,gid=%u",
+			 c->s->host_id + 5);
+	else
+		snprintf(opts, sizeof(opts), "newinstance,ptmxmode=0666,mode=0620");
 	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		  c->s->rootless ? "newinstance,ptmxmode=0666,mode=0620"
-				 : "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		  opts) < 0)
 		die(c, errno, "mount devpts");
 	if (symlink("pts/ptmx", "dev/ptmx") < 0)
 		die(c, errno, "symlink /dev/ptmx");
+	/* Shared memory is files like any other: on the root's tmpfs, within
+	 * disk_mb and charged with /tmp and the home, not a tmpfs of its own
+	 * that only the memory limit bounds. */
 	mkdir_or_die(c, "dev/shm", 01777);
-	if (mount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		die(c, errno, "mount /dev/shm");
+	if (mount("run/shm", "dev/shm", NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, "dev/shm", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)
+		die(c, errno, "bind /dev/shm");
 	if (symlink("/proc/self/fd", "dev/fd") < 0 ||
 	    symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
 	    symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
@@ -237,11 +273,12 @@ static void build_writable(struct child *c)
 	mkdir_or_die(c, "run", 0755);
 	mkdir_or_die(c, "run/user", 0755);
 	mkdir_or_die(c, "run/user/1000", 0700);
+	mkdir_or_die(c, "run/shm", 01777);
 	mkdir_or_die(c, "var", 0755);
 	if (symlink("/tmp", "var/tmp") < 0 && errno != EEXIST)
 		die(c, errno, "symlink /var/tmp");
-	if (chown("home/user", JAIL_UID, JAIL_GID) < 0 ||
-	    chown("run/user/1000", JAIL_UID, JAIL_GID) < 0)
+	if (chown("home/user", owner_uid(c->s), owner_gid(c->s)) < 0 ||
+	    chown("run/user/1000", owner_uid(c->s), owner_gid(c->s)) < 0)
 		die(c, errno, "chown home");
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mount(dirs[i], dirs[i], NULL, MS_BIND, NULL) < 0 ||
@@ -362,7 +399,7 @@ static void drop_privileges(struct child *c)
 			die(c, errno, "drop capability %d", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		die(c, errno, "clear ambient capabilities");
-	if (!c->s->rootless && setgroups(0, NULL) < 0)
+	if (c->s->nids > 1 && setgroups(0, NULL) < 0)
 		die(c, errno, "setgroups");
 	if (setresgid(JAIL_GID, JAIL_GID, JAIL_GID) < 0)
 		die(c, errno, "setresgid");
@@ -376,6 +413,42 @@ static void drop_privileges(struct child *c)
 		die(c, errno, "PR_SET_NO_NEW_PRIVS");
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->s->seccomp) < 0)
 		die(c, errno, "seccomp");
+}
+
+static int write_map(pid_t pid, const char *file, const char *text);
+
+/* As root: move into a user namespace owned by the range's first host id,
+ * with ids 0..nids-1 mapped to the range (see the top of the file). */
+static void enter_userns(struct child *c)
+{
+	char map[64];
+	int go[2], st;
+	pid_t h;
+	char b;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		die(c, errno, "pipe");
+	h = fork();
+	if (h < 0)
+		die(c, errno, "fork the map writer");
+	if (h == 0) {
+		/* Still root outside: map the parent's new namespace. */
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		snprintf(map, sizeof(map), "0 %u %u\n", c->s->host_id, c->s->nids);
+		_exit(write_map(getppid(), "uid_map", map) || write_map(getppid(), "gid_map", map));
+	}
+	close(go[0]);
+	if (setresuid((uid_t)-1, (uid_t)c->s->host_id, (uid_t)-1) < 0)
+		die(c, errno, "take the range's owner id");
+	if (unshare(CLONE_NEWUSER) < 0)
+		die(c, errno, "user namespace");
+	if (write(go[1], "x", 1) != 1)
+		die(c, errno, "start the map writer");
+	close(go[1]);
+	if (waitpid(h, &st, 0) != h || !WIFEXITED(st) || WEXITSTATUS(st))
+		die(c, 0, "user namespace maps not written");
 }
 
 __attribute__((noreturn))
@@ -401,10 +474,12 @@ static void child_main(const struct jail_spec *s, int release, int errfd)
 	if (sethostname(s->id, strlen(s->id)) < 0)
 		die(&c, errno, "sethostname");
 	lo_up(&c);
-	set_limits(&c);
 	if (setsid() < 0)
 		die(&c, errno, "setsid");
 	arrange_fds(&c);
+	set_limits(&c);
+	if (s->nids > 1)
+		enter_userns(&c);
 	drop_privileges(&c);
 	syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
 	die(&c, errno, "exec deskbox-init");
@@ -437,7 +512,7 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 	}
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-		   CLONE_NEWUTS | CLONE_PIDFD | (s->rootless ? CLONE_NEWUSER : 0);
+		   CLONE_NEWUTS | CLONE_PIDFD | (s->nids == 1 ? CLONE_NEWUSER : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
@@ -453,10 +528,10 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 	close(release[0]);
 	close(errp[1]);
 	release[0] = errp[1] = -1;
-	if (s->rootless) {
+	if (s->nids == 1) {
 		char map[64];
 
-		snprintf(map, sizeof(map), "%d %d 1\n", JAIL_UID, (int)geteuid());
+		snprintf(map, sizeof(map), "%d %u 1\n", JAIL_UID, s->host_id);
 		if (write_map(pid, "setgroups", "deny") ||
 		    write_map(pid, "uid_map", map) ||
 		    (snprintf(map, sizeof(map), "%d %d 1\n", JAIL_GID, (int)getegid()),

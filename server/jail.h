@@ -5,6 +5,7 @@
 #define DESKBOX_JAIL_H
 
 #include <linux/filter.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -18,7 +19,10 @@ struct jail_spec {
 	const struct limits *limits;
 	const char *mnt_dir;              /* an empty directory to build the root on */
 	const char *image_dir;            /* NULL: host mode; else overlay lower dir */
-	int rootless;
+	uint32_t host_id;                 /* first host uid/gid of the sandbox's ids */
+	unsigned nids;                    /* > 1: ids 0..nids-1 map to host_id...
+					     (root: a range of its own); 1: only
+					     JAIL_UID maps, to host_id (rootless) */
 	const struct cgroup_host *cg;     /* attach the init here before it runs */
 	int init_fd;                      /* deskbox-init, opened O_PATH */
 	int chan_fd;                      /* the sandbox's end of the channel */
@@ -32,8 +36,8 @@ struct jail_proc {
 };
 
 /*
- * Clone the init into new pid, mount, net, ipc, uts and cgroup namespaces
- * (and a user namespace when rootless), attach it to its cgroups, then let
+ * Clone the init into new user, pid, mount, net, ipc, uts and cgroup
+ * namespaces, map its ids, attach it to its cgroups, then let
  * it build the jail and exec deskbox-init. Does not wait for the setup: its
  * outcome arrives on errfd and, on success, as PROTO_READY on the channel.
  * Returns 0, or -1 with a message in err.

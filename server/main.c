@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -182,6 +184,43 @@ static void set_instance(void)
 }
 
 /* Our binaries sit beside deskboxd. */
+/*
+ * The desktop agent's binary as a sealed memfd that nobody may read, only
+ * execute (mode 0111). A process exec'ing a file it cannot read starts
+ * non-dumpable, its mm owned by the host's user namespace: from its first
+ * instruction, user code of the same uid can neither ptrace it nor open its
+ * /proc/<pid>/mem, fd or environ (the agent also calls PR_SET_DUMPABLE, but
+ * only once it runs). Returns the fd, or -1 (the caller uses the file).
+ */
+static int exec_only_copy(int fd)
+{
+	struct stat st;
+	off_t off = 0;
+	char path[64];
+	int p, m = memfd_create("deskbox-desktop", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (m < 0 || fstat(fd, &st) < 0)
+		goto fail;
+	while (off < st.st_size)
+		if (sendfile(m, fd, &off, (size_t)(st.st_size - off)) <= 0)
+			goto fail;
+	if (fchmod(m, 0111) < 0 ||
+	    fcntl(m, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		goto fail;
+	/* Hand out an O_PATH reopen: whoever holds it can exec, not read. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m);
+	p = open(path, O_PATH | O_CLOEXEC);
+	if (p < 0)
+		goto fail;
+	close(m);
+	return p;
+fail:
+	log_event(NULL, "cannot make an exec-only copy of the desktop agent: %s", strerror(errno));
+	if (m >= 0)
+		close(m);
+	return -1;
+}
+
 static void open_binaries(char *exe_dir, size_t cap)
 {
 	char exe[PATH_MAX], path[PATH_MAX + 32];
@@ -196,9 +235,17 @@ static void open_binaries(char *exe_dir, size_t cap)
 	if (srv.init_fd < 0)
 		fatal("open %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/deskbox-desktop", exe_dir);
-	srv.desktop_fd = open(path, O_PATH | O_CLOEXEC);
-	if (srv.desktop_fd < 0)
+	srv.desktop_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (srv.desktop_fd < 0) {
 		log_event(NULL, "no desktop agent at %s: sandboxes default to shell-only", path);
+	} else {
+		int m = exec_only_copy(srv.desktop_fd);
+
+		if (m >= 0) {
+			close(srv.desktop_fd);
+			srv.desktop_fd = m;
+		}
+	}
 }
 
 static void on_signal(void *ctx, uint32_t events)
@@ -305,6 +352,9 @@ int main(int argc, char **argv)
 	if (!srv.seccomp)
 		fatal("no seccomp filter: refusing to run sandboxes without one");
 	cgroup_host_init(&srv.cg, srv.instance, srv.rootless);
+	srv.uids.fd = -1;
+	if (!srv.rootless && uidrange_open(&srv.uids, UIDRANGE_BASE, UIDRANGE_LOCK) < 0)
+		fatal("uid ranges: %s: %s", UIDRANGE_LOCK, strerror(errno));
 	log_event(NULL, "cgroups: %s, enforcing%s%s%s%s%s", srv.cg.mode,
 		  srv.cg.enforced & CG_MEMORY ? " memory" : "",
 		  srv.cg.enforced & CG_PIDS ? " pids" : "",
@@ -359,6 +409,7 @@ int main(int argc, char **argv)
 	lws_context_destroy(srv.ctx);
 	ev_shutdown(&srv);
 	seccomp_prog_free(srv.seccomp);
+	uidrange_close(&srv.uids);
 	log_event(NULL, "stopped");
 	return 0;
 }

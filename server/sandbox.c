@@ -87,7 +87,7 @@ json_t *sbx_json(const struct sandbox *sb)
 		json_array_append_new(enforced, json_string("pids"));
 	if (sb->enforced & CG_CPU)
 		json_array_append_new(enforced, json_string("cpu"));
-	j = json_pack("{s:s,s:s,s:s,s:o,s:I,s:{s:I,s:I,s:f,s:I,s:I},s:s,s:{s:s,s:o},s:b,s:i}",
+	j = json_pack("{s:s,s:s,s:s,s:o,s:I,s:{s:I,s:I,s:f,s:I,s:I},s:s,s:{s:s,s:o},s:{s:I,s:I,s:b},s:i}",
 		      "id", sb->id,
 		      "state", state_names[sb->state],
 		      "created_at", created,
@@ -97,7 +97,8 @@ json_t *sbx_json(const struct sandbox *sb)
 		      "cpu", l->cpu, "disk_mb", (json_int_t)l->disk_mb, "nofile", (json_int_t)l->nofile,
 		      "rootfs", sb->spec.rootfs,
 		      "cgroup", "version", sb->srv->cg.mode, "enforced", enforced,
-		      "userns", sb->srv->rootless,
+		      "userns", "host_uid", (json_int_t)sb->host_id, "ids", (json_int_t)sb->nids,
+		      "own_range", sb->uid_slot >= 0,
 		      "pid", (int)sb->pid);
 	if (j && sb->error[0])
 		json_object_set_new(j, "error", json_string(sb->error));
@@ -422,8 +423,16 @@ static void cancel_waiter(void *job)
 	w->call = NULL;
 }
 
+/* Give the host id range back: only once nothing runs with its ids. */
+static void release_ids(struct sandbox *sb)
+{
+	uidrange_give(&sb->srv->uids, sb->uid_slot);
+	sb->uid_slot = -1;
+}
+
 static void sbx_free(struct sandbox *sb)
 {
+	release_ids(sb);
 	while (sb->viewers) {
 		struct viewer_token *v = sb->viewers;
 
@@ -495,7 +504,11 @@ static void finish(struct sandbox *sb)
 			return;
 		}
 		log_event(sb->id, "its cgroups are still busy; the next start removes them");
+		/* Something may still run on its host ids: keep them reserved. */
+		sb->uid_slot = -1;
 	}
+	/* Init reaped = its pid namespace is empty, and the cgroups too. */
+	release_ids(sb);
 	sb->cg_tries = 0;
 	if (sb->create_call) {
 		struct op_call *c = sb->create_call;
@@ -662,7 +675,22 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	sb->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
 	sb->pidfd = sb->chan = sb->errfd = -1;
+	sb->uid_slot = -1;
 	sb->created_us = srv_wall_us();
+	if (srv->rootless) {
+		/* No range to give: the sandbox's user is deskboxd's own uid,
+		 * shared with deskboxd and every other sandbox. */
+		sb->host_id = (uint32_t)geteuid();
+		sb->nids = 1;
+	} else {
+		sb->uid_slot = uidrange_take(&srv->uids, &sb->host_id);
+		if (sb->uid_slot < 0) {
+			http_error(req, 503, "no_uid_range", "no free host uid range for a sandbox: %s",
+				   strerror(errno));
+			goto fail_sb;
+		}
+		sb->nids = UIDRANGE_SIZE;
+	}
 	sb->start_mono_us = srv_mono_us();
 
 	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
@@ -681,7 +709,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	js = (struct jail_spec){
 		.id = sb->id, .limits = &sb->spec.limits, .mnt_dir = srv->mnt_dir,
-		.image_dir = image[0] ? image : NULL, .rootless = srv->rootless,
+		.image_dir = image[0] ? image : NULL, .host_id = sb->host_id, .nids = sb->nids,
 		.cg = &srv->cg, .init_fd = srv->init_fd, .chan_fd = sv[1],
 		.seccomp = srv->seccomp,
 	};
@@ -715,6 +743,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		close(sb->errfd);
 		unlink_sandbox(sb);
 		cgroup_destroy(&srv->cg, sb->id, 1);
+		release_ids(sb);
 		req_create_free(&sb->spec);
 		free(sb);
 		return;
@@ -733,6 +762,7 @@ fail_cg:
 	}
 	cgroup_destroy(&srv->cg, sb->id, 1);
 fail_sb:
+	release_ids(sb);
 	req_create_free(&sb->spec);
 	free(sb);
 	return;

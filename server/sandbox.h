@@ -55,6 +55,9 @@ struct sandbox {
 	int64_t start_mono_us;
 	unsigned enforced;                /* CG_* */
 	pid_t pid;
+	int uid_slot;                     /* uidrange.c slot, or -1 (rootless) */
+	uint32_t host_id;                 /* first host uid of its ids */
+	unsigned nids;                    /* how many ids map (1: rootless) */
 	int pidfd, chan, errfd;
 	int reaped;
 	int removing;                     /* free once torn down */

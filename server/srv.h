@@ -14,6 +14,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "uidrange.h"
 
 struct sandbox;
 struct ev;
@@ -28,6 +29,7 @@ struct srv {
 	char mnt_dir[PATH_MAX];   /* where each jail builds its root (own mount ns) */
 	char images_dir[PATH_MAX];
 	int rootless;
+	struct uidrange uids;     /* as root: each sandbox's host id range */
 	struct cgroup_host cg;
 	struct sock_fprog *seccomp;
 	int init_fd;              /* deskbox-init, O_PATH */

@@ -129,7 +129,9 @@ class TestSandboxes(ServerTestCase):
         self.assertEqual(sb["rootfs"], "host")
         self.assertIn(sb["cgroup"]["version"], ("v1", "v2", "hybrid"))
         self.assertIsInstance(sb["cgroup"]["enforced"], list)
-        self.assertIsInstance(sb["userns"], bool)
+        self.assertIsInstance(sb["userns"]["host_uid"], int)
+        self.assertIsInstance(sb["userns"]["ids"], int)
+        self.assertIsInstance(sb["userns"]["own_range"], bool)
         self.assertIsInstance(sb["pid"], int)
         self.assertTrue(os.path.exists("/proc/%d" % sb["pid"]), "init pid is not a host pid")
 
@@ -146,7 +148,10 @@ class TestSandboxes(ServerTestCase):
         if os.geteuid() == 0:
             # Root on a machine with memory, pids and cpu controllers: all enforced.
             self.assertLessEqual({"memory", "pids", "cpu"}, set(sb["cgroup"]["enforced"]))
-            self.assertFalse(sb["userns"])
+            # As root every sandbox has a host id range of its own.
+            self.assertEqual(sb["userns"]["ids"], 65536)
+            self.assertTrue(sb["userns"]["own_range"])
+            self.assertGreaterEqual(sb["userns"]["host_uid"], 0x70000000)
         # The init is in a cgroup named after the sandbox.
         rec = self.server.sandbox_record(sb["id"])
         self.assertTrue(any(d.endswith("/" + sb["id"]) for d in rec.cgroups.values()),

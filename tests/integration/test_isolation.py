@@ -20,8 +20,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import sys
 import threading
 import time
+import unittest
 
 from deskbox import (API, REPO, Server, ServerTestCase, cgroup_dir_for,
                      find_cgroup_dirs, pid_alive, pids_in_cgroups_matching,
@@ -586,6 +588,174 @@ print(os.read(r, 4096).decode())
         out = subprocess.run(["pgrep", "-f", "sleep 101[234]"], capture_output=True, text=True).stdout
         self.assertEqual(out, "", "sleepers survived DELETE")
 
+    def test_dev_shm_counts_in_disk_limit(self):
+        # /dev/shm is a directory of the root's tmpfs: disk_mb bounds it, and
+        # what it holds leaves that much less for /tmp and the home.
+        sb = self.sandbox(limits={"disk_mb": 16}, desktop=False)
+        res = self.server.exec(sb["id"], cmd="head -c 40M /dev/zero > /dev/shm/fill; echo rc=$?")
+        self.assertNotIn("rc=0", res["stdout"])
+        self.assertIn("No space", res["stderr"])
+        res = self.server.exec(sb["id"], cmd="head -c 1M /dev/zero > /tmp/more; echo rc=$?")
+        self.assertNotIn("rc=0", res["stdout"], "/tmp still had room: /dev/shm is not charged")
+        self.sh(sb, "rm /dev/shm/fill; head -c 1M /dev/zero > /tmp/more")
+        # Still shared memory: POSIX shm_open works, mode and owner as usual.
+        out = self.py_json(sb, "import json, os, _posixshmem as s\n"
+                               "fd = s.shm_open('/probe', os.O_CREAT | os.O_RDWR, 0o600)\n"
+                               "st = os.fstat(fd)\n"
+                               "print(json.dumps([st.st_uid, os.path.exists('/dev/shm/probe')]))")
+        self.assertEqual(out, [1000, True])
+
+
+def ofd_lock_holder(path, slot):
+    """True if some process holds an OFD lock on byte slot of path."""
+    import fcntl
+    import struct
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # struct flock: short type, short whence, off_t start, off_t len, pid_t pid
+        fl = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, slot, 1, 0)
+        F_OFD_GETLK = 36
+        fl = fcntl.fcntl(fd, F_OFD_GETLK, fl + b"\0" * 4)
+        return struct.unpack("hhqqi", fl[:struct.calcsize("hhqqi")])[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+UID_BASE, UID_RANGE, UID_LOCK = 0x70000000, 65536, "/run/deskbox/uidrange.lock"
+
+
+def uid_slot(sb):
+    return (sb["userns"]["host_uid"] - UID_BASE) // UID_RANGE
+
+
+class TestHostIds(ServerTestCase):
+    """As root, each sandbox runs on host ids of its own (a user namespace
+    mapping 0..65535 to its range), so per-user kernel limits stop at it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("host id ranges are a root-mode feature")
+        super().setUpClass()
+
+    py, py_json = TestIsolation.py, TestIsolation.py_json
+
+    def host_uid(self, sb):
+        with open("/proc/%d/status" % sb["pid"]) as f:
+            return int([l for l in f if l.startswith("Uid:")][0].split()[1])
+
+    def test_each_sandbox_has_a_range_of_its_own(self):
+        a, b = self.sandbox(desktop=False), self.sandbox(desktop=False)
+        for sb in (a, b):
+            u = sb["userns"]
+            self.assertEqual(u["ids"], UID_RANGE)
+            self.assertTrue(u["own_range"])
+            self.assertGreaterEqual(u["host_uid"], UID_BASE)
+            self.assertEqual((u["host_uid"] - UID_BASE) % UID_RANGE, 0)
+            with open("/proc/%d/uid_map" % sb["pid"]) as f:
+                self.assertEqual(f.read().split(), ["0", str(u["host_uid"]), str(UID_RANGE)])
+            with open("/proc/%d/gid_map" % sb["pid"]) as f:
+                self.assertEqual(f.read().split(), ["0", str(u["host_uid"]), str(UID_RANGE)])
+            # The sandbox's user 1000 is host uid base + 1000, never a real user.
+            self.assertEqual(self.host_uid(sb), u["host_uid"] + 1000)
+            self.assertTrue(ofd_lock_holder(UID_LOCK, uid_slot(sb)))
+            # Inside, nothing changed: uid 1000, files of the host's root
+            # show as nobody (unmapped), the user owns its home.
+            self.assertEqual(self.sh(sb, "id -u; id -g; stat -c %u /usr/bin /home/user"),
+                             "1000\n1000\n65534\n1000\n")
+        self.assertNotEqual(a["userns"]["host_uid"], b["userns"]["host_uid"])
+
+    HOLD_INOTIFY = r"""
+import ctypes, errno, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while True:
+    if libc.inotify_init1(0) < 0:
+        break
+    n += 1
+with open("/tmp/held.tmp", "w") as f:
+    f.write("%d %s" % (n, errno.errorcode[ctypes.get_errno()]))
+os.rename("/tmp/held.tmp", "/tmp/held")
+time.sleep(600)
+"""
+
+    def test_inotify_exhaustion_stays_in_the_sandbox(self):
+        with open("/proc/sys/fs/inotify/max_user_instances") as f:
+            limit = int(f.read())
+        if limit >= 1000:
+            self.skipTest("max_user_instances %d is above the sandbox's nofile" % limit)
+        a, b = self.sandbox(desktop=False), self.sandbox(desktop=False)
+        self.server.put_file(a["id"], "/tmp/hold.py", self.HOLD_INOTIFY.encode())
+        self.sh(a, "python3 /tmp/hold.py >/dev/null 2>&1 &")
+        self.assertTrue(wait_until(lambda: self.run_cmd(a, "test -e /tmp/held")["exit_code"] == 0, 20))
+        n, err = self.sh(a, "cat /tmp/held").split()
+        # It stopped at the per-user limit, not at its open-files limit.
+        self.assertEqual(err, "EMFILE")
+        self.assertGreaterEqual(int(n), limit - 8)
+        self.assertLessEqual(int(n), limit)
+        # The neighbour's user has all of its own.
+        out = self.py_json(b, "import ctypes, json; libc = ctypes.CDLL(None, use_errno=True)\n"
+                              "print(json.dumps([libc.inotify_init1(0) >= 0 for _ in range(100)]))")
+        self.assertTrue(all(out), out)
+
+    HOLD_MQUEUES = r"""
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+n, err = 0, None
+while n < 1000:
+    if libc.mq_open(b"/q%d" % n, os.O_CREAT | os.O_RDWR, 0o600, None) < 0:
+        err = errno.errorcode[ctypes.get_errno()]
+        break
+    n += 1
+print(json.dumps([n, err]))
+"""
+
+    def test_mqueue_bytes_stay_in_the_sandbox(self):
+        a, b = self.sandbox(desktop=False), self.sandbox(desktop=False)
+        # RLIMIT_MSGQUEUE (bytes of queues per user) runs out after a few
+        # default-sized queues; the queues outlive the process in a's IPC ns.
+        n, err = self.py_json(a, self.HOLD_MQUEUES)
+        self.assertEqual(err, "EMFILE", (n, err))
+        self.assertLess(n, 100)
+        n2, err2 = self.py_json(b, self.HOLD_MQUEUES)
+        self.assertEqual((n2, err2), (n, err), "the neighbour had less room: shared per-user count")
+
+    def test_range_returned_on_delete(self):
+        sb = self.server.create(desktop=False)
+        slot = uid_slot(sb)
+        self.assertTrue(ofd_lock_holder(UID_LOCK, slot))
+        self.server.delete(sb["id"])
+        self.server.assert_sandbox_gone(sb["id"])
+        self.assertFalse(ofd_lock_holder(UID_LOCK, slot), "the range was not given back")
+
+class TestManyDescriptors(ServerTestCase):
+    def test_many_descriptors_in_deskboxd(self):
+        # With ~1100 fds open in deskboxd, the jail's child must move its fds
+        # below the sandbox's nofile before it lowers the limit.
+        srv = ManyFdsServer(nofile=256)
+        self.addCleanup(srv.stop)
+        srv.start()
+        self.assertGreater(len(os.listdir("/proc/%d/fd" % srv.proc.pid)), 1100)
+        sb = srv.create(desktop=False)
+        self.assertEqual(srv.exec(sb["id"], cmd="ulimit -n")["stdout"],
+                         "256\n")
+        srv.delete(sb["id"])
+
+
+class ManyFdsServer(Server):
+    """deskboxd started holding 1100 extra descriptors."""
+
+    WRAP = ("import os, resource, sys\n"
+            "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (max(4096, soft), max(4096, hard)))\n"
+            "for _ in range(1100):\n"
+            "    os.set_inheritable(os.open('/dev/null', os.O_RDONLY), True)\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n")
+
+    def command(self):
+        return [sys.executable, "-c", self.WRAP] + super().command()
+
 
 class TestCrashRecovery(ServerTestCase):
     """kill -9 of deskboxd, then a restart on the same state dir."""
@@ -614,6 +784,10 @@ class TestCrashRecovery(ServerTestCase):
                         "sandbox processes outlived kill -9 of deskboxd: %s"
                         % [(r.id, pids_in_cgroups_matching(r.id)) for r in recs])
 
+        # The kernel dropped the dead deskboxd's hold on its uid ranges.
+        if os.geteuid() == 0:
+            for sb in boxes:
+                self.assertFalse(ofd_lock_holder(UID_LOCK, uid_slot(sb)))
         srv.start()  # same state dir and token, a new port
         self.assertTrue(wait_until(lambda: not any(find_cgroup_dirs(r.id) for r in recs), 10),
                         "restart left the old cgroups: %s" % [find_cgroup_dirs(r.id) for r in recs])
