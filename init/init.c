@@ -15,12 +15,17 @@
  *
  * It must never block on anything the sandbox controls: files are opened
  * O_NONBLOCK (a FIFO cannot hang it) and only regular files are handed out.
+ * Nor may a path lead it out of the jail's root: /proc/<pid>/exe, fd/N,
+ * cwd and root are magic links that can name files the root does not
+ * contain (/proc/1/exe is the host's deskbox-init), so user paths are opened
+ * with openat2 and RESOLVE_NO_MAGICLINKS.
  */
 #include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -350,6 +355,66 @@ static void on_kill(struct proto_hdr *h)
 }
 
 /* mkdir -p for the parents of path, as the sandbox user. */
+/* Does fd's file have a path within our root that names that very file
+ * (not only a magic link into somewhere else)? */
+static int reachable(int fd)
+{
+	char link[64], real[PATH_MAX];
+	struct stat a, b;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/')
+		return 0;
+	real[n] = '\0';
+	return fstat(fd, &a) == 0 && stat(real, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* open(2) of a user path that refuses magic links (ELOOP). Without openat2
+ * (Linux < 5.6) the path is first resolved to an O_PATH fd, where nothing
+ * is created or opened for real, and used only if reachable(): the file, or
+ * the directory a new file goes in. Returns an fd, or -1 with errno. */
+static int open_user(const char *path, int flags, mode_t mode)
+{
+	struct open_how how;
+	char dir[PATH_MAX], self[64];
+	const char *base = NULL;
+	int fd, pfd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	if (flags & O_CREAT) {
+		base = strrchr(path, '/');
+		if (!base || (size_t)(base - path) >= sizeof(dir)) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(dir, path, (size_t)(base - path));
+		dir[base - path] = '\0';
+		pfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		pfd = open(path, O_PATH | O_CLOEXEC);
+	}
+	if (pfd < 0)
+		return -1;
+	if (!reachable(pfd)) {
+		close(pfd);
+		errno = ELOOP;
+		return -1;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = (flags & O_CREAT) ? openat(pfd, base + 1, flags | O_NOFOLLOW, mode) : open(self, flags);
+	close(pfd);
+	return fd;
+}
+
 static int make_parents(char *path)
 {
 	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
@@ -411,7 +476,7 @@ static int open_upload(char *path, uint32_t id, uint32_t mode, int *e)
 	}
 	if ((*e = upload_name(tmp, sizeof(tmp), path, id)))
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	fd = open_user(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		*e = errno;
 	return fd;
@@ -422,7 +487,7 @@ static int open_upload(char *path, uint32_t id, uint32_t mode, int *e)
 static int open_read(const char *path, int *e)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open_user(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 
 	if (fd < 0) {
 		*e = errno;

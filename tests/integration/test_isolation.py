@@ -468,6 +468,30 @@ print(os.read(r, 4096).decode())
                 self.assertNotEqual(r.status // 100, 5, (path, r.status, r.body))
         self.assertTrue(m.unchanged(), "a host file was written through the files API")
 
+    def test_files_api_refuses_magic_links(self):
+        # /proc/1/exe is the host's deskbox-init, outside the jail's root;
+        # fd/N, cwd and root are magic links too. init opens user paths with
+        # RESOLVE_NO_MAGICLINKS: ELOOP, whatever they point at.
+        with open(os.path.join(os.path.dirname(self.server.binary), "deskbox-init"), "rb") as f:
+            init_head = f.read(4096)
+        self.sh(self.sb, "echo inside > /tmp/plain; ln -s /tmp/plain ~/plainlink; "
+                         "ln -s /proc/1/exe ~/exelink")
+        for path in ("/proc/1/exe", "/proc/self/exe", "/proc/thread-self/exe", "exelink",
+                     "/proc/1/root/tmp/plain", "/proc/1/cwd/tmp/plain", "/proc/self/fd/0",
+                     "/dev/stdin", "/proc/1/fd/3"):
+            with self.subTest(read=path):
+                r = self.files("GET", path)
+                self.assertNotEqual(r.status, 200, path)
+                self.assertNotIn(init_head[:64], r.body)
+                self.assertError(r, 400)
+        for path in ("/proc/1/root/tmp/new", "/proc/1/cwd/tmp/new", "/proc/self/root/tmp/new"):
+            with self.subTest(write=path):
+                self.assertEqual(self.files("PUT", path, b"x").status, 400, path)
+        self.assertNotEqual(self.run_cmd(self.sb, "test -e /tmp/new")["exit_code"], 0)
+        # Ordinary symlinks still resolve, inside the root.
+        r = self.files("GET", "plainlink")
+        self.assertEqual((r.status, r.body), (200, b"inside\n"))
+
     def test_files_api_symlink_swap_race(self):
         # A loop flips a symlink between a file of the sandbox and a host
         # path while the API reads and writes through it: a daemon that
