@@ -370,6 +370,8 @@ int main(int argc, char **argv)
 		agent_log("PR_SET_DUMPABLE: %s", strerror(errno));
 		return 1;
 	}
+	/* Exec'd from a memfd, our name would be "memfd:deskbox-d". */
+	prctl(PR_SET_NAME, "deskbox-desktop");
 	parse_args(argc, argv, &o);
 	a->xs.pid = -1;
 	a->xs.pidfd = -1;
