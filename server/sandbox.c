@@ -685,8 +685,9 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	} else {
 		sb->uid_slot = uidrange_take(&srv->uids, &sb->host_id);
 		if (sb->uid_slot < 0) {
-			http_error(req, 503, "no_uid_range", "no free host uid range for a sandbox: %s",
-				   strerror(errno));
+			op_fail(req, OPERR_TOO_MANY_SANDBOXES,
+				"no free host uid range for another sandbox on this host: %s",
+				strerror(errno));
 			goto fail_sb;
 		}
 		sb->nids = UIDRANGE_SIZE;
