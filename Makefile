@@ -9,6 +9,7 @@ LISTEN  ?= 127.0.0.1:8080
 PYTHON  ?= /usr/bin/python3
 
 PKGS_SERVER  := libwebsockets jansson libseccomp libvncserver
+PKGS_EGRESS  := libcares jansson libseccomp
 PKGS_DESKTOP := x11 xext xtst xdamage xfixes xrandr libvncserver libturbojpeg spng jansson
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
@@ -27,6 +28,7 @@ endif
 PURE_SRC    := $(wildcard common/*.c)
 SERVER_SRC  := $(filter-out server/%_pure.c,$(wildcard server/*.c))
 INIT_SRC    := $(wildcard init/*.c)
+EGRESS_SRC  := $(wildcard egress/*.c)
 DESKTOP_SRC :=
 -include desktop/build.mk
 
@@ -34,10 +36,12 @@ PURE_OBJ    := $(PURE_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ  := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 INIT_OBJ    := $(INIT_SRC:%.c=$(BUILD)/obj/init/%.o) $(BUILD)/obj/init/common/proto.o
 DESKTOP_OBJ := $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o)
+# The egress helper shares the sandbox seccomp filter and the log format.
+EGRESS_OBJ  := $(EGRESS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/server/seccomp.o $(BUILD)/obj/server/log.o
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init
+PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init $(BUILD)/deskbox-egress
 ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
@@ -76,6 +80,9 @@ $(BUILD)/deskboxd: $(SERVER_OBJ) $(BUILD)/libpure.a
 
 $(BUILD)/deskbox-init: $(INIT_OBJ)
 	$(CC) -static -o $@ $^
+
+$(BUILD)/deskbox-egress: $(EGRESS_OBJ) $(BUILD)/libpure.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_EGRESS))
 
 $(BUILD)/deskbox-desktop: $(DESKTOP_OBJ) $(BUILD)/libpure.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_DESKTOP)) -lm

@@ -34,6 +34,18 @@ enum proto_type {
 	PROTO_COMMIT,      /* server → init: an upload is whole (arg 1: put it in
 			    * place) or failed (arg 0: drop it) */
 	PROTO_COMMITTED,   /* init → server: id, arg = 0 or errno */
+
+	/* Egress (docs/network.md). Numbered apart so other additions above
+	 * do not renumber them. */
+	PROTO_LISTENERS = 100, /* jail setup → server, once, before init runs:
+				* the sandbox's proxy listeners (HTTP, SOCKS5) */
+	/* deskboxd ↔ deskbox-egress, on their own socketpair; id = the
+	 * sandbox's egress key */
+	PROTO_EG_ADD,      /* → egress: {"sandbox", "policy"} + the 2 listeners */
+	PROTO_EG_POLICY,   /* → egress: the new policy JSON */
+	PROTO_EG_REMOVE,   /* → egress: the sandbox is gone */
+	PROTO_EG_LOG,      /* ← egress: one connection record (JSON), arg = allowed */
+	PROTO_EG_REFUSED,  /* ← egress: arg connections refused over the limit */
 };
 
 struct proto_hdr {

@@ -7,10 +7,10 @@ set -eu
 build="build-essential pkg-config libwebsockets-dev libjansson-dev
 libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
 libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev
-libturbojpeg0-dev libspng-dev"
+libturbojpeg0-dev libspng-dev libc-ares-dev"
 # What a default desktop needs in the default 'host' root filesystem.
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
-fonts-noto-color-emoji procps iproute2"
+fonts-noto-color-emoji procps iproute2 curl"
 test="libcmocka-dev python3 util-linux procps iproute2 x11-utils chromium tigervnc-viewer"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
