@@ -32,6 +32,10 @@ const char config_usage[] =
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
 	"  --list-ops             print the operation table (JSON) and exit\n"
+	"  --egress-hosts FILE    for tests and private deployments: names (in the\n"
+	"                         /etc/hosts format) the egress proxy maps to these\n"
+	"                         addresses, reachable even if private (not\n"
+	"                         link-local); off by default\n"
 	"  --help, --version\n";
 
 enum kind { K_STR, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE };
@@ -52,6 +56,7 @@ static const struct key keys[] = {
 	{ "images", K_STR, F(images_dir), sizeof(((struct config *)0)->images_dir), 0, 0 },
 	{ "web", K_STR, F(web_dir), sizeof(((struct config *)0)->web_dir), 0, 0 },
 	{ "config", K_STR, F(config_file), sizeof(((struct config *)0)->config_file), 0, 0 },
+	{ "egress-hosts", K_STR, F(egress_hosts), sizeof(((struct config *)0)->egress_hosts), 0, 0 },
 	{ "max-sandboxes", K_INT, F(max_sandboxes), 0, 1, 100000 },
 	{ "timeout", K_LONG, F(timeout_s), 0, 0, 365L * 86400 },
 	{ "memory-mb", K_LONG, F(limits.memory_mb), 0, 16, 1 << 22 },

@@ -27,6 +27,7 @@ struct config {
 	size_t max_file;            /* file uploads and downloads */
 	long exec_timeout_ms;       /* default exec timeout */
 	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
+	char egress_hosts[PATH_MAX]; /* "" or an /etc/hosts-format file (tests) */
 };
 
 void config_defaults(struct config *c);

@@ -4,6 +4,8 @@
  */
 #include "netpolicy.h"
 
+#include "fields.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -305,7 +307,8 @@ static int parse_list(const json_t *arr, const char *what, struct netpolicy_entr
 
 int netpolicy_parse(const json_t *obj, struct netpolicy *p, char *err, size_t errlen)
 {
-	const char *key;
+	static const char *const known[] = { "allow", "deny", "max_connections",
+					     "bandwidth_bytes_per_s", NULL };
 	json_t *v;
 
 	memset(p, 0, sizeof(*p));
@@ -314,14 +317,8 @@ int netpolicy_parse(const json_t *obj, struct netpolicy *p, char *err, size_t er
 		return 0;
 	if (!json_is_object(obj))
 		return fail(err, errlen, "network must be an object {\"allow\": [...], \"deny\": [...]}");
-	json_object_foreach((json_t *)obj, key, v) {
-		if (strcmp(key, "allow") && strcmp(key, "deny") && strcmp(key, "max_connections") &&
-		    strcmp(key, "bandwidth_bytes_per_s")) {
-			fail(err, errlen, "network.%s is not a known field (allow, deny, max_connections, "
-			     "bandwidth_bytes_per_s)", key);
-			goto fail;
-		}
-	}
+	if (fields_check((json_t *)obj, "network", known, err, errlen))
+		goto fail;
 	if (parse_list(json_object_get(obj, "allow"), "allow", &p->allow, &p->nallow, err, errlen) ||
 	    parse_list(json_object_get(obj, "deny"), "deny", &p->deny, &p->ndeny, err, errlen))
 		goto fail;

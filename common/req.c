@@ -4,6 +4,7 @@
  */
 #include "req.h"
 
+#include "netpolicy.h"
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,6 +269,27 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 	return 0;
 }
 
+/* "network": validated here, kept as normalized JSON for egress.c. */
+static int parse_network(json_t *net, struct req_create *out, char *err, size_t errlen)
+{
+	struct netpolicy p;
+	json_t *j;
+
+	if (!net || json_is_null(net))
+		return 0;
+	if (netpolicy_parse(net, &p, err, errlen))
+		return -1;
+	j = netpolicy_json(&p);
+	netpolicy_free(&p);
+	out->network = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!out->network) {
+		fail(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 enum req_result req_parse_create(const char *body, size_t len,
 				 const struct limits *defaults, long default_timeout_s,
 				 struct req_create *out, char *err, size_t errlen)
@@ -290,6 +312,8 @@ enum req_result req_parse_create(const char *body, size_t len,
 	    parse_limits(json_object_get(root, "limits"), &out->limits, err, errlen) ||
 	    parse_env(json_object_get(root, "env"), &out->env, err, errlen) ||
 	    parse_desktop(root, out, err, errlen))
+		goto done;
+	if (parse_network(json_object_get(root, "network"), out, err, errlen))
 		goto done;
 	rootfs = json_object_get(root, "rootfs");
 	if (rootfs && !json_is_null(rootfs)) {
@@ -317,6 +341,8 @@ void req_create_free(struct req_create *r)
 	env_free(&r->env);
 	strings_free(r->apps);
 	r->apps = NULL;
+	free(r->network);
+	r->network = NULL;
 }
 
 enum req_result req_parse_exec(const char *body, size_t len, long default_timeout_ms,

@@ -31,6 +31,7 @@ struct req_create {
 	int gl;
 	char **apps;         /* NULL-terminated commands, or NULL */
 	int vnc_port;        /* raw VNC port: -1 none, 0 any free one, or N */
+	char *network;       /* egress policy, normalized JSON (netpolicy.h), or NULL */
 };
 
 struct req_exec {

@@ -531,6 +531,10 @@ static int pump_dir(struct esbx *sb, struct econn *c, int d)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		c->pendoff[d] += (size_t)n;
+		/* The client's own bytes count; our "200 Connection
+		 * established" or SOCKS reply does not. */
+		if (d == 0)
+			c->bytes[0] += (uint64_t)n;
 	}
 	if (c->pend[d]) {
 		free(c->pend[d]);
@@ -682,6 +686,15 @@ static void on_client_read(struct eg *g, struct econn *c)
 	if (n <= 0) {
 		conn_close(g, c);
 		return;
+	}
+	if (c->blen == 0 && (c->state == C_HEAD || c->state == C_GREET)) {
+		/* Either port speaks either protocol, told apart by the first
+		 * byte (SOCKS5 starts with 5, HTTP with a letter): clients
+		 * disagree on what ALL_PROXY=socks5h:// means (Chromium does
+		 * not know "socks5h"), and each lands somewhere that works. */
+		c->socks = c->buf[0] == 5;
+		c->state = c->socks ? C_GREET : C_HEAD;
+		c->proto = c->socks ? "socks5" : "http";
 	}
 	c->blen += (size_t)n;
 	if (!c->socks) {

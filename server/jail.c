@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <linux/seccomp.h>
 
+#include "egress.h"
 #include "log.h"
 
 /* Host /etc entries a desktop and a shell need, bound read-only when present. */
@@ -474,6 +475,9 @@ static void child_main(const struct jail_spec *s, int release, int errfd)
 	if (sethostname(s->id, strlen(s->id)) < 0)
 		die(&c, errno, "sethostname");
 	lo_up(&c);
+	/* Egress proxies: listeners in this netns, held only by deskboxd. */
+	if (s->egress && egress_jail_listeners(s->chan_fd) < 0)
+		die(&c, errno, "egress proxy listeners");
 	if (setsid() < 0)
 		die(&c, errno, "setsid");
 	arrange_fds(&c);

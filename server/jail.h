@@ -27,6 +27,7 @@ struct jail_spec {
 	int init_fd;                      /* deskbox-init, opened O_PATH */
 	int chan_fd;                      /* the sandbox's end of the channel */
 	const struct sock_fprog *seccomp;
+	int egress;                       /* make the egress proxy listeners */
 };
 
 struct jail_proc {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "egress.h"
 #include "ev.h"
 #include "http.h"
 #include "log.h"
@@ -390,6 +391,9 @@ int main(int argc, char **argv)
 	if (!srv.vh || ev_init(&srv) < 0 ||
 	    ev_add(&srv, srv.signal_fd, EPOLLIN, on_signal, NULL) < 0)
 		fatal("cannot set up the event loop");
+	if (srv.cfg.egress_hosts[0] && access(srv.cfg.egress_hosts, R_OK) < 0)
+		fatal("--egress-hosts %s: %s", srv.cfg.egress_hosts, strerror(errno));
+	egress_start(&srv, exe_dir);
 
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
 		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
@@ -405,6 +409,7 @@ int main(int argc, char **argv)
 
 	sbx_destroy_all(&srv);
 	bus_destroy(&srv);
+	egress_stop(&srv);
 	cgroup_host_cleanup(&srv.cg);
 	lws_context_destroy(srv.ctx);
 	ev_shutdown(&srv);

@@ -23,6 +23,7 @@ extern const struct op op_sandbox_rows[];
 extern const struct op op_process_rows[];
 extern const struct op op_files_rows[];
 extern const struct op op_desktop_rows[];
+extern const struct op op_network_rows[];
 
 #define OP_MAX 96
 
@@ -50,7 +51,7 @@ static const char **op_known_of(const json_t *schema)
 static void op_build(void)
 {
 	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_files_rows,
-					  op_desktop_rows };
+					  op_desktop_rows, op_network_rows };
 
 	op_n = 0;
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)

@@ -165,7 +165,9 @@ const struct op op_sandbox_rows[] = {
 	  "\"description\":\"commands started on the desktop\"},"
 	  "\"gl\":{\"type\":\"boolean\"},"
 	  "\"vnc\":{\"type\":\"object\",\"properties\":{\"port\":{\"oneOf\":["
-	  "{\"const\":\"auto\"},{\"type\":\"integer\",\"minimum\":1024,\"maximum\":65535}]}}}"
+	  "{\"const\":\"auto\"},{\"type\":\"integer\",\"minimum\":1024,\"maximum\":65535}]}}},"
+	  "\"network\":{\"type\":\"object\",\"description\":\"egress policy: allow, deny, "
+	  "max_connections, bandwidth_bytes_per_s (see network.set); absent: no egress\"}"
 	  "}}",
 	  0, run_create },
 	{ "sandbox.get", "One sandbox's object.",

@@ -55,6 +55,9 @@ static const struct rest_route rest_routes[] = {
 	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", "viewer.create_token", 201, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/vnc", "desktop.vnc", 101, RB_WS },
 	{ HM_GET, "/v1/sandboxes/*/pty", "terminal.open", 101, RB_WS },
+	{ HM_GET, "/v1/sandboxes/*/network", "network.get", 200, RB_NONE },
+	{ HM_PUT, "/v1/sandboxes/*/network", "network.set", 200, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/network/log", "network.log", 200, RB_NONE },
 };
 
 #define REST_NROUTES (sizeof(rest_routes) / sizeof(rest_routes[0]))

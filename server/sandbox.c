@@ -28,6 +28,7 @@
 
 #include "bus.h"
 #include "desktop.h"
+#include "egress.h"
 #include "ev.h"
 #include "vncport.h"
 #include "ws.h"
@@ -113,6 +114,8 @@ json_t *sbx_json(const struct sandbox *sb)
 	}
 	if (j)
 		json_object_set_new(j, "vnc", sb->vnc ? vncport_json(sb->vnc) : json_null());
+	if (j)
+		json_object_set_new(j, "network", egress_json(sb));
 	return j;
 }
 
@@ -129,8 +132,8 @@ static char **env_make(const struct sandbox *sb, char *const *extra, size_t next
 		"XDG_RUNTIME_DIR=/run/user/1000", "TMPDIR=/tmp",
 	};
 	size_t nb = sizeof(base) / sizeof(base[0]), n = 0;
-	char **env = calloc(nb + sb->spec.env.n + nextra + 8, sizeof(char *));
-	const char *const *dv = desk_env(sb);
+	char **env = calloc(nb + sb->spec.env.n + nextra + 16, sizeof(char *));
+	const char *const *dv = desk_env(sb), *const *pv = egress_env(sb);
 	char host[ID_LEN + 16];
 
 	if (!env)
@@ -145,6 +148,8 @@ static char **env_make(const struct sandbox *sb, char *const *extra, size_t next
 	env[n++] = strdup(host);
 	for (size_t i = 0; dv && dv[i]; i++)
 		env[n++] = strdup(dv[i]);
+	for (size_t i = 0; pv && pv[i]; i++)
+		env[n++] = strdup(pv[i]);
 	for (int k = 0; k < 3; k++) {
 		for (size_t i = 0; i < counts[k]; i++) {
 			const char *kv = lists[k][i];
@@ -271,6 +276,10 @@ static void fail_ops(struct sandbox *sb)
 
 static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, int nfds)
 {
+	if (h->type == PROTO_LISTENERS) {
+		egress_sandbox_listeners(sb, fds, nfds);
+		return;
+	}
 	if (h->type == PROTO_READY) {
 		if (sb->state == SBX_STARTING) {
 			set_state(sb, SBX_RUNNING);
@@ -440,6 +449,7 @@ static void sbx_free(struct sandbox *sb)
 		explicit_bzero(v->token, sizeof(v->token));
 		free(v);
 	}
+	egress_sandbox_free(sb);
 	req_create_free(&sb->spec);
 	free(sb);
 }
@@ -562,6 +572,7 @@ static void teardown(struct sandbox *sb)
 	vncport_close(sb->vnc);
 	sb->vnc = NULL;
 	desk_destroy(sb);
+	egress_sandbox_stop(sb);
 	fail_ops(sb);
 	if (sb->chan >= 0) {
 		ev_del(sb->srv, sb->chan);
@@ -694,6 +705,10 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	}
 	sb->start_mono_us = srv_mono_us();
 
+	if (egress_sandbox_new(sb, sb->spec.network) < 0) {
+		op_fail(req, OPERR_INTERNAL, "out of memory");
+		goto fail_sb;
+	}
 	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
 	if (cg < 0) {
 		cgroup_destroy(&srv->cg, sb->id, 1);
@@ -712,7 +727,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		.id = sb->id, .limits = &sb->spec.limits, .mnt_dir = srv->mnt_dir,
 		.image_dir = image[0] ? image : NULL, .host_id = sb->host_id, .nids = sb->nids,
 		.cg = &srv->cg, .init_fd = srv->init_fd, .chan_fd = sv[1],
-		.seccomp = srv->seccomp,
+		.seccomp = srv->seccomp, .egress = srv->egress != NULL,
 	};
 	if (jail_spawn(&js, &jp, err, sizeof(err)) < 0) {
 		log_event(sb->id, "cannot start: %s", err);
@@ -745,6 +760,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		unlink_sandbox(sb);
 		cgroup_destroy(&srv->cg, sb->id, 1);
 		release_ids(sb);
+		egress_sandbox_free(sb);
 		req_create_free(&sb->spec);
 		free(sb);
 		return;
@@ -764,6 +780,7 @@ fail_cg:
 	cgroup_destroy(&srv->cg, sb->id, 1);
 fail_sb:
 	release_ids(sb);
+	egress_sandbox_free(sb);
 	req_create_free(&sb->spec);
 	free(sb);
 	return;

@@ -73,6 +73,7 @@ struct sandbox {
 	struct viewer_token *viewers;     /* tokens for the VNC viewer */
 	struct ws_conn *ws_conns;         /* ws.c: open WebSockets on this sandbox */
 	struct vnc_port *vnc;             /* vncport.c: the raw VNC port, or NULL */
+	struct egress_sbx *egress;        /* egress.c: policy, proxies, connection log */
 };
 
 /* Make a viewer token for sb valid for ttl_s seconds (capped by the

@@ -19,6 +19,7 @@
 struct sandbox;
 struct ev;
 struct bus;
+struct egress;
 
 struct srv {
 	struct config cfg;
@@ -37,6 +38,7 @@ struct srv {
 	int null_fd;              /* /dev/null, for stdin nobody writes */
 	struct ev *ev;            /* fd watcher (ev.c) */
 	struct bus *bus;          /* event subscriptions (bus.c) */
+	struct egress *egress;    /* egress.c: the helper; NULL if it could not start */
 	struct sandbox *sandboxes;
 	int nsandboxes;
 	int stopping;
