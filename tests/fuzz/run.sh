@@ -2,7 +2,7 @@
 # run.sh - build the libFuzzer targets and run each one for a while.
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
-#   SECONDS per target (default 20); TARGETs among req proto path (default all).
+#   SECONDS per target (default 20); TARGETs among req proto path netpolicy proxyparse (default all).
 # Needs clang with its runtimes (Debian 12: clang libclang-rt-14-dev) and
 # libjansson-dev. Binaries, growing corpora (build/fuzz/corpus/TARGET, seeded
 # from tests/fuzz/seeds/TARGET) and crash inputs (build/fuzz/crash-TARGET-*)
@@ -13,7 +13,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-req proto path}
+targets=${*:-req proto path netpolicy proxyparse}
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
 
