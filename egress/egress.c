@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <ifaddrs.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -51,6 +52,12 @@
 #include "proto.h"
 #include "proxyparse.h"
 #include "../server/seccomp.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
 
 #define CHAN_FD 3
 #define MAX_TOTAL_CONNS 8192        /* all sandboxes together */
@@ -1127,24 +1134,34 @@ static void drop_privileges(struct eg *g)
 	for (int cap = 0; cap <= 63; cap++)
 		prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_DUMPABLE, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_event(NULL, "egress: no_new_privs: %s", strerror(errno));
 		exit(1);
 	}
-	/* The sandboxes' filter, and on top: no exec, no fork. */
-	prog = seccomp_prog_build();
+	/* No exec, and no new processes: clone only for threads (glibc's
+	 * fork is a clone without CLONE_THREAD). */
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!prog || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0 || !ctx ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0) ||
+	if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0) ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0) ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fork), 0) ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(vfork), 0) ||
+	    (!SANITIZED && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+					    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0))) ||
 	    seccomp_load(ctx)) {
 		log_event(NULL, "egress: cannot load the seccomp filter");
 		exit(1);
 	}
 	seccomp_release(ctx);
+	if (SANITIZED)
+		return;
+	/* Not in sanitizer builds: LeakSanitizer stops the process's threads
+	 * from a cloned tracer with ptrace, which this refuses. */
+	prctl(PR_SET_DUMPABLE, 0);
+	prog = seccomp_prog_build();
+	if (!prog || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0) {
+		log_event(NULL, "egress: cannot load the sandbox seccomp filter");
+		exit(1);
+	}
 	seccomp_prog_free(prog);
 }
 
