@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "ev.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -44,9 +45,6 @@ struct egress {
 	int chan;
 	uint32_t next_key;
 	lws_sorted_usec_list_t restart;
-	/* Where a network.denied event goes once the control channel exists:
-	 * called with each denial record (borrowed). NULL: none. */
-	void (*on_denied)(struct sandbox *sb, json_t *record);
 };
 
 struct egress_sbx {
@@ -158,8 +156,12 @@ static void on_record(struct egress *eg, struct sandbox *sb, const char *p, size
 		es->denied++;
 	es->bytes_out += num(rec, "bytes_out");
 	es->bytes_in += num(rec, "bytes_in");
-	if (!allowed && eg->on_denied)
-		eg->on_denied(sb, rec);
+	if (!allowed)
+		bus_emit(eg->srv, sb->id, BUS_NETWORK_DENIED,
+			 json_pack("{s:O?,s:O?,s:O?,s:O?}", "host", json_object_get(rec, "host"),
+				   "port", json_object_get(rec, "port"),
+				   "reason", json_object_get(rec, "reason"),
+				   "rule", json_object_get(rec, "rule")));
 	if (es->n == LOG_RING) {
 		json_decref(es->ring[es->head]);
 		es->head = (es->head + 1) % LOG_RING;
