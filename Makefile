@@ -46,7 +46,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test unit integration browser bench run clean rootfs web docs
+.PHONY: all deps deps-test deps-bench test unit integration security browser bench run clean rootfs web docs
 all: deps $(PROGS) web
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -97,10 +97,14 @@ unit: deps-test all $(UNIT_BIN)
 integration: deps-test all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/integration/run.py
 
+# The escape suite: attacks from inside sandboxes (tests/security/).
+security: deps-test all
+	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/security/run.py
+
 browser: deps-test all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/browser/test_browser.py
 
-test: unit integration browser
+test: unit integration security browser
 
 # docs/operations.md is generated from the operation table (a test checks it).
 docs: all

@@ -2,15 +2,16 @@
  * clipboard.c - CLIPBOARD owner and requestor. See clipboard.h.
  *
  * Owns an unmapped 1x1 window (the selection owner and the property
- * target of our own requests) and the text we offer. Reading blocks the
- * loop for at most CLIPBOARD_TIMEOUT_MS on an owner that does not answer.
+ * target of our own requests), the text we offer, and the read in flight:
+ * a small state machine (asked for UTF8_STRING → asked for STRING →
+ * receiving INCR chunks) driven by the events the agent's loop hands to
+ * clipboard_handle, with a deadline the loop polls for, and the list of
+ * callers waiting for its answer. Nothing here waits for another client.
  * No global state.
  */
 #include "clipboard.h"
 
 #include <X11/Xatom.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,21 @@
 
 #include "input.h"
 #include "keys.h"
+
+struct clipboard_waiter {
+	clipboard_cb cb;
+	void *ctx, *arg;
+	void (*free_arg)(void *arg);
+	struct clipboard_waiter *next;
+};
+
+struct clipboard_buf {
+	char *p;
+	size_t len;
+	Atom type;
+};
+
+enum clipboard_phase { CB_IDLE, CB_ASKED, CB_INCR };
 
 struct clipboard {
 	struct display *d;
@@ -27,6 +43,13 @@ struct clipboard {
 	size_t len;
 	int owned;
 	Time owned_at;
+	/* the read in flight */
+	enum clipboard_phase phase;
+	Atom target;         /* asked for: utf8, then XA_STRING */
+	Time asked_at;       /* the request's time, echoed in its answer */
+	int64_t deadline;    /* ms, input_now_ms() clock */
+	struct clipboard_buf buf;
+	struct clipboard_waiter *waiters;
 };
 
 struct clipboard *clipboard_create(struct display *d, char *err, size_t errlen)
@@ -57,6 +80,15 @@ void clipboard_destroy(struct clipboard *c)
 {
 	if (!c)
 		return;
+	while (c->waiters) {
+		struct clipboard_waiter *w = c->waiters;
+
+		c->waiters = w->next;
+		if (w->free_arg)
+			w->free_arg(w->arg);
+		free(w);
+	}
+	free(c->buf.p);
 	free(c->data);
 	free(c);
 }
@@ -172,70 +204,6 @@ static Atom clipboard_answer(struct clipboard *c, XSelectionRequestEvent *rq,
 	return prop;
 }
 
-int clipboard_handle(struct clipboard *c, XEvent *ev)
-{
-	if (ev->type == SelectionClear) {
-		if (ev->xselectionclear.window != c->win ||
-		    ev->xselectionclear.selection != c->clipboard)
-			return 0;
-		c->owned = 0;
-		free(c->data);
-		c->data = NULL;
-		c->len = 0;
-		return 1;
-	}
-	if (ev->type == SelectionRequest) {
-		XSelectionRequestEvent *rq = &ev->xselectionrequest;
-		XSelectionEvent re = {
-			.type = SelectionNotify, .display = rq->display,
-			.requestor = rq->requestor, .selection = rq->selection,
-			.target = rq->target, .property = None, .time = rq->time,
-		};
-		/* Obsolete clients leave the property None: use the target. */
-		Atom prop = rq->property != None ? rq->property : rq->target;
-
-		if (rq->owner != c->win)
-			return 0;
-		display_trap_begin(c->d);
-		if (c->owned && rq->selection == c->clipboard &&
-		    (rq->time == CurrentTime || rq->time >= c->owned_at))
-			re.property = clipboard_answer(c, rq, prop);
-		XSendEvent(c->d->dpy, rq->requestor, False, 0, (XEvent *)&re);
-		display_trap_end(c->d);   /* the requestor may be gone */
-		return 1;
-	}
-	return ev->type == PropertyNotify && ev->xproperty.window == c->win;
-}
-
-/* Wait for an event of type on our window (and, for PropertyNotify, a
- * new value of our property) until deadline. Returns 0, or -1 on timeout. */
-static int clipboard_wait(struct clipboard *c, int type, int64_t deadline,
-			  XEvent *ev)
-{
-	Display *dpy = c->d->dpy;
-
-	for (;;) {
-		while (XCheckTypedWindowEvent(dpy, c->win, type, ev))
-			if (type != PropertyNotify ||
-			    (ev->xproperty.atom == c->prop &&
-			     ev->xproperty.state == PropertyNewValue))
-				return 0;
-		int64_t left = deadline - input_now_ms();
-		struct pollfd pfd = {.fd = ConnectionNumber(dpy), .events = POLLIN};
-
-		if (left <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-struct clipboard_buf {
-	char *p;
-	size_t len;
-	Atom type;
-};
-
 /* Read and delete our property, appending its bytes to b. Returns the
  * number of bytes read, or -1. Sets b->type; *is_incr for an INCR start. */
 static long clipboard_take(struct clipboard *c, struct clipboard_buf *b,
@@ -312,86 +280,200 @@ char *clipboard_to_utf8(const char *s, size_t len, int latin1, size_t *out)
 	return r;
 }
 
-/* Ask the owner for target; fill b. 0 ok, 1 refused, -1 error. */
-static int clipboard_convert(struct clipboard *c, Atom target,
-			     struct clipboard_buf *b, char *err, size_t errlen)
+/* Answer every waiter: text (our buffer as UTF-8) or err. */
+static void clipboard_finish(struct clipboard *c, int notext, const char *err)
 {
-	int64_t deadline = input_now_ms() + CLIPBOARD_TIMEOUT_MS;
-	XEvent ev;
-	int incr;
-	long n;
+	struct clipboard_waiter *w = c->waiters;
+	char *text = NULL;
+	size_t len = 0;
 
-	XDeleteProperty(c->d->dpy, c->win, c->prop);
-	XConvertSelection(c->d->dpy, c->clipboard, target, c->prop, c->win, CurrentTime);
-	if (clipboard_wait(c, SelectionNotify, deadline, &ev) < 0)
-		goto timeout;
-	if (ev.xselection.property == None)
-		return 1;
-	n = clipboard_take(c, b, &incr);
-	if (n < 0)
-		goto unreadable;
-	if (!incr)
-		return 0;
-	/* INCR: chunks follow, each announced by a new value of the
-	 * property; notices queued before the transfer started are stale
-	 * (clipboard_take's round trip has brought them all in). */
-	while (XCheckTypedWindowEvent(c->d->dpy, c->win, PropertyNotify, &ev))
-		;
-	for (;;) {
-		if (clipboard_wait(c, PropertyNotify, deadline, &ev) < 0)
-			goto timeout;
-		n = clipboard_take(c, b, &incr);
-		if (n < 0)
-			goto unreadable;
-		if (n == 0)
-			return 0;   /* the empty chunk ends the transfer */
+	c->waiters = NULL;
+	c->phase = CB_IDLE;
+	if (!err) {
+		text = clipboard_to_utf8(c->buf.p ? c->buf.p : "", c->buf.len,
+					 c->buf.type == XA_STRING, &len);
+		if (!text)
+			err = "out of memory";
 	}
-unreadable:
-	snprintf(err, errlen, "clipboard text is unreadable or over %d bytes",
-		 CLIPBOARD_MAX);
-	return -1;
-timeout:
-	snprintf(err, errlen, "the clipboard owner did not answer in %d ms",
-		 CLIPBOARD_TIMEOUT_MS);
-	return -1;
+	free(c->buf.p);
+	c->buf = (struct clipboard_buf){0};
+	/* Callbacks may start a new read: the list is ours alone by now. */
+	while (w) {
+		struct clipboard_waiter *next = w->next;
+		char *copy = NULL;
+
+		if (text) {
+			copy = w->next ? malloc(len + 1) : text;
+			if (copy && copy != text)
+				memcpy(copy, text, len + 1);
+		}
+		if (text && !copy) {
+			w->cb(w->ctx, w->arg, NULL, 0, 0, "out of memory");
+		} else {
+			w->cb(w->ctx, w->arg, copy, len, notext, copy ? NULL : err);
+		}
+		if (copy == text)
+			text = NULL;
+		free(w);
+		w = next;
+	}
+	free(text);
 }
 
-int clipboard_get(struct clipboard *c, char **text, size_t *len, int *notext,
-		  char *err, size_t errlen)
+/* Ask the owner for target, answer awaited in clipboard_handle. */
+static void clipboard_ask(struct clipboard *c, Atom target)
 {
-	struct clipboard_buf b = {0};
-	int rc;
+	c->phase = CB_ASKED;
+	c->target = target;
+	c->deadline = input_now_ms() + CLIPBOARD_TIMEOUT_MS;
+	/* A real time, which the answer echoes: a late answer to an earlier,
+	 * timed-out request is not taken for this one's. */
+	c->asked_at = clipboard_now(c);
+	XDeleteProperty(c->d->dpy, c->win, c->prop);
+	XConvertSelection(c->d->dpy, c->clipboard, target, c->prop, c->win, c->asked_at);
+	XFlush(c->d->dpy);
+}
 
-	*notext = 0;
-	if (c->owned) {
-		*text = clipboard_to_utf8(c->data, c->len, 0, len);
-		goto done;
+static void clipboard_unreadable(struct clipboard *c)
+{
+	char err[128];
+
+	snprintf(err, sizeof err, "clipboard text is unreadable or over %d bytes",
+		 CLIPBOARD_MAX);
+	clipboard_finish(c, 0, err);
+}
+
+/* The owner's SelectionNotify for our request. */
+static void clipboard_answered(struct clipboard *c, XSelectionEvent *ev)
+{
+	XEvent stale;
+	int incr;
+
+	if (ev->property == None) {
+		if (c->target == c->utf8)
+			clipboard_ask(c, XA_STRING);
+		else
+			clipboard_finish(c, 1, "the clipboard holds no text");
+		return;
 	}
-	if (XGetSelectionOwner(c->d->dpy, c->clipboard) == None) {
-		*text = strdup("");
-		*len = 0;
-		goto done;
+	if (clipboard_take(c, &c->buf, &incr) < 0)
+		return clipboard_unreadable(c);
+	if (!incr)
+		return clipboard_finish(c, 0, NULL);
+	/* INCR: chunks follow, each announced by a new value of the property;
+	 * notices queued before the transfer started are stale
+	 * (clipboard_take's round trip has brought them all in). */
+	while (XCheckTypedWindowEvent(c->d->dpy, c->win, PropertyNotify, &stale))
+		;
+	c->phase = CB_INCR;
+}
+
+/* A new value of our property during an INCR transfer. */
+static void clipboard_chunk(struct clipboard *c)
+{
+	int incr;
+	long n = clipboard_take(c, &c->buf, &incr);
+
+	if (n < 0)
+		return clipboard_unreadable(c);
+	if (n == 0)
+		clipboard_finish(c, 0, NULL);   /* the empty chunk ends it */
+}
+
+int clipboard_get(struct clipboard *c, clipboard_cb cb, void *ctx, void *arg,
+		  void (*free_arg)(void *arg))
+{
+	struct clipboard_waiter *w;
+	size_t len;
+	char *text;
+
+	if (c->owned || XGetSelectionOwner(c->d->dpy, c->clipboard) == None) {
+		text = c->owned ? clipboard_to_utf8(c->data, c->len, 0, &len) : strdup("");
+		if (!text)
+			return -1;
+		cb(ctx, arg, text, c->owned ? len : 0, 0, NULL);
+		return 0;
 	}
-	rc = clipboard_convert(c, c->utf8, &b, err, errlen);
-	if (rc == 1) {
-		free(b.p);
-		b = (struct clipboard_buf){0};
-		rc = clipboard_convert(c, XA_STRING, &b, err, errlen);
-	}
-	if (rc == 1) {
-		*notext = 1;
-		snprintf(err, errlen, "the clipboard holds no text");
-	}
-	if (rc) {
-		free(b.p);
+	w = calloc(1, sizeof *w);
+	if (!w)
 		return -1;
-	}
-	*text = clipboard_to_utf8(b.p, b.len, b.type == XA_STRING, len);
-	free(b.p);
-done:
-	if (!*text) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	*w = (struct clipboard_waiter){cb, ctx, arg, free_arg, c->waiters};
+	c->waiters = w;
+	if (c->phase == CB_IDLE)
+		clipboard_ask(c, c->utf8);
 	return 0;
+}
+
+int clipboard_timeout_ms(const struct clipboard *c)
+{
+	int64_t left;
+
+	if (c->phase == CB_IDLE)
+		return -1;
+	left = c->deadline - input_now_ms();
+	return left < 0 ? 0 : left > CLIPBOARD_TIMEOUT_MS ? CLIPBOARD_TIMEOUT_MS : (int)left;
+}
+
+void clipboard_expire(struct clipboard *c)
+{
+	char err[96];
+
+	if (c->phase == CB_IDLE || input_now_ms() < c->deadline)
+		return;
+	snprintf(err, sizeof err, "the clipboard owner did not answer in %d ms",
+		 CLIPBOARD_TIMEOUT_MS);
+	clipboard_finish(c, 0, err);
+}
+
+int clipboard_handle(struct clipboard *c, XEvent *ev)
+{
+	if (ev->type == SelectionClear) {
+		if (ev->xselectionclear.window != c->win ||
+		    ev->xselectionclear.selection != c->clipboard)
+			return 0;
+		c->owned = 0;
+		free(c->data);
+		c->data = NULL;
+		c->len = 0;
+		return 1;
+	}
+	if (ev->type == SelectionRequest) {
+		XSelectionRequestEvent *rq = &ev->xselectionrequest;
+		XSelectionEvent re = {
+			.type = SelectionNotify, .display = rq->display,
+			.requestor = rq->requestor, .selection = rq->selection,
+			.target = rq->target, .property = None, .time = rq->time,
+		};
+		/* Obsolete clients leave the property None: use the target. */
+		Atom prop = rq->property != None ? rq->property : rq->target;
+
+		if (rq->owner != c->win)
+			return 0;
+		display_trap_begin(c->d);
+		if (c->owned && rq->selection == c->clipboard &&
+		    (rq->time == CurrentTime || rq->time >= c->owned_at))
+			re.property = clipboard_answer(c, rq, prop);
+		XSendEvent(c->d->dpy, rq->requestor, False, 0, (XEvent *)&re);
+		display_trap_end(c->d);   /* the requestor may be gone */
+		return 1;
+	}
+	if (ev->type == SelectionNotify) {
+		XSelectionEvent *se = &ev->xselection;
+
+		if (se->requestor != c->win)
+			return 0;
+		/* Only the answer to the request in flight (owners echo its
+		 * time; some answer CurrentTime). */
+		if (c->phase == CB_ASKED && se->selection == c->clipboard &&
+		    se->target == c->target &&
+		    (se->time == c->asked_at || se->time == CurrentTime))
+			clipboard_answered(c, se);
+		return 1;
+	}
+	if (ev->type != PropertyNotify || ev->xproperty.window != c->win)
+		return 0;
+	if (c->phase == CB_INCR && ev->xproperty.atom == c->prop &&
+	    ev->xproperty.state == PropertyNewValue)
+		clipboard_chunk(c);
+	return 1;
 }

@@ -6,7 +6,10 @@
  * STRING, TEXT, TARGETS, TIMESTAMP) through clipboard_handle, until
  * another client takes the selection. clipboard_get asks the current owner
  * for UTF8_STRING (falling back to STRING), following INCR transfers, and
- * waits at most CLIPBOARD_TIMEOUT_MS for it. Loop thread only.
+ * gives up after CLIPBOARD_TIMEOUT_MS; it never waits: the answer comes
+ * through clipboard_handle's events (or clipboard_expire) to a callback, so
+ * an owner that never answers costs that read its timeout and nothing else.
+ * Loop thread only.
  */
 #ifndef DESKTOP_CLIPBOARD_H
 #define DESKTOP_CLIPBOARD_H
@@ -30,15 +33,30 @@ int clipboard_set(struct clipboard *c, const char *text, size_t len,
 		  char *err, size_t errlen);
 
 /*
- * The clipboard's text as UTF-8 (invalid bytes become U+FFFD), malloc'd
- * into *text (the caller frees), "" when nobody owns it. Returns 0; -1
- * with err when the owner does not answer in time, or with *notext set
- * when it has no text to give.
+ * The outcome of a read: text is the clipboard as UTF-8 (invalid bytes
+ * become U+FFFD; "" when nobody owns it), malloc'd for the callee to free;
+ * or NULL with err (notext set when the owner has no text to give).
  */
-int clipboard_get(struct clipboard *c, char **text, size_t *len, int *notext,
-		  char *err, size_t errlen);
+typedef void (*clipboard_cb)(void *ctx, void *arg, char *text, size_t len,
+			     int notext, const char *err);
 
-/* Handle ev if it concerns the selection we own. Returns 1 if it did. */
+/*
+ * Read the clipboard; cb(ctx, arg, …) runs exactly once: at once when the
+ * answer is at hand (we own the selection, or nobody does), else from
+ * clipboard_handle or clipboard_expire. Reads that overlap share one
+ * request to the owner. If the clipboard is destroyed first, cb never runs
+ * and free_arg(arg) does (free_arg may be NULL). Returns 0, or -1 when out
+ * of memory (cb will not run).
+ */
+int clipboard_get(struct clipboard *c, clipboard_cb cb, void *ctx, void *arg,
+		  void (*free_arg)(void *arg));
+
+/* Milliseconds until a read in flight times out, or -1 if none. */
+int clipboard_timeout_ms(const struct clipboard *c);
+/* Fail a read in flight whose time is up. Call once per loop turn. */
+void clipboard_expire(struct clipboard *c);
+
+/* Handle ev if it concerns our selection or our reads. Returns 1 if it did. */
 int clipboard_handle(struct clipboard *c, XEvent *ev);
 
 /*

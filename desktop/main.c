@@ -247,6 +247,7 @@ static const struct {
 	{MappingNotify, on_x_mapping},
 	{SelectionRequest, on_x_selection},
 	{SelectionClear, on_x_selection},
+	{SelectionNotify, on_x_selection},
 	{PropertyNotify, on_x_selection},
 };
 
@@ -328,7 +329,9 @@ static int serve(struct agent *a, int sfd)
 		p[1] = (struct pollfd){.fd = ConnectionNumber(a->disp->dpy), .events = POLLIN};
 		p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		n = 3 + vnc_pollfds(a->vnc, p + 3, VNC_MAX_CLIENTS);
+		clipboard_expire(a->clip);
 		timeout = earlier(actions_timeout_ms(a->acts), vnc_timeout_ms(a->vnc));
+		timeout = earlier(timeout, clipboard_timeout_ms(a->clip));
 		/* VNC's round trips may have queued X events the socket no
 		 * longer shows. */
 		if (XQLength(a->disp->dpy))

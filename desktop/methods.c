@@ -120,17 +120,39 @@ static void m_display_set(struct agent *a, json_t *id, json_t *params,
 	r->result = display_json(a);
 }
 
+/* A clipboard read is over: answer request id (ours, released here). */
+static void clipboard_got(void *ctx, void *arg, char *text, size_t len,
+			  int notext, const char *err)
+{
+	struct agent *a = ctx;
+	json_t *id = arg, *res;
+
+	if (!text) {
+		chan_reply_error(&a->chan, id, notext ? "not_found" : "internal", err, -1);
+	} else if (!(res = json_pack("{ss%}", "text", text, len))) {
+		chan_reply_error(&a->chan, id, "internal", "out of memory", -1);
+	} else {
+		chan_reply(&a->chan, id, res, -1);
+	}
+	free(text);
+	json_decref(id);
+}
+
+static void clipboard_drop_id(void *arg)
+{
+	json_decref(arg);
+}
+
+/* Answered later: an owner that is slow to answer must not hold up the
+ * loop, nor screenshots and input with it. */
 static void m_clipboard_get(struct agent *a, json_t *id, json_t *params,
 			    struct reply *r)
 {
-	char err[256], *text;
-	int notext;
-	size_t len;
-
-	if (clipboard_get(a->clip, &text, &len, &notext, err, sizeof err) < 0)
-		return reply_error(r, notext ? "not_found" : "internal", "%s", err);
-	r->result = json_pack("{ss%}", "text", text, len);
-	free(text);
+	if (clipboard_get(a->clip, clipboard_got, a, json_incref(id), clipboard_drop_id) < 0) {
+		json_decref(id);
+		return reply_error(r, "internal", "out of memory");
+	}
+	r->deferred = 1;
 }
 
 static void m_clipboard_set(struct agent *a, json_t *id, json_t *params,

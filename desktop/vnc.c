@@ -539,17 +539,13 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 	free(l1);
 }
 
-static void vnc_sync_clipboard(struct vnc *v)
+/* The clipboard's new text, read for the viewers. */
+static void vnc_clipboard_got(void *ctx, void *arg, char *text, size_t len,
+			      int notext, const char *err)
 {
-	struct display *d = v->a->disp;
-	char err[256], *text;
-	int notext;
-	size_t len;
+	struct vnc *v = ctx;
 
-	if (d->clipboard_owners == v->clip_seen)
-		return;
-	v->clip_seen = d->clipboard_owners;
-	if (clipboard_get(v->a->clip, &text, &len, &notext, err, sizeof err) < 0) {
+	if (!text) {
 		if (!notext)
 			vnc_log("clipboard: %s", err);
 		return;
@@ -560,6 +556,20 @@ static void vnc_sync_clipboard(struct vnc *v)
 		vnc_send_cut(v, text, len);
 	}
 	free(text);
+}
+
+static void vnc_sync_clipboard(struct vnc *v)
+{
+	struct display *d = v->a->disp;
+
+	if (d->clipboard_owners == v->clip_seen)
+		return;
+	v->clip_seen = d->clipboard_owners;
+	/* The answer comes from the loop; the clipboard outlives no vnc
+	 * callback: vnc_destroy runs before clipboard_destroy, which then
+	 * drops the pending ones without calling them. */
+	if (clipboard_get(v->a->clip, vnc_clipboard_got, v, NULL, NULL) < 0)
+		vnc_log("clipboard: out of memory");
 }
 
 /* ------------------------------------------------------ viewers → X */
