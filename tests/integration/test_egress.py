@@ -321,8 +321,18 @@ class TestEgressPolicy(EgressCase):
         self.assertEqual((got["deny"], got["bandwidth_bytes_per_s"], got["max_connections"]),
                          (["192.168.0.0/16"], 1000000, 10))
 
-    def test_bandwidth_capped_download_completes(self):
-        sb = self.box({"allow": ["allowed.test"], "bandwidth_bytes_per_s": 4 << 20})
+    def test_bandwidth_cap(self):
+        cap = 2 << 20
+        sb = self.box({"allow": ["allowed.test"], "bandwidth_bytes_per_s": cap})
+        r = self.run_in(sb, "curl -sS -o /dev/null -w '%%{size_download} %%{speed_download}' "
+                            "http://allowed.test:%d/big?n=%d" % (self.port, 3 << 20))
+        size, speed = r["stdout"].split()
+        self.assertEqual(int(size), 3 << 20)
+        # An upper bound only (a loaded machine is slower, never faster):
+        # the cap plus its 1/10 s burst over the whole transfer.
+        self.assertLess(float(speed), cap * 1.3)
+        # Lifting the cap at run time takes effect.
+        self.put_policy(sb, {"allow": ["allowed.test"]})
         r = self.run_in(sb, "curl -sS -o /dev/null -w '%%{size_download}' "
                             "http://allowed.test:%d/big?n=%d" % (self.port, 3 << 20))
         self.assertEqual(r["stdout"], str(3 << 20))
@@ -349,6 +359,58 @@ class TestEgressPolicy(EgressCase):
             self.delete_checked(sb["id"])
         self.assertTrue(wait_until(lambda: fd_count(pid) == before, timeout=10),
                         "the helper kept fds of a destroyed sandbox")
+
+
+class TestEgressHelperRestart(EgressCase):
+    """The helper is where sandbox traffic is parsed: if it dies, deskboxd
+    restarts it and hands every sandbox's proxies and policy back."""
+
+    def test_killed_helper_comes_back_with_every_sandbox(self):
+        sb = self.box({"allow": ["allowed.test"]})
+        rc, status, _ = self.curl(sb, "http://allowed.test:%d/" % self.port)
+        self.assertEqual(status, 200)
+        old = helper_pid(self.server)
+        os.kill(old, 9)
+        self.assertTrue(wait_until(lambda: helper_pid(self.server) not in (None, old), timeout=15),
+                        "no new helper")
+        self.assertTrue(wait_until(lambda: self.curl(sb, "http://allowed.test:%d/" % self.port)[1]
+                                   == 200, timeout=15, interval=0.5))
+        rc, status, body = self.curl(sb, "http://denied.test:%d/" % self.port)
+        self.assertEqual(status, 403)
+        self.assertIn("the helper exited", self.server.log_text(self._log_offset))
+
+
+class TestEgressRootless(unittest.TestCase):
+    """deskboxd without root: the listeners come from a jail in a user
+    namespace and the helper keeps deskboxd's uid; same behaviour."""
+
+    def test_allowed_and_denied_without_root(self):
+        from test_modes import RootlessServer, _nobody_can_run_deskboxd
+        from deskbox import deskboxd_path
+
+        why = _nobody_can_run_deskboxd(deskboxd_path())
+        if why:
+            self.skipTest(why)
+        tmp = tempfile.mkdtemp(prefix="deskbox-egress-rootless-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)
+        hosts = os.path.join(tmp, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 allowed.test denied.test\n")
+        os.chmod(hosts, 0o644)
+        origin = start_origin()
+        self.addCleanup(origin.server_close)
+        self.addCleanup(origin.shutdown)
+        port = origin.server_address[1]
+        srv = RootlessServer(egress_hosts=hosts)
+        self.addCleanup(srv.stop)
+        srv.start()
+        sb = srv.create(desktop=False, network={"allow": ["allowed.test"]})
+        r = srv.exec(sb["id"], cmd="curl -sS -m 10 http://allowed.test:%d/page; "
+                     "curl -sS -m 10 http://denied.test:%d/" % (port, port))
+        self.assertIn("EGRESS-OK", r["stdout"])
+        self.assertIn("denied.test:%d denied: not in the allow list" % port, r["stdout"])
+        srv.delete(sb["id"])
 
 
 ABUSE = r"""
