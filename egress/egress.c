@@ -759,6 +759,11 @@ static void on_client_read(struct eg *g, struct econn *c)
 			return;
 		}
 		snprintf(c->host, sizeof(c->host), "%s", s.host);
+		/* A SOCKS name is any bytes: keep the log and its JSON to
+		 * printable ASCII (the name check refuses the rest anyway). */
+		for (char *p = c->host; *p; p++)
+			if (*p < 0x21 || *p > 0x7e)
+				*p = '?';
 		c->port = s.port;
 		memmove(c->buf, c->buf + s.used, c->blen - s.used);
 		c->blen -= s.used;
@@ -778,7 +783,7 @@ static void on_accept(struct eg *g, struct esbx *sb, int socks)
 		if (sb->nconns >= sb->pol.max_conns || g->nconns >= g->max_total) {
 			/* Over the limit: a clear answer, no state kept. */
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-				"Content-Length: 57\r\n\r\ndeskbox egress: too many connections from this sandbox\r\n\r\n";
+				"Content-Length: 55\r\n\r\ndeskbox egress: too many connections from this sandbox\n";
 
 			if (!socks && write(fd, busy, sizeof(busy) - 1) < 0) {
 				/* closing anyway */

@@ -261,6 +261,14 @@ class TestEgressPolicy(EgressCase):
         self.assertEqual(rc, 97)   # the proxy refused: "connection not allowed by ruleset"
         rec = self.log(sb)[-1]
         self.assertEqual((rec["proto"], rec["allowed"]), ("socks5", False))
+        # A name of arbitrary bytes: refused (reply 4), and still logged.
+        r = self.run_in(sb, "python3 -c 'import socket; s=socket.create_connection((\"127.0.0.1\","
+                            "1080)); s.sendall(b\"\\5\\1\\0\"); s.recv(2); n=b\"\\xff\\x01a\"; "
+                            "s.sendall(b\"\\5\\1\\0\\3\"+bytes([len(n)])+n+b\"\\0P\"); "
+                            "print(list(s.recv(10))[:2])'")
+        self.assertEqual(r["stdout"].strip(), "[5, 4]", r)
+        rec = self.log(sb)[-1]
+        self.assertEqual((rec["host"], rec["reason"]), ("??a", "not a valid host name"))
 
     def test_runtime_change_cuts_and_opens(self):
         sb = self.box({"allow": ["allowed.test"]})
