@@ -28,6 +28,7 @@ const char config_usage[] =
 	"  --max-output BYTES     exec output kept per stream (1048576)\n"
 	"  --max-body BYTES       largest JSON request body (8388608)\n"
 	"  --max-file BYTES       largest file upload or download (268435456)\n"
+	"  --max-rpc-message BYTES  largest control-channel message (16777216)\n"
 	"  --max-width N, --max-height N  largest desktop (1920x1080)\n"
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
@@ -70,6 +71,7 @@ static const struct key keys[] = {
 	{ "max-output", K_SIZE, F(max_output), 0, 0, 1UL << 30 },
 	{ "max-body", K_SIZE, F(max_body), 0, 1024, 1UL << 30 },
 	{ "max-file", K_SIZE, F(max_file), 0, 0, 1UL << 34 },
+	{ "max-rpc-message", K_SIZE, F(max_rpc_message), 0, 1024, 1UL << 32 },
 };
 #undef F
 
@@ -84,6 +86,7 @@ void config_defaults(struct config *c)
 	c->max_output = 1 << 20;
 	c->max_body = 8 << 20;
 	c->max_file = 256UL << 20;
+	c->max_rpc_message = 16 << 20;
 	c->exec_timeout_ms = 60000;
 	c->max_width = 1920;
 	c->max_height = 1080;

@@ -25,6 +25,7 @@ struct config {
 	size_t max_output;          /* per stream, per exec */
 	size_t max_body;            /* JSON request bodies */
 	size_t max_file;            /* file uploads and downloads */
+	size_t max_rpc_message;     /* one control-channel message */
 	long exec_timeout_ms;       /* default exec timeout */
 	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
 	char egress_hosts[PATH_MAX]; /* "" or an /etc/hosts-format file (tests) */

@@ -191,3 +191,42 @@ int route_match(const char *pattern, const char *path, char *id, size_t idlen)
 		u++;
 	return *p == '\0' && (*u == '\0' || *u == '?');
 }
+
+ssize_t base64_decode(const char *in, size_t n, uint8_t *out)
+{
+	uint32_t v = 0;
+	size_t o = 0, bits = 0, pad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		int d;
+
+		if (ch >= 'A' && ch <= 'Z')
+			d = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			d = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			d = ch - '0' + 52;
+		else if (ch == '+')
+			d = 62;
+		else if (ch == '/')
+			d = 63;
+		else if (ch == '=' && i + 2 >= n && n % 4 == 0) {
+			pad++;
+			continue;
+		} else
+			return -1;
+		if (pad)
+			return -1;   /* data after padding */
+		v = v << 6 | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(v >> bits);
+		}
+	}
+	/* Leftover bits must be zero padding of a valid length. */
+	if (bits >= 6 || (v & ((1u << bits) - 1)) || (pad && (n % 4 || (n / 4 * 3 - pad) != o)))
+		return -1;
+	return (ssize_t)o;
+}

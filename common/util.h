@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ID_BYTES 16                 /* 128 random bits */
 #define ID_LEN (ID_BYTES * 2)       /* lowercase hex */
@@ -38,6 +39,11 @@ size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap);
 
 /* Base64 (RFC 4648, padded) of n bytes into out (4 * ((n + 2) / 3) + 1). */
 size_t base64_encode(const uint8_t *in, size_t n, char *out);
+
+/* Decode n characters of base64 (padding optional; no whitespace) into out
+ * (room for n / 4 * 3 + 3 bytes). Returns the byte count, or -1 when in is
+ * not base64. */
+ssize_t base64_decode(const char *in, size_t n, uint8_t *out);
 
 /*
  * Match a URL path against a route pattern whose '*' segments match any one

@@ -13,6 +13,7 @@
 #ifndef DESKBOX_PROTO_H
 #define DESKBOX_PROTO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ enum proto_type {
 	PROTO_COMMIT,      /* server → init: an upload is whole (arg 1: put it in
 			    * place) or failed (arg 0: drop it) */
 	PROTO_COMMITTED,   /* init → server: id, arg = 0 or errno */
+	PROTO_SIGNAL,      /* server → init: id's command (its process group),
+			    * arg = a signal from PROTO_SIGNAL_OK; KILL kills
+			    * the whole tree instead */
 
 	/* Egress (docs/network.md). Numbered apart so other additions above
 	 * do not renumber them. */
@@ -47,6 +51,11 @@ enum proto_type {
 	PROTO_EG_LOG,      /* ← egress: one connection record (JSON), arg = allowed */
 	PROTO_EG_REFUSED,  /* ← egress: arg connections refused over the limit */
 };
+
+/* Signals PROTO_SIGNAL forwards to a command's process group. */
+#define PROTO_SIGNAL_OK(s) ((s) == SIGINT || (s) == SIGHUP || (s) == SIGQUIT || \
+			    (s) == SIGUSR1 || (s) == SIGUSR2 || (s) == SIGWINCH || \
+			    (s) == SIGCONT || (s) == SIGTSTP || (s) == SIGALRM || (s) == SIGTERM)
 
 struct proto_hdr {
 	uint32_t type;  /* enum proto_type */

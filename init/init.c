@@ -196,6 +196,11 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
+	/* Signals PROTO_SIGNAL asks to pass on to the command's group. */
+	for (int s = 1; s < NSIG; s++)
+		if (PROTO_SIGNAL_OK(s))
+			sigaddset(&set, s);
+	sigaddset(&set, SIGRTMIN);   /* init's "kill the tree" */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	child = fork();
@@ -213,8 +218,12 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 		for (int i = 0; i < 3; i++)
 			if (dup2(fds[i], i) < 0)
 				_exit(126);
-		/* A terminal session: its own session, the pty its terminal. */
+		/* A terminal session: its own session, the pty its terminal.
+		 * Otherwise its own process group, which forwarded signals
+		 * reach as a terminal's would. */
 		if (pty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+			_exit(126);
+		if (!pty && setpgid(0, 0) < 0)
 			_exit(126);
 		if (extra >= 0) {
 			if (dup3(extra, 3, 0) < 0)
@@ -244,7 +253,12 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 
 		if (sigwaitinfo(&set, &si) < 0)
 			continue;
-		if (si.si_signo == SIGTERM) {
+		if (si.si_signo != SIGCHLD && si.si_signo != SIGRTMIN) {
+			/* PROTO_SIGNAL: the command's group gets it. */
+			kill(-child, si.si_signo);
+			continue;
+		}
+		if (si.si_signo == SIGRTMIN) {
 			shim_kill_tree();
 			/* Report what happened to the command: killed. */
 			kill(getpid(), SIGKILL);
@@ -351,7 +365,17 @@ static void on_kill(struct proto_hdr *h)
 	struct cmd *c = cmd_find(h->id);
 
 	if (c)
-		kill(c->pid, SIGTERM);
+		kill(c->pid, SIGRTMIN);
+}
+
+/* Pass a signal on to a command's process group (through its shim, which
+ * knows the group). */
+static void on_signal(struct proto_hdr *h)
+{
+	struct cmd *c = cmd_find(h->id);
+
+	if (c && PROTO_SIGNAL_OK(h->arg))
+		kill(c->pid, h->arg);
 }
 
 /* mkdir -p for the parents of path, as the sandbox user. */
@@ -557,6 +581,9 @@ static int on_channel(void)
 		return 0;
 	case PROTO_KILL:
 		on_kill(&h);
+		break;
+	case PROTO_SIGNAL:
+		on_signal(&h);
 		break;
 	case PROTO_OPEN:
 		on_open(&h, len);

@@ -109,6 +109,16 @@ struct bus_sub *bus_subscribe(struct srv *srv, const char *sandbox, unsigned top
 	return s;
 }
 
+struct bus_sub *bus_find(struct srv *srv, void *ctx, const char *sandbox)
+{
+	struct bus *b = srv->bus;
+
+	for (struct bus_sub *s = b ? b->subs : NULL; s; s = s->next)
+		if (s->ctx == ctx && s->topics && !strcmp(s->sandbox, sandbox ? sandbox : ""))
+			return s;
+	return NULL;
+}
+
 void bus_set_topics(struct srv *srv, struct bus_sub *sub, unsigned topics)
 {
 	sub->topics = topics;

@@ -48,6 +48,8 @@ struct bus_sub;
  * sandbox). Returns the subscription, or NULL (out of memory). */
 struct bus_sub *bus_subscribe(struct srv *srv, const char *sandbox, unsigned topics, bus_fn fn,
 			      void *ctx);
+/* ctx's subscription to sandbox (NULL: to every sandbox), or NULL. */
+struct bus_sub *bus_find(struct srv *srv, void *ctx, const char *sandbox);
 /* Change the topics of sub; 0 removes it (and frees it). */
 void bus_set_topics(struct srv *srv, struct bus_sub *sub, unsigned topics);
 /* The subscriber's topic mask. */

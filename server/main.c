@@ -32,6 +32,7 @@
 #include "log.h"
 #include "op.h"
 #include "rest.h"
+#include "rpc_ws.h"
 #include "sandbox.h"
 #include "seccomp.h"
 #include "srv.h"
@@ -267,6 +268,7 @@ static const struct lws_protocols protocols[] = {
 	{ "http", http_lws_callback, sizeof(struct http_req), 65536, 0, NULL, 0 },
 	/* noVNC asks for the "binary" subprotocol; same handling. */
 	{ "binary", http_lws_callback, sizeof(struct http_req), 65536, 0, NULL, 0 },
+	{ RPC_WS_PROTOCOL, rpc_ws_callback, sizeof(void *), 65536, 0, NULL, 0 },
 	{ "deskbox-ev", ev_lws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -24,6 +24,8 @@ extern const struct op op_process_rows[];
 extern const struct op op_files_rows[];
 extern const struct op op_desktop_rows[];
 extern const struct op op_network_rows[];
+extern const struct op op_events_rows[];
+extern const struct op op_proc_rows[];
 
 #define OP_MAX 96
 
@@ -50,8 +52,9 @@ static const char **op_known_of(const json_t *schema)
 
 static void op_build(void)
 {
-	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_files_rows,
-					  op_desktop_rows, op_network_rows };
+	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_proc_rows,
+					  op_files_rows, op_desktop_rows, op_events_rows,
+					  op_network_rows };
 
 	op_n = 0;
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
@@ -382,4 +385,19 @@ json_t *op_describe_all(const char *(*rest_of)(const struct op *, char *, size_t
 						     rest ? json_string(rest) : json_null()));
 	}
 	return all;
+}
+
+void op_conn_hook_add(struct op_conn *conn, struct op_conn_hook *h)
+{
+	h->next = conn->hooks;
+	conn->hooks = h;
+}
+
+void op_conn_hook_del(struct op_conn *conn, struct op_conn_hook *h)
+{
+	for (struct op_conn_hook **pp = &conn->hooks; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			return;
+		}
 }

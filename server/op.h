@@ -60,10 +60,34 @@ struct op_auth {
 /*
  * A connection that outlives single calls and takes notifications (the
  * JSON-RPC WebSocket). Operations that stream (process output, events)
- * hold it through op_conn_ref/op_conn_unref and learn it closed through
- * their registered closers.
+ * keep a pointer to it and register a hook: `drained` runs when the
+ * client has caught up (its backlog fell below the low-water mark), and
+ * `closed` when the connection ends (after which it must not be used).
  */
 struct op_conn;
+
+struct op_conn_hook {
+	void (*drained)(struct op_conn_hook *h);
+	void (*closed)(struct op_conn_hook *h);
+	struct op_conn_hook *next;
+};
+
+struct op_conn {
+	/* Queue the notification {method, params} (params stolen). 0, or -1
+	 * when the connection is closing. */
+	int (*notify)(struct op_conn *conn, const char *method, json_t *params);
+	/* Bytes queued to the client and not yet written. */
+	size_t (*backlog)(const struct op_conn *conn);
+	const struct op_auth *auth;
+	struct op_conn_hook *hooks;
+};
+
+/* Backlog past which a streaming operation stops producing (pauses its
+ * source) until its drained hook runs. */
+#define OP_CONN_HIGH_WATER (1u << 20)
+
+void op_conn_hook_add(struct op_conn *conn, struct op_conn_hook *h);
+void op_conn_hook_del(struct op_conn *conn, struct op_conn_hook *h);
 
 struct op {
 	const char *name;

@@ -502,6 +502,28 @@ static void test_base64_binary(void **state)
 	check_b64(zero, 4, "AAAAAA==");
 }
 
+static void test_base64_decode(void **state)
+{
+	static const char *const good[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy",
+					    "Zg", "Zm8", "//79++++" };
+	static const char *const bad[] = { "Z", "Zm9vY", "Zh==", "Zm9=", "Zg=", "Z===", "Zg==Zg==", "Zm 9v",
+					   "Zm9v\n", "Zm-_", "=Zg=" };
+	uint8_t out[64];
+	char back[64];
+
+	/* Everything encode makes decodes back (and unpadded input too). */
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ssize_t n = base64_decode(good[i], strlen(good[i]), out);
+
+		assert_true(n >= 0);
+		base64_encode(out, (size_t)n, back);
+		assert_int_equal(strncmp(back, good[i], strlen(good[i])), 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (base64_decode(bad[i], strlen(bad[i]), out) >= 0)
+			fail_msg("'%s' decoded", bad[i]);
+}
+
 /* ---- route_match ---- */
 
 struct route_case {
@@ -615,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_properties),
 		cmocka_unit_test(test_base64_rfc4648),
 		cmocka_unit_test(test_base64_binary),
+		cmocka_unit_test(test_base64_decode),
 		cmocka_unit_test(test_route_match_table),
 		cmocka_unit_test(test_route_match_id_len),
 		cmocka_unit_test(test_route_match_long_segment),
