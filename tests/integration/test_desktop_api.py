@@ -647,6 +647,23 @@ class TestDisplayClipboardWindows(DesktopCase):
         r = self.server.request("PUT", p, {"text": 5})
         self.assertError(r, 400, "bad_request")
 
+    def test_large_agent_calls_are_answered(self):
+        # deskboxd and the agent share one size limit (include/agentproto.h):
+        # calls over a datagram go as a memfd body, so each of these is
+        # answered (once, 170 KB actions and 200 KB clipboards never were).
+        sb = self.sandbox()
+        p = self.path(sb, "clipboard")
+        for kb in (150, 170, 200, 300):
+            with self.subTest(kb=kb):
+                text = "%d KiB of clipboard \u2603 " % kb
+                text += "x" * (kb * 1024 - len(text.encode()))
+                self.server.expect(200, "PUT", p, {"text": text}, timeout=30)
+                self.assertEqual(self.server.expect(200, "GET", p, timeout=30).body["text"], text)
+                # An action batch of that size (a long text to type).
+                out = self.actions(sb, [{"action": "key", "text": "shift"},
+                                        {"action": "type", "text": "a" * (kb * 1024)}])
+                self.assertEqual(len(out["results"]), 2)
+
     def test_resize(self):
         sb = self.sandbox()
         d = self.path(sb, "display")
