@@ -104,6 +104,41 @@ void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, 
 	http_respond(r, status, ctype, NULL, 0);
 }
 
+int http_refuse_upgrade(struct lws *wsi, enum operr e, const char *fmt, ...)
+{
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	char msg[512], clean[sizeof(msg) * 3 + 1], *body;
+	const char *why = e == OPERR_UNAUTHORIZED ? "missing or wrong token" :
+			  e == OPERR_FORBIDDEN ? "this token's scope does not include it" : NULL;
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (why) {
+		size_t n = strlen(msg);
+
+		snprintf(msg + n, sizeof(msg) - n, ": %s", why);
+	}
+	utf8_repair(msg, strlen(msg), clean, sizeof(clean));
+	j = json_pack("{s:{s:s,s:s}}", "error", "code", operr_code(e), "message", clean);
+	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (body && !lws_add_http_common_headers(wsi, (unsigned int)operr_http(e), "application/json",
+						 (lws_filepos_t)strlen(body), &p, end) &&
+	    !lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+					 (const unsigned char *)"close", 5, &p, end) &&
+	    !lws_finalize_http_header(wsi, &p, end) && (size_t)(end - p) > strlen(body)) {
+		memcpy(p, body, strlen(body));
+		p += strlen(body);
+		/* One write: headers and body; the connection closes after. */
+		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL);
+	}
+	free(body);
+	return 1;
+}
+
 static enum http_method method_of(struct lws *wsi, char *uri, size_t cap)
 {
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -413,11 +448,16 @@ int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
 		char uri[1024];
 		int view_only, n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+		enum operr e;
 
-		/* Refuse the upgrade unless the token opens this sandbox. */
-		if (n < 0 || strlen(uri) != (size_t)n || srv->stopping)
-			return 1;
-		return ws_authorize(srv, wsi, uri, &view_only) < 0;
+		/* Refuse the upgrade unless the token opens this sandbox, with
+		 * an HTTP status and the JSON error a client can read. */
+		if (n < 0 || strlen(uri) != (size_t)n)
+			return http_refuse_upgrade(wsi, OPERR_BAD_REQUEST, "the path holds a NUL byte");
+		if (srv->stopping)
+			return http_refuse_upgrade(wsi, OPERR_UNAVAILABLE, "the server is shutting down");
+		e = ws_authorize(srv, wsi, uri, &view_only);
+		return e == OPERR_OK ? 0 : http_refuse_upgrade(wsi, e, "cannot open %s", uri);
 	}
 	case LWS_CALLBACK_ESTABLISHED:
 	case LWS_CALLBACK_RECEIVE:

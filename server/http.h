@@ -56,6 +56,11 @@ void http_error(struct http_req *r, enum operr e, const char *fmt, ...);
 /* Answer with len bytes read from fd (ownership of fd moves here). */
 void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len);
 
+/* Refuse a WebSocket upgrade on wsi with e's status and JSON error body.
+ * Returns 1 (what the filter callback returns to refuse). */
+__attribute__((format(printf, 3, 4)))
+int http_refuse_upgrade(struct lws *wsi, enum operr e, const char *fmt, ...);
+
 int http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		      void *user, void *in, size_t len);
 

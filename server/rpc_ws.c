@@ -124,7 +124,8 @@ static size_t rpc_ws_backlog(const struct op_conn *conn)
 }
 
 /* Who may open the channel: any valid token (a viewer token limits every
- * call to its sandbox and scope, as op_allowed decides per call). */
+ * call to its sandbox and scope, as op_allowed decides per call). Refusals
+ * are answered with an HTTP status and the JSON error. */
 int rpc_ws_authorize(struct srv *srv, struct lws *wsi)
 {
 	struct http_req probe = { .srv = srv, .wsi = wsi };
@@ -132,10 +133,13 @@ int rpc_ws_authorize(struct srv *srv, struct lws *wsi)
 	char uri[256];
 	int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
 
-	if (n <= 0 || strcmp(uri, "/v1/rpc") || srv->stopping)
-		return -1;
+	if (n <= 0 || strcmp(uri, "/v1/rpc"))
+		return http_refuse_upgrade(wsi, OPERR_NOT_FOUND, "the control channel is at /v1/rpc");
+	if (srv->stopping)
+		return http_refuse_upgrade(wsi, OPERR_UNAVAILABLE, "the server is shutting down");
 	rest_auth(&probe, &auth);
-	return auth.scope == OPS_NONE ? -1 : 0;
+	return auth.scope == OPS_NONE ? http_refuse_upgrade(wsi, OPERR_UNAUTHORIZED, "cannot open the "
+							    "control channel") : 0;
 }
 
 static int rpc_ws_established(struct lws *wsi, struct rpc_ws_pss *pss)
@@ -300,7 +304,7 @@ int rpc_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return rpc_ws_authorize(srv_of(wsi), wsi) < 0;
+		return rpc_ws_authorize(srv_of(wsi), wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->c = NULL;
 		return rpc_ws_established(wsi, pss);

@@ -63,7 +63,7 @@ static void uri_of(struct lws *wsi, char *uri, size_t cap)
 		uri[0] = '\0';
 }
 
-int ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only)
+enum operr ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only)
 {
 	struct http_req probe = { .srv = srv, .wsi = wsi };
 	const struct op *op;
@@ -72,14 +72,20 @@ int ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_o
 	struct sandbox *sb = sandbox_of(srv, path, &kind, &op);
 
 	*view_only = 0;
-	if (!sb || sb->state != SBX_RUNNING)
-		return -1;
+	if (!op)
+		return OPERR_NOT_FOUND;
 	rest_auth(&probe, &auth);
+	if (auth.scope == OPS_NONE)
+		return OPERR_UNAUTHORIZED;
+	if (!sb || sb->state == SBX_STARTING)
+		return OPERR_NOT_FOUND;
 	/* The scope check is the operation table's, as for every call. */
 	if (!op_allowed(op, &auth, sb->id))
-		return -1;
+		return OPERR_FORBIDDEN;
+	if (sb->state != SBX_RUNNING)
+		return OPERR_SANDBOX_NOT_RUNNING;
 	*view_only = auth.scope == OPS_VIEW;
-	return 0;
+	return OPERR_OK;
 }
 
 static void watch(struct ws_conn *c)
@@ -256,7 +262,7 @@ static int established(struct lws *wsi, struct http_req *r)
 	c->wsi = wsi;
 	uri_of(wsi, uri, sizeof(uri));
 	c->sb = sandbox_of(srv, uri, &kind, &op);
-	if (!c->sb || ws_authorize(srv, wsi, uri, &c->view_only) < 0)
+	if (!c->sb || ws_authorize(srv, wsi, uri, &c->view_only) != OPERR_OK)
 		return -1;
 	c->kind = kind;
 	c->out = malloc(WS_BUF);

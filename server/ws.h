@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "operr.h"
 #include "srv.h"
 
 struct sandbox;
@@ -36,8 +37,9 @@ struct ws_conn {
 };
 
 /* Who may open a WebSocket on a sandbox: the API token, or one of the
- * sandbox's viewer tokens. Returns 0 (allowed; *view_only set) or -1. */
-int ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only);
+ * sandbox's viewer tokens with the endpoint's scope. Returns OPERR_OK
+ * (allowed; *view_only set) or why not. */
+enum operr ws_authorize(struct srv *srv, struct lws *wsi, const char *path, int *view_only);
 
 /* The lws callback for WebSocket reasons of a connection whose per-session
  * data is r. Returns what lws wants (-1 closes). */

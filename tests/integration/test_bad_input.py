@@ -476,3 +476,36 @@ class TestRaces(BadInputCase):
         self.assertTrue(set(statuses) <= {201, 429}, statuses)
         self.assertEqual(statuses.count(201), 64)
         self.assertEqual(len(self.server.list()), 64)
+
+
+class TestRefusedUpgrades(BadInputCase):
+    """A WebSocket upgrade that is refused gets an HTTP status and the JSON
+    error body (clients see 401/403/404, not a dropped connection)."""
+
+    def upgrade(self, path, proto="binary", token=None):
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: %s\r\n%s\r\n"
+               % (path, proto, ("Authorization: Bearer %s\r\n" % token) if token else ""))
+        answer = raw_exchange(self.server.port, req.encode())
+        head, _, body = answer.partition(b"\r\n\r\n")
+        return raw_status(answer), body
+
+    def test_statuses_and_bodies(self):
+        sid = self.sandbox(desktop=True)["id"]
+        view = self.server.expect(201, "POST", "%s/%s/viewer-tokens" % (API, sid), {"view_only": True}).body
+        cases = [
+            ("/v1/sandboxes/%s/vnc" % sid, "binary", None, 401, "unauthorized"),
+            ("/v1/sandboxes/%s/vnc" % sid, "binary", "wrong", 401, "unauthorized"),
+            ("/v1/sandboxes/%s/pty" % sid, "binary", view["token"], 403, "forbidden"),
+            ("/v1/sandboxes/%s/vnc" % ("0" * 32), "binary", self.server.token, 404, "not_found"),
+            ("/v1/rpc", "deskbox.rpc.v1", None, 401, "unauthorized"),
+        ]
+        for path, proto, token, status, code in cases:
+            with self.subTest(path=path, token=token):
+                got, body = self.upgrade(path, proto, token)
+                self.assertEqual(got, status, body)
+                self.assertEqual(json.loads(body)["error"]["code"], code)
+        # The right token still upgrades.
+        got, _ = self.upgrade("/v1/sandboxes/%s/vnc" % sid, "binary", view["token"])
+        self.assertEqual(got, 101)
