@@ -57,8 +57,10 @@ class _Origin(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(chunk[:min(n, len(chunk))])
                 n -= min(n, len(chunk))
             return
-        body = ("<html><head><title>egress page</title></head><body><h1>EGRESS-OK %s</h1>"
-                "</body></html>" % self.headers.get("Host", "")).encode()
+        body = ("<html><head><title>egress page</title></head><body%s><h1>EGRESS-OK %s</h1>"
+                "</body></html>" % (' style="margin:0;background:#00c000"'
+                                    if self.path.startswith("/green") else "",
+                                    self.headers.get("Host", ""))).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
@@ -554,6 +556,59 @@ class TestEgressBrowser(EgressCase):
         # Plain HTTP: the page shown is the proxy's refusal, with its reason.
         self.assertIn("denied.test:%d denied: not in the allow list" % self.port, r["stdout"])
         self.assertTrue(any(x["host"] == "denied.test" and not x["allowed"] for x in self.log(sb)))
+
+
+    def test_firefox_uses_the_proxy_environment(self):
+        if not shutil.which("firefox-esr"):
+            self.skipTest("firefox-esr is not installed")
+        sb = self.box({"allow": ["allowed.test"]}, limits={"memory_mb": 2048})
+        r = self.run_in(sb, "timeout 50 firefox-esr --headless --screenshot /tmp/shot.png "
+                            "http://allowed.test:%d/green >/dev/null 2>&1; test -s /tmp/shot.png"
+                        % self.port, timeout_ms=60000)
+        self.assertEqual(r["exit_code"], 0, r)
+        self.assertTrue(any(x["host"] == "allowed.test" and x["allowed"] for x in self.log(sb)))
+
+
+class TestEgressDesktopBrowser(EgressCase):
+    """Chromium on the sandbox's desktop (started as a desktop app, so with
+    the proxy environment every app gets): the allowed page is on screen,
+    the denied one is replaced by the proxy's refusal."""
+
+    GREEN = (0, 0xc0, 0)
+
+    def green_share(self, sid):
+        from test_agent_standalone import png_decode
+
+        r = self.server.request("GET", "%s/%s/screenshot?format=png" % (API, sid), raw=True)
+        self.assertEqual(r.status, 200)
+        w, h, rows = png_decode(r.body)
+        green = total = 0
+        for y in range(0, h, 8):
+            row = rows[y]
+            for x in range(0, w, 8):
+                px = tuple(row[3 * x:3 * x + 3])
+                total += 1
+                green += all(abs(a - b) < 16 for a, b in zip(px, self.GREEN))
+        return green / total
+
+    def test_chromium_on_the_desktop(self):
+        chromium = "/usr/lib/chromium/chromium"
+        if not os.access(chromium, os.X_OK):
+            self.skipTest("chromium is not installed")
+        flags = "--no-sandbox --no-first-run --disable-gpu --kiosk --user-data-dir=/tmp/chr"
+        sb = self.box({"allow": ["allowed.test"]}, desktop={"width": 800, "height": 600},
+                      limits={"memory_mb": 2048},
+                      apps=["%s %s http://allowed.test:%d/green" % (chromium, flags, self.port)])
+        self.assertTrue(wait_until(lambda: self.green_share(sb["id"]) > 0.5, timeout=60, interval=0.5),
+                        "the allowed page never showed on the desktop")
+        # The same browser opens a denied page: the proxy's 403 replaces it.
+        self.run_in(sb, "%s %s http://denied.test:%d/green >/dev/null 2>&1" % (chromium, flags, self.port),
+                    timeout_ms=30000)
+        self.assertTrue(wait_until(lambda: self.green_share(sb["id"]) < 0.05, timeout=30, interval=0.5),
+                        "the denied page showed")
+        recs = self.log(sb)
+        self.assertTrue(any(x["host"] == "allowed.test" and x["allowed"] for x in recs))
+        self.assertTrue(any(x["host"] == "denied.test" and not x["allowed"] for x in recs))
 
 
 if __name__ == "__main__":
