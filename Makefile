@@ -46,7 +46,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test unit integration security browser bench run clean rootfs web docs
+.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs
 all: deps $(PROGS) web
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -59,6 +59,9 @@ deps-test:
 	@sh scripts/deps.sh build test
 deps-bench:
 	@sh scripts/deps.sh build test bench
+# npm packages the tests drive deskboxd with (the MCP SDK client).
+test-npm:
+	@sh tests/mcp/install.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,7 +97,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpure.a
 unit: deps-test all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
-integration: deps-test all
+integration: deps-test all test-npm
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/integration/run.py
 
 # The escape suite: attacks from inside sandboxes (tests/security/).
@@ -110,7 +113,7 @@ test: unit integration security browser
 docs: all
 	$(BUILD)/deskboxd --list-ops | $(PYTHON) scripts/opsdoc.py > docs/operations.md
 
-bench: deps-bench all
+bench: deps-bench all test-npm
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/bench/run.py
 
 run: all

@@ -45,6 +45,8 @@ static void reset(struct http_req *r)
 	free(r->resp);
 	if (r->stream_fd >= 0)
 		close(r->stream_fd);
+	if (r->ext && r->ext_free)
+		r->ext_free(r->ext);
 	memset(r, 0, sizeof(*r));
 	r->stream_fd = -1;
 }
@@ -90,6 +92,15 @@ void http_error(struct http_req *r, enum operr e, const char *fmt, ...)
 	utf8_repair(msg, strlen(msg), clean, sizeof(clean));
 	http_respond_json(r, operr_http(e), json_pack("{s:{s:s,s:s}}", "error", "code", operr_code(e),
 						      "message", clean));
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+	if (r->nxhdr >= 2)
+		return;
+	snprintf(r->xhdr[r->nxhdr].name, sizeof(r->xhdr[0].name), "%s", name);
+	snprintf(r->xhdr[r->nxhdr].value, sizeof(r->xhdr[0].value), "%s", value);
+	r->nxhdr++;
 }
 
 void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len)
@@ -188,7 +199,6 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 {
 	char id[64] = "";
 	struct op_auth auth;
-	const struct op *op = NULL;
 	enum operr rc;
 	int chunked;
 	int64_t clen;
@@ -208,13 +218,11 @@ static int on_request(struct http_req *r, struct lws *wsi, struct srv *srv)
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->body_limit = r->route && rest_route_file_body(r->route) ? srv->cfg.max_file
 								  : srv->cfg.max_body;
-	if (r->route)
-		op = rest_route_op(r->route);
 	if (r->path[0] == '\0')
 		rc = OPERR_BAD_REQUEST;
-	if (rc == OPERR_OK && op) {
+	if (rc == OPERR_OK && r->route) {
 		rest_auth(r, &auth);
-		if (!op_allowed(op, &auth, id[0] ? id : NULL))
+		if (!rest_route_allowed(r->route, &auth, id[0] ? id : NULL))
 			rc = auth.scope == OPS_NONE ? OPERR_UNAUTHORIZED : OPERR_FORBIDDEN;
 	}
 	if (rc == OPERR_OK && srv->stopping)
@@ -310,6 +318,11 @@ static int write_headers(struct http_req *r)
 	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"etag:",
 					(const unsigned char *)r->etag, (int)strlen(r->etag), &p, end))
 		return -1;
+	for (int i = 0; i < r->nxhdr; i++)
+		if (lws_add_http_header_by_name(r->wsi, (const unsigned char *)r->xhdr[i].name,
+						(const unsigned char *)r->xhdr[i].value,
+						(int)strlen(r->xhdr[i].value), &p, end))
+			return -1;
 	if (r->close_after &&
 	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"connection:",
 					(const unsigned char *)"close", 5, &p, end))

@@ -43,6 +43,10 @@ struct http_req {
 	int stream_fd;              /* >= 0: body streams from this fd */
 	uint64_t stream_len, stream_off;
 	char etag[128];
+	struct { char name[32]; char value[96]; } xhdr[2];  /* extra response headers */
+	int nxhdr;
+	void *ext;                  /* a binding's per-request state (mcp.c), or NULL */
+	void (*ext_free)(void *ext);
 	struct ws_conn ws;          /* when the connection became a WebSocket */
 };
 
@@ -53,6 +57,9 @@ void http_respond_json(struct http_req *r, int status, json_t *j);
 /* Answer {"error":{"code","message"}} with e's code and status. */
 __attribute__((format(printf, 3, 4)))
 void http_error(struct http_req *r, enum operr e, const char *fmt, ...);
+/* Send the header name (with its colon, "mcp-session-id:") with the answer;
+ * at most two. Call before the answer. */
+void http_add_header(struct http_req *r, const char *name, const char *value);
 /* Answer with len bytes read from fd (ownership of fd moves here). */
 void http_respond_fd(struct http_req *r, int status, const char *ctype, int fd, uint64_t len);
 

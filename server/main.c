@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "mcp.h"
 #include "egress.h"
 #include "ev.h"
 #include "http.h"
@@ -411,6 +412,7 @@ int main(int argc, char **argv)
 
 	sbx_destroy_all(&srv);
 	bus_destroy(&srv);
+	mcp_destroy(&srv);
 	egress_stop(&srv);
 	cgroup_host_cleanup(&srv.cg);
 	lws_context_destroy(srv.ctx);

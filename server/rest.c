@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mcp.h"
 #include "util.h"
 
 enum rest_body {
@@ -24,6 +25,7 @@ enum rest_body {
 	RB_TEXT,         /* {"text": …} or the raw UTF-8 text */
 	RB_BINARY,       /* raw bytes: the call's bin; limit --max-file */
 	RB_WS,           /* a WebSocket endpoint: no plain request */
+	RB_MCP,          /* the MCP endpoint: mcp.c binds the whole table (no op) */
 };
 
 struct rest_route {
@@ -58,6 +60,8 @@ static const struct rest_route rest_routes[] = {
 	{ HM_GET, "/v1/sandboxes/*/network", "network.get", 200, RB_NONE },
 	{ HM_PUT, "/v1/sandboxes/*/network", "network.set", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/network/log", "network.log", 200, RB_NONE },
+	{ HM_POST, "/mcp", NULL, 200, RB_MCP },
+	{ HM_DELETE, "/mcp", NULL, 200, RB_MCP },
 };
 
 #define REST_NROUTES (sizeof(rest_routes) / sizeof(rest_routes[0]))
@@ -85,6 +89,14 @@ const struct op *rest_route_op(const struct rest_route *route)
 	return op_find(route->op);
 }
 
+int rest_route_allowed(const struct rest_route *route, const struct op_auth *auth, const char *id)
+{
+	const struct op *op = rest_route_op(route);
+
+	/* Op-less routes (MCP) reach every operation: the API token only. */
+	return op ? op_allowed(op, auth, id) : auth->scope == OPS_FULL;
+}
+
 int rest_route_file_body(const struct rest_route *route)
 {
 	return route->body == RB_BINARY;
@@ -103,7 +115,7 @@ const char *rest_describe(const struct op *op, char *buf, size_t cap)
 	for (size_t i = 0; i < REST_NROUTES; i++) {
 		const char *p = rest_routes[i].pattern, *star = strchr(p, '*');
 
-		if (strcmp(rest_routes[i].op, op->name))
+		if (!rest_routes[i].op || strcmp(rest_routes[i].op, op->name))
 			continue;
 		if (star)
 			snprintf(buf, cap, "%s %.*s{id}%s", names[rest_routes[i].method], (int)(star - p), p,
@@ -130,6 +142,16 @@ void rest_auth(struct http_req *r, struct op_auth *out)
 		len = strlen(t);
 	}
 	op_authenticate(r->srv, t, len, out);
+}
+
+void rest_host(struct http_req *r, char *host, size_t cap)
+{
+	int n = lws_hdr_copy(r->wsi, host, (int)cap, WSI_TOKEN_HOST);
+
+	/* It goes into URLs we hand out (viewer links): plain characters only. */
+	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+			      (size_t)n)
+		host[0] = '\0';
 }
 
 /* A query value as the schema types it. Returns NULL with err set. */
@@ -222,6 +244,7 @@ static enum operr rest_body(struct http_req *r, json_t *params, char *err, size_
 	switch (r->route->body) {
 	case RB_NONE:
 	case RB_WS:
+	case RB_MCP:
 		return OPERR_OK;
 	case RB_BINARY:
 		return OPERR_OK;
@@ -313,11 +336,12 @@ void rest_handle(struct http_req *r)
 	enum operr e = OPERR_OK;
 	int n;
 
+	if (r->route->body == RB_MCP) {
+		mcp_handle(r);
+		return;
+	}
 	rest_auth(r, &auth);
-	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);
-	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-			      (size_t)n)
-		host[0] = '\0';
+	rest_host(r, host, sizeof(host));
 	op_call_init(c, r->srv, op, &auth, params, host);
 	c->on_done = rest_done;
 	c->tctx = r;

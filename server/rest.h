@@ -20,6 +20,8 @@ enum operr rest_route(const char *path, enum http_method m, const struct rest_ro
 		      char *id, size_t idlen);
 /* The operation a route names. */
 const struct op *rest_route_op(const struct rest_route *route);
+/* Whether auth may use route (on sandbox id, or NULL). */
+int rest_route_allowed(const struct rest_route *route, const struct op_auth *auth, const char *id);
 /* The route takes a file body (its limit is --max-file, not --max-body). */
 int rest_route_file_body(const struct rest_route *route);
 /* The route is a WebSocket endpoint (vnc, pty). */
@@ -28,6 +30,9 @@ int rest_route_ws(const struct rest_route *route);
 /* Who r's request is from: its Authorization: Bearer token, or (for
  * WebSocket upgrades and viewer links) ?token=. */
 void rest_auth(struct http_req *r, struct op_auth *out);
+
+/* The Host r was sent to, if it is plain (it goes into URLs), else "". */
+void rest_host(struct http_req *r, char *host, size_t cap);
 
 /* Build the call of r (route set, body buffered) and dispatch it. */
 void rest_handle(struct http_req *r);

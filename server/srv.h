@@ -20,6 +20,7 @@ struct sandbox;
 struct ev;
 struct bus;
 struct egress;
+struct mcp;
 
 struct srv {
 	struct config cfg;
@@ -39,6 +40,7 @@ struct srv {
 	struct ev *ev;            /* fd watcher (ev.c) */
 	struct bus *bus;          /* event subscriptions (bus.c) */
 	struct egress *egress;    /* egress.c: the helper; NULL if it could not start */
+	struct mcp *mcp;          /* mcp.c: MCP sessions; NULL until the first */
 	struct sandbox *sandboxes;
 	int nsandboxes;
 	int stopping;
