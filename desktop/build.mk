@@ -11,6 +11,8 @@ PURE_SRC += $(DESKTOP_PURE)
 
 # vnc.c writes the extended clipboard's zlib messages itself.
 PKGS_DESKTOP += zlib
+# display.c counts pointer moves (XInput2 raw motion) for the viewers.
+PKGS_DESKTOP += xi
 
 DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/chan.c desktop/spawn.c desktop/xserver.c desktop/display.c \

@@ -11,6 +11,7 @@
 #include "display.h"
 
 #include <X11/Xlibint.h>
+#include <X11/extensions/XInput2.h>
 #include <X11/extensions/XShm.h>
 #include <X11/extensions/XTest.h>
 #include <stdio.h>
@@ -84,6 +85,17 @@ static int display_randr_init(struct display *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* XInput2 is optional: without it pointer moves are not counted. */
+static void display_xi_init(struct display *d)
+{
+	int ev, er, major = 2, minor = 0;
+
+	if (XQueryExtension(d->dpy, "XInputExtension", &d->xi_opcode, &ev, &er) &&
+	    XIQueryVersion(d->dpy, &major, &minor) == Success)
+		return;
+	d->xi_opcode = 0;
+}
+
 struct display *display_open(const char *name, const uint8_t cookie[16],
 			     int max_w, int max_h, char *err, size_t errlen)
 {
@@ -117,6 +129,7 @@ struct display *display_open(const char *name, const uint8_t cookie[16],
 	d->dmg = XDamageCreate(d->dpy, d->root, XDamageReportNonEmpty);
 	XFixesSelectCursorInput(d->dpy, d->root, XFixesDisplayCursorNotifyMask);
 	XRRSelectInput(d->dpy, d->root, RRScreenChangeNotifyMask);
+	display_xi_init(d);
 	XSync(d->dpy, False);
 	return d;
 fail:
@@ -323,9 +336,30 @@ void display_watch_clipboard(struct display *d, Atom clipboard, int on)
 				   on ? XFixesSetSelectionOwnerNotifyMask : 0);
 }
 
+int display_watch_pointer(struct display *d, int on)
+{
+	unsigned char bits[XIMaskLen(XI_LASTEVENT)] = {0};
+	XIEventMask m = {.deviceid = XIAllMasterDevices, .mask_len = sizeof bits, .mask = bits};
+
+	if (!d->xi_opcode)
+		return -1;
+	/* Raw events reach the root whichever window is under the pointer
+	 * and whoever else selects motion. */
+	if (on)
+		XISetMask(bits, XI_RawMotion);
+	XISelectEvents(d->dpy, d->root, &m, 1);
+	return 0;
+}
+
 int display_handle(struct display *d, XEvent *ev, int *resized)
 {
 	*resized = 0;
+	if (ev->type == GenericEvent && d->xi_opcode &&
+	    ev->xcookie.extension == d->xi_opcode) {
+		if (ev->xcookie.evtype == XI_RawMotion)
+			d->pointer_moves++;
+		return 1;
+	}
 	if (ev->type == d->damage_event + XDamageNotify) {
 		display_damaged(d);
 		return 1;

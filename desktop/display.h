@@ -29,6 +29,8 @@ struct display {
 	uint64_t damage;            /* screen version, see above */
 	unsigned long cursor_serial;
 	uint64_t clipboard_owners;  /* CLIPBOARD owner changes seen, while watched */
+	uint64_t pointer_moves;     /* pointer motion events seen, while watched */
+	int xi_opcode;              /* XInput2's major opcode; 0: no XInput2 */
 	int damage_event, fixes_event, randr_event;   /* extension bases */
 	XserverRegion dirty;        /* damaged area not taken yet, or None */
 	XserverRegion part;         /* scratch for XDamageSubtract */
@@ -79,6 +81,14 @@ XRectangle *display_take_damage(struct display *d, int *n);
 
 /* Start or stop counting CLIPBOARD owner changes in d->clipboard_owners. */
 void display_watch_clipboard(struct display *d, Atom clipboard, int on);
+
+/*
+ * Start (on) or stop counting pointer motion in d->pointer_moves: every
+ * move, whoever made it (XTest from the agent or a viewer, xdotool, a
+ * warp by an app), as XInput2 raw motion. Returns 0, or -1 when the
+ * server has no XInput2 (nothing is counted then).
+ */
+int display_watch_pointer(struct display *d, int on);
 
 /* Pointer position on the root window. Returns 0, or -1. */
 int display_pointer(struct display *d, int *x, int *y);

@@ -34,6 +34,19 @@
  *   length with the Latin-1 text; rfbSendServerCutText writes to clients
  *   still in their handshake. So clipboard text for viewers is written
  *   here (vnc_send_cut), only to viewers past the handshake.
+ * - Its extended clipboard capabilities lack Notify, and noVNC sends UTF-8
+ *   only to a server that has it (Latin-1 otherwise: "✓" becomes "?"); it
+ *   also drops a viewer's Notify unanswered. So after libvncserver's caps
+ *   the agent sends its own (vnc_send_caps), and it answers a Notify with
+ *   a Request (vnc_peek, vnc_answer): libvncserver reads one message per
+ *   viewer per rfbProcessEvents straight from the socket, so a peek at the
+ *   socket beforehand shows the message it is about to read.
+ * - screen->cursorX/Y, where viewers see the pointer, only ever follows
+ *   VNC pointer events: a viewer without cursor shapes got the cursor
+ *   painted at 0,0 or where a viewer last pointed, and PointerPos was
+ *   never sent. vnc_sync_pointer makes it the X pointer's position, read
+ *   whenever the pointer moved (XInput2 raw motion, display.c), whoever
+ *   moved it.
  * - rfbMakeMaskFromAlphaSource never sets the first pixel of a byte: the
  *   cursor mask is made here.
  * - rfbNewFramebuffer resets the pixel format to its own RGB default and
@@ -85,6 +98,8 @@ struct vnc_client {
 	int nheld;
 	unsigned buttons;                   /* buttons down */
 	uint32_t seen_bytes, seen_updates;  /* libvncserver's counters, last read */
+	int seen_encodings, seen_cuts;      /* SetEncodings, ClientCutText read */
+	uint32_t notify;                    /* the clipboard Notify it reads next */
 };
 
 /* An input event that must wait: a keysym for which every spare keycode
@@ -109,6 +124,8 @@ struct vnc {
 	unsigned long cursor_serial;  /* d->cursor_serial the cursor was made at */
 	int have_cursor;
 	uint64_t clip_seen;           /* d->clipboard_owners already sent */
+	uint64_t pointer_seen;        /* d->pointer_moves already sent */
+	int pointer_known;
 	Atom clipboard;
 	uint64_t bytes_sent, updates_sent;
 	struct vnc_input *q;          /* ring of VNC_QUEUE */
@@ -450,6 +467,51 @@ static void vnc_sync_cursor(struct vnc *v)
 	v->cursor_serial = v->a->disp->cursor_serial;
 }
 
+/* See the top of the file. Without XInput2 the pointer is read at every
+ * turn of the loop instead. */
+static void vnc_sync_pointer(struct vnc *v)
+{
+	struct display *d = v->a->disp;
+	rfbClientIteratorPtr i;
+	rfbClientPtr cl;
+	int x, y;
+
+	if (v->pointer_known && d->xi_opcode && d->pointer_moves == v->pointer_seen)
+		return;
+	v->pointer_seen = d->pointer_moves;
+	if (display_pointer(d, &x, &y) < 0)
+		return;
+	v->pointer_known = 1;
+	if (x == v->screen->cursorX && y == v->screen->cursorY)
+		return;
+	v->screen->cursorX = x;
+	v->screen->cursorY = y;
+	i = rfbGetClientIterator(v->screen);
+	while ((cl = rfbClientIteratorNext(i)))
+		if (cl->enableCursorPosUpdates)
+			cl->cursorWasMoved = TRUE;
+	rfbReleaseClientIterator(i);
+}
+
+/* The extended clipboard's text has CRLF line ends (classic cut text and
+ * X use LF). A copy of text with them, or NULL. */
+static char *vnc_crlf(const char *text, size_t len, size_t *out)
+{
+	char *r = malloc(len * 2 + 1);
+	size_t n = 0;
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			r[n++] = '\r';
+		r[n++] = text[i];
+	}
+	r[n] = 0;
+	*out = n;
+	return r;
+}
+
 /* ServerCutText as the extended clipboard has it: Provide with the
  * text (zlib, with its NUL), or Notify when the viewer wants to ask for
  * it; libvncserver answers its Request from cl->extClipboardData. */
@@ -497,6 +559,26 @@ done:
 	return rc;
 }
 
+/* An extended clipboard message with no text: flags, and when they
+ * announce caps, the largest text we take unasked (libvncserver's limit). */
+static int vnc_send_clip_flags(rfbClientPtr cl, uint32_t flags)
+{
+	uint32_t m[4] = {htonl((uint32_t)rfbServerCutText << 24), 0, htonl(flags),
+			 htonl(VNC_MAX_CUT)};
+	int n = flags & rfbExtendedClipboard_Caps ? 16 : 12;
+
+	m[1] = htonl((uint32_t)-(n - 8));
+	return rfbWriteExact(cl, (char *)m, n) < 0 ? -1 : n;
+}
+
+/* See the top of the file: our caps, with Notify, replace libvncserver's. */
+static int vnc_send_caps(rfbClientPtr cl)
+{
+	return vnc_send_clip_flags(cl, rfbExtendedClipboard_Caps | rfbExtendedClipboard_Request |
+				   rfbExtendedClipboard_Peek | rfbExtendedClipboard_Notify |
+				   rfbExtendedClipboard_Provide | rfbExtendedClipboard_Text);
+}
+
 /* Plain ServerCutText: Latin-1. */
 static int vnc_send_cut_latin1(rfbClientPtr cl, const char *l1, size_t n)
 {
@@ -515,11 +597,11 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 {
 	rfbClientIteratorPtr i;
 	rfbClientPtr cl;
-	size_t n;
-	char *l1 = clipboard_latin1(text, len, &n);
+	size_t n, clen;
+	char *l1 = clipboard_latin1(text, len, &n), *crlf = vnc_crlf(text, len, &clen);
 
-	if (!l1)
-		return;
+	if (!l1 || !crlf)
+		goto done;
 	vnc_guard_arm(v);
 	i = rfbGetClientIterator(v->screen);
 	while ((cl = rfbClientIteratorNext(i))) {
@@ -527,7 +609,7 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 
 		if (cl->state != RFB_NORMAL)
 			continue;
-		sent = cl->enableExtendedClipboard ? vnc_send_cut_ext(cl, text, len)
+		sent = cl->enableExtendedClipboard ? vnc_send_cut_ext(cl, crlf, clen)
 						   : vnc_send_cut_latin1(cl, l1, n);
 		if (sent < 0)
 			rfbCloseClient(cl);
@@ -536,7 +618,9 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 	}
 	rfbReleaseClientIterator(i);
 	vnc_guard_disarm();
+done:
 	free(l1);
+	free(crlf);
 }
 
 /* The clipboard's new text, read for the viewers. */
@@ -643,8 +727,6 @@ static void vnc_on_pointer(int mask, int x, int y, rfbClientPtr cl)
 	if (!vc || vc->view_only)
 		return;
 	vc->buttons = e.mask;
-	cl->screen->cursorX = e.x;   /* where viewers without a cursor shape see it */
-	cl->screen->cursorY = e.y;
 	vnc_input(vc->v, &e);
 }
 
@@ -677,6 +759,14 @@ static void vnc_set_clipboard(rfbClientPtr cl, const char *s, size_t len, int la
 	text = clipboard_to_utf8(s, len, latin1, &n);
 	if (!text)
 		return;
+	if (!latin1) {   /* CRLF, as the extended clipboard has it, to LF */
+		size_t k = 0;
+
+		for (size_t j = 0; j < n; j++)
+			if (!(text[j] == '\r' && j + 1 < n && text[j + 1] == '\n'))
+				text[k++] = text[j];
+		n = k;
+	}
 	if (clipboard_set(vc->v->a->clip, text, n, err, sizeof err) < 0)
 		vnc_log("viewer %d clipboard: %s", vc->id, err);
 	free(text);
@@ -776,6 +866,9 @@ static int vnc_start(struct vnc *v, char *err, size_t errlen)
 	v->clip_seen = d->clipboard_owners;
 	v->have_cursor = 0;
 	vnc_sync_cursor(v);
+	display_watch_pointer(d, 1);
+	v->pointer_known = 0;
+	vnc_sync_pointer(v);
 	return 0;
 }
 
@@ -786,6 +879,7 @@ static void vnc_stop(struct vnc *v)
 
 	display_track_damage(d, 0);
 	display_watch_clipboard(d, v->clipboard, 0);
+	display_watch_pointer(d, 0);
 	free(v->fb);
 	v->fb = NULL;
 	v->screen->frameBuffer = NULL;
@@ -955,6 +1049,63 @@ static void vnc_update_again(struct vnc *v)
 	rfbReleaseClientIterator(i);
 }
 
+/* See the top of the file: note, for each viewer, the extended clipboard
+ * Notify libvncserver is about to read, and how many messages of the
+ * kinds vnc_answer looks at it has read so far. */
+static void vnc_peek(struct vnc *v)
+{
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	while ((cl = rfbClientIteratorNext(i))) {
+		struct vnc_client *vc = cl->clientData;
+		unsigned char b[12];
+		uint32_t flags;
+
+		if (!vc)
+			continue;
+		vc->notify = 0;
+		vc->seen_encodings = rfbStatGetMessageCountRcvd(cl, rfbSetEncodings);
+		vc->seen_cuts = rfbStatGetMessageCountRcvd(cl, rfbClientCutText);
+		if (cl->state != RFB_NORMAL || !cl->enableExtendedClipboard ||
+		    recv(cl->sock, b, sizeof b, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof b ||
+		    b[0] != rfbClientCutText || !(b[4] & 0x80))
+			continue;
+		memcpy(&flags, b + 8, 4);
+		flags = ntohl(flags);
+		if ((flags & 0xff000000) == rfbExtendedClipboard_Notify)
+			vc->notify = flags;
+	}
+	rfbReleaseClientIterator(i);
+}
+
+/* After rfbProcessEvents: our caps to a viewer that just enabled the
+ * extended clipboard (libvncserver sent its own), and a Request for the
+ * text a viewer's Notify announced. */
+static void vnc_answer(struct vnc *v)
+{
+	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
+
+	while ((cl = rfbClientIteratorNext(i))) {
+		struct vnc_client *vc = cl->clientData;
+		int n = 0;
+
+		if (!vc || cl->sock < 0 || !cl->enableExtendedClipboard)
+			continue;
+		if (rfbStatGetMessageCountRcvd(cl, rfbSetEncodings) != vc->seen_encodings)
+			n = vnc_send_caps(cl);
+		if (n >= 0 && (vc->notify & rfbExtendedClipboard_Text) && !vc->view_only &&
+		    rfbStatGetMessageCountRcvd(cl, rfbClientCutText) != vc->seen_cuts)
+			n = vnc_send_clip_flags(cl, rfbExtendedClipboard_Request |
+						rfbExtendedClipboard_Text);
+		vc->notify = 0;
+		if (n < 0)
+			rfbCloseClient(cl);
+	}
+	rfbReleaseClientIterator(i);
+}
+
 void vnc_run(struct vnc *v)
 {
 	if (!v->screen->clientHead)
@@ -963,11 +1114,14 @@ void vnc_run(struct vnc *v)
 		vnc_sync_size(v);
 		vnc_sync_damage(v);
 		vnc_sync_cursor(v);
+		vnc_sync_pointer(v);
 		vnc_sync_clipboard(v);
 		vnc_input_flush(v);
 	}
+	vnc_peek(v);
 	vnc_guard_arm(v);
 	rfbProcessEvents(v->screen, 0);
+	vnc_answer(v);
 	vnc_update_again(v);
 	vnc_guard_disarm();
 	XFlush(vnc_dpy(v));   /* the viewers' input */

@@ -6,7 +6,7 @@ set -eu
 
 build="build-essential pkg-config libwebsockets-dev libjansson-dev
 libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
-libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev
+libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev libxi-dev
 libturbojpeg0-dev libspng-dev libc-ares-dev"
 # What a default desktop needs in the default 'host' root filesystem.
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk

@@ -6,10 +6,11 @@ little-endian BGRX: red shift 16, green 8, blue 0), SetEncodings,
 FramebufferUpdateRequest, Raw and CopyRect rectangles into a local
 framebuffer, the pseudo-encodings Cursor/RichCursor (-239), XCursor
 (-240), DesktopSize (-223), ExtendedDesktopSize (-308), LastRect (-224),
-PointerPos (-232) and the Extended Clipboard (0xC0A1E5CE, UTF-8 text both
-ways, zlib per message); KeyEvent, PointerEvent, ClientCutText (Latin-1 or
-extended UTF-8); ServerCutText in both forms. No dependency beyond the
-standard library.
+PointerPos (-232) and the Extended Clipboard (0xC0A1E5CE, UTF-8 text with
+CRLF line ends both ways, zlib per message: caps, a Provide unasked or a
+Notify answered by the server's Request, as noVNC does); KeyEvent,
+PointerEvent, ClientCutText (Latin-1 or extended UTF-8); ServerCutText in
+both forms. No dependency beyond the standard library.
 
 Everything that reads takes a timeout and raises socket.timeout (an
 OSError) when the server is silent that long, EOFError when it closes.
@@ -71,6 +72,9 @@ class RFBClient:
         self.cut_texts = []        # text from ServerCutText, in order (str)
         self.cursors = []          # (w, h, xhot, yhot, encoding)
         self.clip_caps = None      # the server's extended clipboard caps
+        self.clip_requests = 0     # Requests the server sent us
+        self.clip_offer = None     # text announced by notify_utf8, given on Request
+        self.pointer_pos = []      # PointerPos rectangles received: (x, y)
         self.bytes_read = 0
         self.resizes = []          # (w, h, encoding, x, y) for size rects
         self.bells = 0
@@ -233,15 +237,28 @@ class RFBClient:
         self.send(struct.pack(">BxxxI", 6, len(data)) + data)
 
     def cut_utf8(self, text):
-        """Extended clipboard Provide with UTF-8 text (the server must have
-        announced its caps: see wait_clip_caps)."""
-        raw = text.encode("utf-8") + b"\0"
+        """Extended clipboard Provide with UTF-8 text, unasked (the server
+        must have announced its caps)."""
+        raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\0"
         # A flushed, unfinished zlib stream, as noVNC sends it (0.9.14
         # takes the end of a finished stream for an error).
         zo = zlib.compressobj()
         z = zo.compress(struct.pack(">I", len(raw)) + raw) + zo.flush(zlib.Z_SYNC_FLUSH)
         body = struct.pack(">I", CLIP_PROVIDE | CLIP_TEXT) + z
         self.send(struct.pack(">Bxxxi", 6, -len(body)) + body)
+
+    def notify_utf8(self, text):
+        """Announce clipboard text with an extended clipboard Notify, as
+        noVNC does; it is provided when the server sends a Request (read
+        by read_message)."""
+        self.clip_offer = text
+        self.send(struct.pack(">Bxxxi", 6, -4) + struct.pack(">I", CLIP_NOTIFY | CLIP_TEXT))
+
+    def send_clip_caps(self):
+        """Our extended clipboard caps (text, all actions), as noVNC
+        answers the server's."""
+        flags = CLIP_CAPS | CLIP_REQUEST | CLIP_PEEK | CLIP_NOTIFY | CLIP_PROVIDE | CLIP_TEXT
+        self.send(struct.pack(">Bxxxi", 6, -8) + struct.pack(">II", flags, 0))
 
     # -- server messages
 
@@ -271,11 +288,15 @@ class RFBClient:
         (flags,) = struct.unpack(">I", body[:4])
         if flags & CLIP_CAPS:
             self.clip_caps = flags
+        elif flags & CLIP_REQUEST:
+            self.clip_requests += 1
+            if self.clip_offer is not None:
+                self.cut_utf8(self.clip_offer)
         elif flags & CLIP_PROVIDE:
             raw = zlib.decompress(body[4:])
             (n,) = struct.unpack(">I", raw[:4])
             text = raw[4:4 + n]
-            self.cut_texts.append(text.rstrip(b"\0").decode("utf-8"))
+            self.cut_texts.append(text.rstrip(b"\0").decode("utf-8").replace("\r\n", "\n"))
         elif flags & CLIP_NOTIFY:
             # Ask for the text that is waiting.
             self.send(struct.pack(">Bxxxi", 6, -4) + struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
@@ -319,7 +340,7 @@ class RFBClient:
                     self._resize(w, h)
                 self.resizes.append((w, h, enc, x, y))
             elif enc == POINTER_POS:
-                pass
+                self.pointer_pos.append((x, y))
             else:
                 raise AssertionError("encoding %d not asked for" % enc)
         return Update(rects, time.monotonic())

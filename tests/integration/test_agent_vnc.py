@@ -10,8 +10,11 @@ xtigervncviewer on a second Xvfb (through a TCP relay in the test).
 Checks: ServerInit (size, BGRX format, name); a full update equals a
 screenshot; drawing in X arrives as an incremental update covering it;
 pointer and keys from a viewer reach X (xevlog.c logs them), non-US
-keysyms included; a view-only viewer changes nothing; the clipboard both
-ways in UTF-8 (extended clipboard) and Latin-1; resizes (display.set and a
+keysyms included; where the pointer is, whoever moved it (PointerPos, or
+the cursor painted into the pixels of a viewer that takes no cursor
+shapes); a view-only viewer changes nothing; the clipboard both ways in
+UTF-8 (extended clipboard, also as noVNC negotiates it: caps with Notify,
+Notify answered by Request, CRLF line ends) and Latin-1; resizes (display.set and a
 viewer's SetDesktopSize) reach viewers as DesktopSize/ExtendedDesktopSize;
 several viewers at once; a viewer that stops reading is dropped without
 stalling the others or the channel; no CPU while idle with a viewer; 1000
@@ -35,8 +38,8 @@ import threading
 import time
 import unittest
 
-from rfbclient import (COPYRECT, DESKTOP_SIZE, EXT_CLIPBOARD, EXT_DESKTOP_SIZE, LAST_RECT,
-                       RAW, RICH_CURSOR, RFBClient)
+from rfbclient import (CLIP_NOTIFY, COPYRECT, DESKTOP_SIZE, EXT_CLIPBOARD, EXT_DESKTOP_SIZE,
+                       LAST_RECT, POINTER_POS, RAW, RICH_CURSOR, RFBClient)
 from deskbox import cpu_ticks, fd_count, rss_kib, sanitized
 from test_agent_standalone import Agent, XClient, build_xevlog, png_decode, read, wait_until
 
@@ -329,6 +332,7 @@ class VncTest(unittest.TestCase):
         v.cut_latin1("from a view-only viewer")
         v.wait(lambda u: v.clip_caps, timeout=5, request=False)
         v.cut_utf8("from a view-only viewer")
+        v.notify_utf8("from a view-only viewer")
         v.send(struct.pack(">BxHHBx", 251, 800, 600, 1) + struct.pack(">IHHHHI", 0, 0, 0, 800, 600, 0))
         # A normal viewer's event after them shows they were all read.
         n = self.viewer()
@@ -341,6 +345,7 @@ class VncTest(unittest.TestCase):
         # It still sees the screen.
         self.click_paint(50, 50)
         v.wait(lambda u: u and u.covers(50, 50), timeout=5)
+        self.assertEqual(v.clip_requests, 0, "a view-only viewer's Notify is not asked for")
         refused = [r for r in v.resizes if r[2] == EXT_DESKTOP_SIZE and r[3] == 1]
         self.assertTrue(refused and refused[-1][4] == 1, "resize refused as prohibited: %r" % v.resizes)
 
@@ -376,6 +381,62 @@ class VncTest(unittest.TestCase):
         self.addCleanup(owner.stop)
         wait_until(lambda: "owned" in read(own_log), what="xevlog owning CLIPBOARD")
         ext.wait_cut(text3, timeout=5)
+
+    def test_clipboard_as_novnc_negotiates_it(self):
+        """noVNC sends UTF-8 only when the server's caps have Notify, then
+        announces its text with a Notify and provides it when asked; it
+        gives 0 as its largest unasked text, so the desktop's text comes
+        as Notify, Request, Provide too."""
+        a = self.agent
+        c = self.viewer()
+        c.wait(lambda u: c.clip_caps and c.clip_caps & CLIP_NOTIFY, timeout=5, request=False)
+        c.send_clip_caps()
+        text = "✓ 日本\nzwei Zeilen"
+        c.notify_utf8(text)
+        c.wait(lambda u: c.clip_requests, timeout=5, request=False)
+        wait_until(lambda: a.result("clipboard.get")[0]["text"] == text, what="the text after the Request")
+        a.result("clipboard.set", {"text": "日本 ✓\r\nback"})
+        c.wait_cut("日本 ✓\nback", timeout=5)
+        # Encodings sent again (noVNC does, on a quality change): our caps again.
+        c.clip_caps = None
+        c.set_encodings(ENC_EXT)
+        c.wait(lambda u: c.clip_caps and c.clip_caps & CLIP_NOTIFY, timeout=5, request=False)
+
+    # -- pointer
+
+    def screen_box(self, x, y, w, h):
+        _, blobs = self.agent.result("screenshot", {"region": {"x": x, "y": y, "w": w, "h": h}})
+        return png_decode(blobs[0])[2]
+
+    def cursor_pixels(self, c, x, y):
+        """How many pixels of c's framebuffer differ from the screen (which
+        has no cursor) in the 64x64 box around (x, y)."""
+        x0, y0 = max(0, x - 32), max(0, y - 32)
+        mine, real = c.rgb_rows(x0, y0, 64, 64), self.screen_box(x0, y0, 64, 64)
+        return sum(a != b for ra, rb in zip(mine, real) for a, b in zip(ra, rb))
+
+    def test_pointer_position_reaches_viewers(self):
+        """Where the X pointer is, whoever moved it: PointerPos to a viewer
+        that asks for it, the cursor painted there (and only there) for a
+        viewer that takes no cursor shapes."""
+        a = self.agent
+        a.actions({"action": "mouse_move", "coordinate": [700, 500]})
+        pos = self.viewer(encodings=ENC_EXT + (POINTER_POS,))
+        painted = self.viewer(encodings=(RAW, LAST_RECT))
+        pos.wait(lambda u: pos.pointer_pos and pos.pointer_pos[-1] == (700, 500), timeout=5)
+        last = None
+        for x, y in ((400, 300), (900, 650)):
+            a.actions({"action": "mouse_move", "coordinate": [x, y]})
+            pos.wait(lambda u: pos.pointer_pos[-1] == (x, y), timeout=5)
+            painted.wait(lambda u: self.cursor_pixels(painted, x, y) > 20, timeout=5)
+            self.assertEqual(self.cursor_pixels(painted, 0, 0), 0, "no cursor at 0,0")
+            if last:
+                self.assertEqual(self.cursor_pixels(painted, *last), 0, "none where it was")
+            last = (x, y)
+        # A viewer's own pointer moves it for everyone.
+        painted.pointer(123, 234)
+        pos.wait(lambda u: pos.pointer_pos[-1] == (123, 234), timeout=5)
+        painted.wait(lambda u: self.cursor_pixels(painted, 123, 234) > 20, timeout=5)
 
     # -- size
 
