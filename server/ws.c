@@ -11,13 +11,17 @@
  *
  * Owns each connection's fd and its two bounded buffers. Backpressure both
  * ways: when the browser is slow the fd is not read; when the fd is full the
- * browser is not read (lws rx flow control). Runs on the loop thread.
+ * browser is not read (lws rx flow control). A VNC viewer whose browser
+ * takes nothing for WS_STALL_MS while bytes wait for it is dropped (the
+ * agent, on the other side, waits for us far less: see desktop/vnc.c).
+ * Runs on the loop thread.
  */
 #include "ws.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,8 @@
 
 #define WS_BUF (512 * 1024)   /* per direction */
 #define WS_CHUNK 65536
+#define WS_STALL_MS 10000     /* a VNC viewer may read nothing this long */
+#define WS_STALL_TICK_MS 1000
 
 /* The sandbox and endpoint a WebSocket path names (the REST route table
  * has the rows), or NULL. */
@@ -92,7 +98,8 @@ static void watch(struct ws_conn *c)
 {
 	uint32_t ev = (c->fd_paused ? 0 : EPOLLIN) | (c->in_len ? EPOLLOUT : 0);
 
-	ev_mod(c->sb->srv, c->fd, ev);
+	if (!c->fd_hup)   /* see on_fd */
+		ev_mod(c->sb->srv, c->fd, ev);
 }
 
 static void start_close(struct ws_conn *c)
@@ -125,12 +132,76 @@ static void flush_in(struct ws_conn *c)
 	}
 }
 
+/* Bytes the kernel holds for the browser, not taken yet. */
+static int unread(struct ws_conn *c)
+{
+	int q = 0;
+
+	if (ioctl(lws_get_socket_fd(c->wsi), SIOCOUTQ, &q) < 0)
+		return 0;
+	return q;
+}
+
+static int waiting(struct ws_conn *c)
+{
+	return c->out_len > c->out_off || lws_partial_buffered(c->wsi) || unread(c) > 0;
+}
+
+/* Every WS_STALL_TICK_MS while bytes wait for the browser: it took some
+ * when the kernel's queue shrank or lws asked for more (stall_watch). */
+static void stall_tick(lws_sorted_usec_list_t *sul)
+{
+	struct ws_conn *c = lws_container_of(sul, struct ws_conn, stall);
+	struct linger off = { .l_onoff = 1, .l_linger = 0 };
+	int q = unread(c);
+
+	c->stall_armed = 0;
+	if (!waiting(c))
+		return;
+	c->stall_ms = q < c->stall_q ? 0 : c->stall_ms + WS_STALL_TICK_MS;
+	c->stall_q = q;
+	if (c->stall_ms < WS_STALL_MS) {
+		ev_timer(srv_of(c->wsi), &c->stall, stall_tick, WS_STALL_TICK_MS);
+		c->stall_armed = 1;
+		return;
+	}
+	log_event(c->sb ? c->sb->id : NULL, "vnc: the viewer read nothing for %d s: dropped",
+		  WS_STALL_MS / 1000);
+	/* Reset, not a FIN behind what it will never read: the kernel would
+	 * keep probing its closed window for minutes. */
+	setsockopt(lws_get_socket_fd(c->wsi), SOL_SOCKET, SO_LINGER, &off, sizeof off);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Bytes were read for the browser, or it took some (progress: lws calls
+ * WRITEABLE only once what it was given before is all gone). */
+static void stall_watch(struct ws_conn *c, int progress)
+{
+	if (c->kind != WS_VNC)
+		return;
+	if (progress)
+		c->stall_ms = 0;
+	if (!c->stall_armed && waiting(c)) {
+		c->stall_q = unread(c);
+		ev_timer(srv_of(c->wsi), &c->stall, stall_tick, WS_STALL_TICK_MS);
+		c->stall_armed = 1;
+	}
+}
+
 static void on_fd(void *ctx, uint32_t events)
 {
 	struct ws_conn *c = ctx;
 
 	if (events & EPOLLOUT)
 		flush_in(c);
+	if ((events & (EPOLLHUP | EPOLLERR)) && c->fd_paused && !c->fd_hup) {
+		/* epoll reports a hangup whatever it is asked for, which would
+		 * spin the loop until the browser catches up: stop watching,
+		 * and read the rest then (writeable). */
+		c->fd_hup = 1;
+		ev_del(c->sb->srv, c->fd);
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->fd_paused) {
 		if (c->out_off == c->out_len)
 			c->out_off = c->out_len = 0;
@@ -139,8 +210,11 @@ static void on_fd(void *ctx, uint32_t events)
 
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0 && errno == EAGAIN)
+			if (n < 0 && errno == EAGAIN) {
+				if (c->fd_hup)   /* read after the hangup: no more */
+					start_close(c);
 				break;
+			}
 			if (n <= 0) {
 				/* The agent dropped the client, or the shell ended
 				 * (EIO on a pty master): say what we have, then close. */
@@ -157,6 +231,7 @@ static void on_fd(void *ctx, uint32_t events)
 	}
 	if (c->fd >= 0)
 		watch(c);
+	stall_watch(c, 0);
 }
 
 /* The terminal size the browser asked for, once the pty exists. */
@@ -294,6 +369,8 @@ static void unlink_conn(struct ws_conn *c)
 
 static void closed(struct ws_conn *c)
 {
+	ev_timer_cancel(&c->stall);
+	c->stall_armed = 0;
 	if (c->sb) {
 		if (c->fd >= 0)
 			ev_del(c->sb->srv, c->fd);
@@ -390,13 +467,17 @@ static int writeable(struct ws_conn *c)
 			c->out_len -= c->out_off;
 			c->out_off = 0;
 			c->fd_paused = 0;
-			if (c->fd >= 0)
+			if (c->fd >= 0 && c->fd_hup)
+				on_fd(c, EPOLLIN);
+			else if (c->fd >= 0)
 				watch(c);
 		}
 		if (c->out_len > c->out_off || c->closing)
 			lws_callback_on_writable(c->wsi);
+		stall_watch(c, 1);
 		return 0;
 	}
+	stall_watch(c, 1);
 	if (c->closing) {
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
 		return -1;

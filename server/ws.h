@@ -26,6 +26,10 @@ struct ws_conn {
 	int closing;
 	int fd_paused;             /* not reading fd: the browser is behind */
 	int rx_paused;             /* not reading the browser: fd is behind */
+	int fd_hup;                /* fd hung up while paused: unwatched, see on_fd */
+	int stall_armed;           /* stall is scheduled */
+	int stall_ms, stall_q;     /* time with nothing taken; kernel queue then */
+	lws_sorted_usec_list_t stall; /* drops a VNC viewer that reads nothing */
 	char *out;                 /* fd → browser */
 	size_t out_len, out_off;
 	char *in;                  /* browser → fd, waiting for fd to take it */

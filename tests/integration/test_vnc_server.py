@@ -2,8 +2,9 @@
 
 RFB over the WebSocket endpoint (the way noVNC connects), over the raw VNC
 port with the VNC password (our RFB client and TigerVNC's vncviewer), viewer
-tokens, a viewer that never reads, 1000 connect/disconnect cycles, and the
-WebSocket terminal.
+tokens, a viewer that never reads (dropped after 10 s, without stalling the
+others or deskboxd), 1000 connect/disconnect cycles, and the WebSocket
+terminal.
 """
 
 import json
@@ -16,14 +17,17 @@ import threading
 import time
 import unittest
 
-from deskbox import (API, ServerTestCase, descendant_named, fd_count, rss_kib, sanitized,
-                     until as wait_until)
+from deskbox import (API, ServerTestCase, cpu_ticks, descendant_named, fd_count, rss_kib,
+                     sanitized, until as wait_until)
 from rfbclient import RFBClient
 from wsclient import WSClient, WSRefused, WSSocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 XTERM = "xterm -geometry 80x24+0+0"
+BUSY = XTERM + " -e sh -c 'while :; do ls -lR /usr; done'"
+STALL_S = 10                    # deskboxd drops a viewer that reads nothing this long
+DROPPED = "vnc: the viewer read nothing for %d s: dropped" % STALL_S
 
 
 def build_vncauth(tmp):
@@ -153,33 +157,72 @@ class TestVncOverWebSocket(VncCase):
         with self.assertRaises(WSRefused):
             self.ws(sid, token=tok)
 
-    def test_a_viewer_that_never_reads_stalls_nothing(self):
-        sb = self.sandbox(apps=[XTERM + " -e sh -c 'while :; do ls -lR /usr; done'"])
-        sid = sb["id"]
+    def stuck_viewer(self, sid, requests=200, region=None):
+        """A viewer that handshakes, asks for updates (`requests` full ones,
+        or one of `region`) and never reads again."""
         stuck = self.ws(sid)
+        self.addCleanup(stuck.close)
         stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        # Handshake by hand, then ask for updates forever and never read.
         rfb = RFBClient(WSSocket(stuck))
         rfb.handshake()
         rfb.set_pixel_format_bgrx()
         rfb.set_encodings()
-        for _ in range(200):
+        if region:
+            rfb.request(False, *region)
+        for _ in range(requests):
             rfb.request(False)
+        return stuck
+
+    def test_a_viewer_that_never_reads_stalls_nothing(self):
+        sb = self.sandbox(apps=[BUSY])
+        sid = sb["id"]
+        before = self.server.log_size()
+        self.stuck_viewer(sid)
         good = self.viewer(sid)
         good.start()
         good.start_reader()
-        t0 = time.monotonic()
-        n = 0
-        while time.monotonic() - t0 < 3:
+        n = after = 0
+        while after < 3:   # updates keep coming, before the drop and after
             good.wait(lambda u: u is not None, timeout=5)
             n += 1
+            after += DROPPED in self.server.log_text(before)
             self.assertEqual(self.server.request("GET", "%s/%s" % (API, sid), timeout=5).status, 200)
             r = self.server.request("GET", "%s/%s/screenshot?format=jpeg" % (API, sid), timeout=5,
                                     raw=True)
             self.assertEqual(r.status, 200)
+            self.assertLess(n, 10000, "the stuck viewer was never dropped")
         self.assertGreater(n, 3, "the reading viewer got too few updates")
+        self.assertEqual(self.server.log_text(before).count(DROPPED), 1, "only the stuck one")
         self.assertHealthy()
-        stuck.close()
+
+    def test_a_viewer_that_reads_nothing_is_dropped_and_costs_nothing(self):
+        """Two ways to stop reading: asking for update after update (the
+        agent soon gives up on the viewer while deskboxd still holds what
+        it read: nothing may spin on the hangup meanwhile), and asking for
+        one small update (the agent never blocks; only deskboxd's 10 s
+        rule drops it)."""
+        sb = self.sandbox(apps=[BUSY])
+        sid = sb["id"]
+        before = self.server.log_size()
+        t0 = time.monotonic()
+        flood = self.stuck_viewer(sid)
+        small = self.stuck_viewer(sid, requests=0, region=(0, 0, 200, 200))
+        wait_until(lambda: "stopped reading: dropped" in self.server.log_text(before), 8,
+                   what="the agent to give up on the flooding viewer")
+        ticks = cpu_ticks(self.server.proc.pid)
+        time.sleep(2)
+        used = (cpu_ticks(self.server.proc.pid) - ticks) / os.sysconf("SC_CLK_TCK")
+        self.assertLess(used, 0.3, "deskboxd busy with two stalled viewers: %.2f s of 2" % used)
+        wait_until(lambda: self.server.log_text(before).count(DROPPED) == 2, STALL_S + 10,
+                   what="both stalled viewers to be dropped")
+        self.assertGreaterEqual(time.monotonic() - t0, STALL_S)
+        for ws in (flood, small):   # what was sent, then the end
+            ws.sock.settimeout(10)
+            with self.assertRaises((EOFError, ConnectionError)):
+                while True:
+                    if not ws.sock.recv(1 << 20):
+                        raise EOFError
+        self.assertHealthy()
 
     def test_connect_disconnect_1000_times_leaks_nothing(self):
         sb = self.sandbox()
