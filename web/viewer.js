@@ -18,6 +18,13 @@
 //
 // deskboxd does the authentication (?token= on the WebSocket URLs, since a
 // browser cannot set headers there); VNC itself runs with security None.
+//
+// Where the sandbox's pointer is (moved by an agent, say) is drawn by this
+// page, #remote-pointer: noVNC shows only the cursor's shape, under the
+// local mouse. The server sends the position as the standard PointerPos
+// pseudo-encoding, which noVNC 1.7 neither asks for nor parses; ViewerRFB
+// below adds both (pinned to the noVNC in package.json, checked by the
+// browser test), and also reports framebuffer resizes for the size label.
 
 import RFB from "./vendor/novnc/core/rfb.js";
 import {
@@ -25,12 +32,37 @@ import {
 } from "./api.js";
 
 const $ = (sel) => document.querySelector(sel);
+const POINTER_POS = -232;   // RFB pseudo-encoding: the rectangle's x, y is the pointer
+
+class ViewerRFB extends RFB {
+  _sendEncodings() {
+    const send = RFB.messages.clientEncodings;
+    RFB.messages.clientEncodings = (sock, encs) => send.call(RFB.messages, sock, [...encs, POINTER_POS]);
+    try {
+      super._sendEncodings();
+    } finally {
+      RFB.messages.clientEncodings = send;
+    }
+  }
+
+  _handleRect() {
+    if (this._FBU.encoding !== POINTER_POS) return super._handleRect();
+    this.dispatchEvent(new CustomEvent("pointerpos", { detail: { x: this._FBU.x, y: this._FBU.y } }));
+    return true;
+  }
+
+  _resize(width, height) {
+    super._resize(width, height);
+    this.dispatchEvent(new CustomEvent("fbresize", { detail: { width, height } }));
+  }
+}
 const sid = new URL(location.href).searchParams.get("id") || "";
 const path = "/v1/sandboxes/" + encodeURIComponent(sid);
 const VIEWER_KEY = "deskbox.viewer." + sid;
 
 const auth = { mode: "api", token: "", viewOnly: false };  // mode: api | viewer
 const vnc = { rfb: null, connects: 0, attempt: 0, timer: 0, connectedAt: 0, everConnected: false, stopped: false, retryAt: 0 };
+const pointer = { x: -1, y: -1 };   // the sandbox's pointer, remote pixels; -1: not known
 let sandbox = null;    // last GET of the sandbox (API mode only)
 
 // ---------------------------------------------------------------- ui helpers
@@ -140,13 +172,36 @@ async function fetchSandbox() {
     if (e instanceof ApiError && e.status === 404) sandbox = null;
     else throw e;
   }
-  showDims();
+  if (!vnc.rfb || document.body.dataset.vnc !== "connected") {
+    const d = sandbox && (sandbox.display || (sandbox.desktop && sandbox.desktop.display));
+    showDims(d);
+  }
   return sandbox;
 }
 
-function showDims() {
-  const d = sandbox && (sandbox.display || (sandbox.desktop && sandbox.desktop.display));
+// The desktop's size: from the API until the viewer connects, then from
+// the framebuffer, which follows every resize.
+function showDims(d) {
   $("#dims").textContent = d ? `${d.width}×${d.height}` : "";
+}
+
+// #remote-pointer over the canvas at the sandbox's pointer, wherever the
+// canvas is (scaled to fit, scrolled, letterboxed).
+function placePointer() {
+  const el = $("#remote-pointer");
+  const c = document.querySelector("#screen canvas");
+  if (!vnc.rfb || document.body.dataset.vnc !== "connected" || pointer.x < 0 || !c || !c.width) {
+    el.hidden = true;
+    return;
+  }
+  const r = c.getBoundingClientRect();
+  const s = $("#screen").getBoundingClientRect();
+  const x = r.left - s.left + (pointer.x + 0.5) * (r.width / c.width);
+  const y = r.top - s.top + (pointer.y + 0.5) * (r.height / c.height);
+  el.style.transform = `translate(${x}px, ${y}px)`;
+  el.dataset.x = pointer.x;
+  el.dataset.y = pointer.y;
+  el.hidden = false;
 }
 
 // ---------------------------------------------------------------- VNC
@@ -172,14 +227,14 @@ function connectVnc() {
   overlay(vnc.everConnected ? "Reconnecting…" : "Connecting…", "", false);
   let rfb;
   try {
-    rfb = new RFB($("#screen"), wsUrl("vnc"), { wsProtocols: ["binary"], shared: true });
+    rfb = new ViewerRFB($("#screen"), wsUrl("vnc"), { wsProtocols: ["binary"], shared: true });
   } catch (e) {
     setConn("error", "error");
     overlay("Cannot start the viewer", String(e && e.message || e), true);
     return;
   }
   vnc.rfb = rfb;
-  rfb.background = "#0f131b";
+  rfb.background = "transparent";   // the stage's own, so the desktop's edge shows
   rfb.focusOnClick = true;
   rfb.qualityLevel = 7;
   rfb.compressionLevel = 2;
@@ -192,13 +247,27 @@ function connectVnc() {
     setConn("connected", "connected");
     overlay(null);
     document.body.dataset.vnc = "connected";
+    showDims({ width: rfb._fbWidth, height: rfb._fbHeight });
+    placePointer();
     rfb.focus();
   });
   rfb.addEventListener("disconnect", (ev) => {
     if (vnc.rfb !== rfb) return;
     vnc.rfb = null;
     document.body.dataset.vnc = "disconnected";
+    placePointer();
     onVncLost(ev.detail && ev.detail.clean);
+  });
+  rfb.addEventListener("pointerpos", (ev) => {
+    if (vnc.rfb !== rfb) return;
+    pointer.x = ev.detail.x;
+    pointer.y = ev.detail.y;
+    placePointer();
+  });
+  rfb.addEventListener("fbresize", (ev) => {
+    if (vnc.rfb !== rfb) return;
+    showDims(ev.detail);
+    requestAnimationFrame(placePointer);   // after noVNC has rescaled
   });
   rfb.addEventListener("clipboard", (ev) => {
     $("#clip-in").value = ev.detail.text;
@@ -309,7 +378,10 @@ function setupViewOnly() {
     updateClipboardControls();
     if (!box.checked && vnc.rfb) vnc.rfb.focus();
   });
-  $("#fit").addEventListener("change", applySettings);
+  $("#fit").addEventListener("change", () => {
+    applySettings();
+    requestAnimationFrame(placePointer);
+  });
 }
 
 // ---------------------------------------------------------------- clipboard
@@ -619,6 +691,9 @@ function setupChrome() {
     connectVnc();
   });
   $("#shot").addEventListener("click", screenshot);
+  // noVNC rescales the canvas on its own resize observer, in a later frame.
+  new ResizeObserver(() => setTimeout(placePointer, 50)).observe($("#screen"));
+  $("#screen").addEventListener("scroll", placePointer, true);
   $("#toggle-side").addEventListener("click", () => {
     const side = $("#side");
     side.hidden = !side.hidden;
@@ -634,9 +709,14 @@ function setupChrome() {
 
 async function main() {
   const taken = takeUrlParams("token", "view_only");
-  if (!/^[0-9a-f]{8,64}$/i.test(sid)) {
+  if (!sid || !/^[0-9a-f]{8,64}$/i.test(sid)) {
+    if (!sid) {
+      sandboxGone("No sandbox given", "Open a viewer from the dashboard, or add ?id=SANDBOX_ID to the address.");
+    } else {
+      sandboxGone("No such sandbox", `“${sid.length > 80 ? sid.slice(0, 80) + "…" : sid}” is not a sandbox id ` +
+        "(ids are hexadecimal, as the dashboard lists them).");
+    }
     setConn("error", "no sandbox");
-    overlay("No sandbox given", "Open a viewer from the dashboard, or add ?id=SANDBOX_ID to the address.", false);
     document.querySelector(".brand").focus();
     return;
   }
@@ -645,26 +725,28 @@ async function main() {
   setupViewOnly();
   setupClipboard();
   setupShare();
-  setupTerminal();
   if (auth.mode === "api") {
     try {
       const sb = await fetchSandbox();
       if (sb === null) {
-        sandboxGone("No such sandbox", "It was destroyed, expired, or the id is wrong.");
+        sandboxGone("No such sandbox", `There is no sandbox ${shortId(sid)}…: it was destroyed, ` +
+          "it expired, or the id is wrong.");
         return;
       }
       if (sb && sb.state === "running" && sb.desktop === false) {
         stopVnc("This sandbox has no desktop", "It was created without one; the terminal still works.");
+        setupTerminal();
         return;
       }
     } catch (e) {
       toast(describeError(e, "Cannot read the sandbox"), { error: true });
     }
   }
+  setupTerminal();   // after the check: no shell is asked of a sandbox that is not there
   connectVnc();
 }
 
 // For tests and the devtools console.
-window.deskbox = { auth, vnc, term, get sandbox() { return sandbox; } };
+window.deskbox = { auth, vnc, term, pointer, get sandbox() { return sandbox; } };
 
 main();

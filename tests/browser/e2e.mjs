@@ -246,6 +246,53 @@ async function run(context) {
   await viewer.waitForTimeout(300);
   await shot(viewer, "viewer-typed");
 
+  // The desktop is framed: the stage around the canvas is not the
+  // desktop's black, and the canvas has an edge.
+  step = "frame";
+  const frame = await viewer.evaluate(() => {
+    const c = document.querySelector("#screen canvas"), s = document.querySelector("#screen");
+    const cr = c.getBoundingClientRect(), sr = s.getBoundingClientRect();
+    const bg = getComputedStyle(s).backgroundColor.match(/\d+/g).map(Number);
+    return { shadow: getComputedStyle(c).boxShadow, bg, inset: Math.min(cr.left - sr.left, cr.top - sr.top,
+      sr.right - cr.right, sr.bottom - cr.bottom) };
+  });
+  log("frame", JSON.stringify(frame));
+  if (frame.shadow === "none" || frame.bg[0] + frame.bg[1] + frame.bg[2] < 90 || frame.inset < 8)
+    throw new Error("the desktop is not framed: " + JSON.stringify(frame));
+
+  // Where the agent's pointer is: the page draws it from what the server
+  // reports, at that spot of the canvas however it is scaled.
+  step = "pointer";
+  for (const [x, y] of [[600, 400], [90, 700]]) {
+    await ask("mouse_move", { sandbox: sid, x, y });
+    await viewer.waitForFunction(([x, y]) => {
+      const p = document.querySelector("#remote-pointer");
+      return !p.hidden && p.dataset.x === String(x) && p.dataset.y === String(y);
+    }, [x, y], { timeout: 15000 });
+    const where = await viewer.evaluate(([x, y]) => {
+      const c = document.querySelector("#screen canvas").getBoundingClientRect();
+      const cw = document.querySelector("#screen canvas").width, ch = document.querySelector("#screen canvas").height;
+      const p = document.querySelector("#remote-pointer").getBoundingClientRect();
+      return { dx: p.left + p.width / 2 - (c.left + (x + 0.5) * c.width / cw),
+               dy: p.top + p.height / 2 - (c.top + (y + 0.5) * c.height / ch) };
+    }, [x, y]);
+    if (Math.abs(where.dx) > 1.5 || Math.abs(where.dy) > 1.5)
+      throw new Error(`the pointer mark is off its spot by ${JSON.stringify(where)}`);
+  }
+  await shot(viewer, "viewer-pointer");
+  if (await viewer.evaluate(() => document.body.dataset.vnc) !== "connected")
+    throw new Error("the viewer lost its connection over PointerPos");
+
+  // The size label follows a resize made through the API.
+  step = "resize";
+  await ask("resize_display", { sandbox: sid, width: 800, height: 600 });
+  await viewer.waitForFunction(() => document.querySelector("#dims").textContent === "800×600" &&
+    document.querySelector("#screen canvas").width === 800, null, { timeout: 15000 });
+  await shot(viewer, "viewer-resized");
+  await ask("resize_display", { sandbox: sid, width: 1024, height: 768 });
+  await viewer.waitForFunction(() => document.querySelector("#dims").textContent === "1024×768", null,
+    { timeout: 15000 });
+
   // 5. Clipboard both ways.
   step = "clipboard";
   const clipOut = "to-desktop-" + Math.floor(Math.random() * 1e9) + " héllo";
@@ -255,6 +302,14 @@ async function run(context) {
   const clipIn = "from-desktop-" + Math.floor(Math.random() * 1e9) + " wörld";
   await ask("set_clipboard", { sandbox: sid, text: clipIn });
   await viewer.waitForFunction((t) => document.querySelector("#clip-in").value === t, clipIn, { timeout: 15000 });
+  // Beyond Latin-1 (noVNC's extended clipboard), lines included.
+  const utfOut = "✓ 日本 " + Math.floor(Math.random() * 1e9) + "\nzweite Zeile ✓";
+  await viewer.fill("#clip-out", utfOut);
+  await viewer.click("#clip-send");
+  await ask("clipboard_is", { sandbox: sid, text: utfOut, timeout: 15 });
+  const utfIn = "日本 ✓ " + Math.floor(Math.random() * 1e9) + "\nline 2";
+  await ask("set_clipboard", { sandbox: sid, text: utfIn });
+  await viewer.waitForFunction((t) => document.querySelector("#clip-in").value === t, utfIn, { timeout: 15000 });
 
   // 6. Screenshot button: a PNG download of the desktop.
   step = "screenshot";
@@ -330,6 +385,25 @@ async function run(context) {
   if (!isPng(readFileSync(dl2File))) throw new Error("the view-only screenshot is not a PNG");
   await shot(ro, "viewonly-forced");
   await ro.close();
+
+  // Viewer addresses that name no sandbox say so.
+  step = "unknown-id";
+  const lost = await context.newPage();
+  watch(lost, "unknown-id");
+  for (const [q, big, detail] of [
+    ["?id=doesnotexist", "No such sandbox", /doesnotexist.*not a sandbox id/],
+    ["?id=" + "0".repeat(32) + "&token=" + encodeURIComponent(TOKEN), "No such sandbox", /no sandbox 00000000/],
+    ["", "No sandbox given", /dashboard/],
+  ]) {
+    await lost.goto(`${BASE}/viewer.html${q}`);
+    await lost.waitForFunction(() => document.querySelector("#conn").dataset.state === "error", null, { timeout: 15000 });
+    const o = await lost.evaluate(() => ({ big: document.querySelector("#overlay-text").textContent,
+      detail: document.querySelector("#overlay-detail").textContent }));
+    log("viewer" + redact(q), JSON.stringify(o));
+    if (o.big !== big || !detail.test(o.detail)) throw new Error(`viewer.html${q} says ${JSON.stringify(o)}`);
+  }
+  await shot(lost, "viewer-unknown-id");
+  await lost.close();
 
   // 10. Destroy from the dashboard (two clicks), the viewer notices.
   step = "destroy";

@@ -6,8 +6,10 @@ an xterm, and a real headless Chromium driven by playwright-core
 What the browser does is checked where it lands, from here, through the API:
 text typed on the VNC canvas must write a file in the sandbox (exec), a
 view-only link must not (its typing is dropped by the server), clipboard text
-must cross both ways, the terminal panel's shell must run commands, and the
-sandbox destroyed from the dashboard must be gone.
+must cross both ways (UTF-8 beyond Latin-1 too), the terminal panel's shell
+must run commands, and the sandbox destroyed from the dashboard must be gone.
+What the API does must show on the page: the agent's pointer moves drawn at
+their spot, a resize in the size label.
 
 Needs: node (>= 18), Debian's chromium (/usr/bin/chromium, or $CHROMIUM),
 and web/build.sh run (web/node_modules with playwright-core, web/vendor/).
@@ -184,6 +186,14 @@ class BrowserUITest(ServerTestCase):
         if what == "set_clipboard":
             r = self.server.request("PUT", "%s/%s/clipboard" % (API, sid), body={"text": req["text"]})
             return r.status == 200, "PUT clipboard: %r %r" % (r.status, r.body)
+        if what == "mouse_move":
+            r = self.server.request("POST", "%s/%s/actions" % (API, sid),
+                                    body={"action": "mouse_move", "coordinate": [req["x"], req["y"]]})
+            return r.status == 200, "mouse_move: %r %r" % (r.status, r.body)
+        if what == "resize_display":
+            r = self.server.request("PUT", "%s/%s/display" % (API, sid),
+                                    body={"width": req["width"], "height": req["height"]})
+            return r.status == 200, "PUT display: %r %r" % (r.status, r.body)
         if what == "restart_desktop":
             r = self.server.request("POST", "%s/%s/desktop/restart" % (API, sid), body={}, timeout=60)
             return r.status == 200, "desktop/restart: %r %r" % (r.status, r.body)
