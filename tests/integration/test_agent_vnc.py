@@ -19,6 +19,8 @@ viewer's SetDesktopSize) reach viewers as DesktopSize/ExtendedDesktopSize;
 several viewers at once; a viewer that stops reading is dropped without
 stalling the others or the channel; no CPU while idle with a viewer; 1000
 attach/detach cycles leave the agent's descriptors and RSS where they were.
+Third-party viewers: TigerVNC (the desktop shown, the clipboard both ways)
+and gtk-vnc's gvnccapture (the cursor painted where the pointer is).
 
     /usr/bin/python3 -m unittest tests/integration/test_agent_vnc.py -v
 
@@ -593,17 +595,18 @@ class _FdOnly:
         os.close(self.fd)
 
 
-class TigerVncTest(unittest.TestCase):
-    """TigerVNC's viewer against the agent: it listens nowhere, so a TCP
-    relay in the test accepts the viewer and passes the accepted socket
-    itself to vnc.attach. The viewer runs on a second agent's Xvfb, whose
-    screenshot shows what the viewer drew."""
+class _TwoAgents(unittest.TestCase):
+    """A served agent (with xevlog over its screen) for a third-party
+    viewer, and a second agent whose display the viewer runs on. Viewers
+    listen nowhere, so a TCP relay in the test accepts the viewer and
+    passes the accepted socket itself to vnc.attach."""
 
-    VIEWER = shutil.which("xtigervncviewer")
+    VIEWER = None
+    PACKAGE = None
 
     def setUp(self):
         if not self.VIEWER:
-            self.skipTest("xtigervncviewer is not installed (Debian: tigervnc-viewer)")
+            self.skipTest("the viewer is not installed (Debian: %s)" % self.PACKAGE)
         self.tmp = tempfile.mkdtemp(prefix="deskbox-tiger-")
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         xevlog = build_xevlog(self.tmp)
@@ -617,13 +620,23 @@ class TigerVncTest(unittest.TestCase):
         self.addCleanup(xev.stop)
         wait_until(lambda: "mapped" in read(self.evlog), what="xevlog window")
 
+
+class TigerVncTest(_TwoAgents):
+    """TigerVNC's viewer against the agent, on the second agent's Xvfb,
+    whose screenshot shows what the viewer drew."""
+
+    VIEWER = shutil.which("xtigervncviewer")
+    PACKAGE = "tigervnc-viewer"
+
     def viewer_window(self):
         for w in self.screen.result("windows")[0]["windows"]:
             if w["width"] == 800 and w["height"] == 600:
                 return w
         return None
 
-    def test_xtigervncviewer_shows_the_desktop(self):
+    def start_viewer(self):
+        """xtigervncviewer on the second display, attached to the served
+        agent. Returns its process."""
         lst = socket.socket()
         self.addCleanup(lst.close)
         lst.bind(("127.0.0.1", 0))
@@ -641,6 +654,28 @@ class TigerVncTest(unittest.TestCase):
         conn, _ = lst.accept()
         m, _ = attach(self.served, sock=conn)
         self.assertIn("result", m, m)
+        return v
+
+    def test_xtigervncviewer_clipboard_both_ways(self):
+        """TigerVNC speaks the extended clipboard too: UTF-8 both ways,
+        between the served desktop and the viewer's own display. (It
+        takes and offers clipboard text only while its window has the
+        focus.)"""
+        self.start_viewer()
+        wait_until(lambda: self.served.result("vnc.stats")[0]["updates_sent"] > 0, timeout=10,
+                   what="a first update to the viewer")
+        self.screen.actions({"action": "focus_window", "title": "TigerVNC"})
+        text = "café ✓ 日本\nline 2"
+        self.served.result("clipboard.set", {"text": text})
+        wait_until(lambda: self.screen.result("clipboard.get")[0].get("text") == text, timeout=10,
+                   what="the viewer's display to get the text")
+        back = "from the viewer's display: ñ ✓ 日本"
+        self.screen.result("clipboard.set", {"text": back})
+        wait_until(lambda: self.served.result("clipboard.get")[0].get("text") == back, timeout=10,
+                   what="the served desktop to get the viewer's text")
+
+    def test_xtigervncviewer_shows_the_desktop(self):
+        v = self.start_viewer()
         wait_until(lambda: self.served.result("vnc.stats")[0]["updates_sent"] > 0, timeout=10,
                    what="a first update to the viewer")
         b0 = self.served.result("vnc.stats")[0]["bytes_sent"]
@@ -663,6 +698,69 @@ class TigerVncTest(unittest.TestCase):
         self.assertIsNone(v.poll(), "the viewer stays connected")
         self.assertGreater(self.served.result("vnc.stats")[0]["bytes_sent"], b0)
         self.assertEqual(self.served.result("vnc.stats")[0]["clients"], 1)
+
+
+
+def bmp_decode(data):
+    """(width, height, rows) of a 24-bit uncompressed BMP (what gvnccapture
+    writes for a .bmp name); rows are bytes of RGB, top first."""
+    assert data[:2] == b"BM", "not a BMP"
+    off = struct.unpack("<I", data[10:14])[0]
+    w, h, _, bpp, comp = struct.unpack("<iiHHI", data[18:34])
+    assert (bpp, comp) == (24, 0), "not 24-bit uncompressed"
+    stride = (w * 3 + 3) & ~3
+    rows = []
+    for r in range(abs(h)):
+        row = data[off + (abs(h) - 1 - r if h > 0 else r) * stride:][:w * 3]
+        rgb = bytearray(w * 3)
+        rgb[0::3], rgb[1::3], rgb[2::3] = row[2::3], row[1::3], row[0::3]
+        rows.append(bytes(rgb))
+    return w, abs(h), rows
+
+
+class GvncCaptureTest(_TwoAgents):
+    """gtk-vnc's gvnccapture takes no cursor shapes: the server paints the
+    cursor into what it gets, and it must be where the X pointer is (it
+    was at 0,0, or where a VNC viewer last pointed)."""
+
+    VIEWER = shutil.which("gvnccapture")
+    PACKAGE = "gvncviewer"
+
+    def capture(self):
+        lst = socket.socket()
+        self.addCleanup(lst.close)
+        for n in range(1, 100):    # it takes a display number: port 5900 + n
+            try:
+                lst.bind(("127.0.0.1", 5900 + n))
+                break
+            except OSError:
+                continue
+        lst.listen(1)
+        lst.settimeout(15)
+        out = os.path.join(self.tmp, "capture.bmp")
+        p = subprocess.Popen([self.VIEWER, "--quiet", "127.0.0.1:%d" % n, out],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        self.addCleanup(lambda: (p.poll() is None and os.killpg(p.pid, signal.SIGKILL), p.wait(),
+                                 p.stdout.close()))
+        conn, _ = lst.accept()
+        m, _ = attach(self.served, sock=conn)
+        self.assertIn("result", m, m)
+        self.assertEqual(p.wait(timeout=20), 0, p.stdout.read())
+        with open(out, "rb") as f:
+            return bmp_decode(f.read())[2]
+
+    def test_the_cursor_is_where_the_pointer_is(self):
+        _, blobs = self.served.result("screenshot")
+        real = png_decode(blobs[0])[2]       # the screen has no cursor
+        for x, y in ((300, 200), (650, 420)):
+            self.served.actions({"action": "mouse_move", "coordinate": [x, y]})
+            got = self.capture()
+            diff = [(i // 3, r) for r, (a, b) in enumerate(zip(got, real))
+                    for i in range(0, len(a), 3) if a[i:i + 3] != b[i:i + 3]]
+            self.assertGreater(len(diff), 20, "a cursor at %d,%d" % (x, y))
+            far = [(px, py) for px, py in diff if abs(px - x) > 40 or abs(py - y) > 40]
+            self.assertEqual(far, [], "cursor pixels away from %d,%d" % (x, y))
 
 
 if __name__ == "__main__":
