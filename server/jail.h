@@ -37,9 +37,10 @@ struct jail_proc {
 };
 
 /*
- * Clone the init into new user, pid, mount, net, ipc, uts and cgroup
- * namespaces, map its ids, attach it to its cgroups, then let
- * it build the jail and exec deskbox-init. Does not wait for the setup: its
+ * Clone the init into new pid, mount, net, ipc, uts and cgroup namespaces
+ * (and the user namespace, rootless), attach it to its cgroups, then let it
+ * build the jail, enter its user namespace (as root: one owned by the
+ * sandbox's host id range) and exec deskbox-init. Does not wait for the setup: its
  * outcome arrives on errfd and, on success, as PROTO_READY on the channel.
  * Returns 0, or -1 with a message in err.
  */

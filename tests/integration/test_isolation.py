@@ -745,6 +745,20 @@ print(json.dumps([n, err]))
         n2, err2 = self.py_json(b, self.HOLD_MQUEUES)
         self.assertEqual((n2, err2), (n, err), "the neighbour had less room: shared per-user count")
 
+    HOLD_PROCS = "for i in $(seq 100); do sleep 1041 >/dev/null 2>&1 & done; echo held"
+
+    def test_process_count_stays_in_the_sandbox(self):
+        # RLIMIT_NPROC counts the processes of a user: a's 100 sleepers are
+        # not b's, so b under a limit of 50 can still start 20.
+        a, b = self.sandbox(desktop=False), self.sandbox(desktop=False)
+        self.assertEqual(self.sh(a, self.HOLD_PROCS), "held\n")
+        self.assertTrue(wait_until(lambda: int(self.sh(a, "pgrep -c -x sleep")) >= 100, 10))
+        res = self.server.exec(b["id"], argv=["bash", "-c", (
+            "ulimit -u 50; for i in $(seq 20); do sleep 30 >/dev/null 2>&1 & done; "
+            "jobs -p | wc -l; kill $(jobs -p)")])
+        self.assertEqual(res["exit_code"], 0, res)
+        self.assertEqual(res["stdout"].split()[0], "20")
+
     def test_range_returned_on_delete(self):
         sb = self.server.create(desktop=False)
         slot = uid_slot(sb)
