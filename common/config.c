@@ -29,6 +29,8 @@ const char config_usage[] =
 	"  --max-body BYTES       largest JSON request body (8388608)\n"
 	"  --max-file BYTES       largest file upload or download (268435456)\n"
 	"  --max-rpc-message BYTES  largest control-channel message (16777216)\n"
+	"  --uid-base N           as root, first host uid of the sandboxes' id\n"
+	"                         ranges, a multiple of 65536 (1879048192)\n"
 	"  --max-width N, --max-height N  largest desktop (1920x1080)\n"
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
@@ -72,6 +74,8 @@ static const struct key keys[] = {
 	{ "max-body", K_SIZE, F(max_body), 0, 1024, 1UL << 30 },
 	{ "max-file", K_SIZE, F(max_file), 0, 0, 1UL << 34 },
 	{ "max-rpc-message", K_SIZE, F(max_rpc_message), 0, 1024, 1UL << 32 },
+	/* multiples of 65536 below systemd's foreign range (uidrange.h) */
+	{ "uid-base", K_LONG, F(uid_base), 0, 65536, 0x7FFE0000L - 65536 },
 };
 #undef F
 
@@ -81,6 +85,7 @@ void config_defaults(struct config *c)
 	snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
 	c->listen_port = 8080;
 	c->max_sandboxes = 64;
+	c->uid_base = 0x70000000L;
 	c->timeout_s = 3600;
 	c->limits = (struct limits)LIMITS_DEFAULT;
 	c->max_output = 1 << 20;

@@ -29,6 +29,7 @@ struct config {
 	long exec_timeout_ms;       /* default exec timeout */
 	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
 	char egress_hosts[PATH_MAX]; /* "" or an /etc/hosts-format file (tests) */
+	long uid_base;              /* root: first host id of sandboxes' ranges */
 };
 
 void config_defaults(struct config *c);

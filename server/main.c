@@ -357,7 +357,9 @@ int main(int argc, char **argv)
 		fatal("no seccomp filter: refusing to run sandboxes without one");
 	cgroup_host_init(&srv.cg, srv.instance, srv.rootless);
 	srv.uids.fd = -1;
-	if (!srv.rootless && uidrange_open(&srv.uids, UIDRANGE_BASE, UIDRANGE_LOCK) < 0)
+	if (srv.cfg.uid_base % UIDRANGE_SIZE)
+		fatal("--uid-base %ld is not a multiple of %u", srv.cfg.uid_base, UIDRANGE_SIZE);
+	if (!srv.rootless && uidrange_open(&srv.uids, (uint32_t)srv.cfg.uid_base, UIDRANGE_LOCK) < 0)
 		fatal("uid ranges: %s: %s", UIDRANGE_LOCK, strerror(errno));
 	log_event(NULL, "cgroups: %s, enforcing%s%s%s%s%s", srv.cg.mode,
 		  srv.cg.enforced & CG_MEMORY ? " memory" : "",

@@ -7,8 +7,9 @@
  * pages) count each sandbox apart.
  *
  * Slots are shared by every deskboxd on the host through one lock file:
- * slot i is taken while someone holds an open-file-description lock on byte
- * i. The kernel drops a process's locks when it dies, so a crashed deskboxd
+ * host ids i * 65536.. are taken while someone holds an open-file-
+ * description lock on byte i (absolute, so servers given different
+ * --uid-base values still see each other's ranges). The kernel drops a process's locks when it dies, so a crashed deskboxd
  * leaves nothing that keeps a later one from reusing its slots, and there is
  * no state on disk to clean. Runs on the event-loop thread; never blocks
  * (F_OFD_SETLK, not SETLKW).
@@ -33,6 +34,12 @@ static int lock_byte(int fd, unsigned slot, short type)
 	fl.l_start = (off_t)slot;
 	fl.l_len = 1;
 	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* The lock byte of our slot: the range's absolute number on the host. */
+static unsigned lock_index(const struct uidrange *u, unsigned slot)
+{
+	return u->base / UIDRANGE_SIZE + slot;
 }
 
 int uidrange_open(struct uidrange *u, uint32_t base, const char *path)
@@ -75,7 +82,7 @@ int uidrange_take(struct uidrange *u, uint32_t *host_id)
 
 		if (u->mine[slot])
 			continue;
-		if (lock_byte(u->fd, slot, F_WRLCK) < 0) {
+		if (lock_byte(u->fd, lock_index(u, slot), F_WRLCK) < 0) {
 			if (errno == EAGAIN || errno == EACCES)
 				continue;        /* another deskboxd has it */
 			return -1;
@@ -94,7 +101,7 @@ void uidrange_give(struct uidrange *u, int slot)
 {
 	if (slot < 0 || (unsigned)slot >= u->nslots || !u->mine[slot])
 		return;
-	lock_byte(u->fd, (unsigned)slot, F_UNLCK);
+	lock_byte(u->fd, lock_index(u, (unsigned)slot), F_UNLCK);
 	u->mine[slot] = 0;
 }
 

@@ -10,7 +10,7 @@
 /* Ids mapped into each sandbox: 0..65535 inside, so every uid a program may
  * expect (root's files, nobody = 65534, the user 1000) has a host id. */
 #define UIDRANGE_SIZE 65536u
-/* First host id handed out: above systemd's container range
+/* First host id handed out by default (--uid-base): above systemd's container range
  * (0x00080000..0x6FFFFFFF, used by nspawn --private-users=pick) and far from
  * real users (< 60000) and subordinate ids (podman's /etc/subuid starts at
  * 100000); the slots end below systemd's foreign range at 0x7FFE0000. */
@@ -20,8 +20,10 @@
 #define UIDRANGE_LOCK "/run/deskbox/uidrange.lock"
 
 struct uidrange {
-	int fd;                 /* the lock file; byte i locked = slot i taken */
-	uint32_t base;          /* host id of slot 0 */
+	int fd;                 /* the lock file; byte i locked = host ids
+				   i * UIDRANGE_SIZE.. taken, whatever base
+				   each deskboxd was given */
+	uint32_t base;          /* host id of our slot 0 */
 	unsigned nslots;
 	unsigned char *mine;    /* slots this process holds (OFD locks of one
 				   file description do not conflict with each
@@ -29,8 +31,9 @@ struct uidrange {
 	unsigned next;          /* where the next search starts */
 };
 
-/* Open the lock file at path for ranges from base up to UIDRANGE_END.
- * Returns 0, or -1 with errno (the caller says why). */
+/* Open the lock file at path for ranges from base (a multiple of
+ * UIDRANGE_SIZE, at least UIDRANGE_SIZE) up to UIDRANGE_END. Returns 0, or
+ * -1 with errno (EINVAL for a bad base; the caller says why). */
 int uidrange_open(struct uidrange *u, uint32_t base, const char *path);
 /* Take a free slot: its first host id in *host_id. Returns the slot, or -1
  * (all taken, errno EAGAIN; or the lock failed). Never blocks. */

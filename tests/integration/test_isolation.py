@@ -649,7 +649,8 @@ UID_BASE, UID_RANGE, UID_LOCK = 0x70000000, 65536, "/run/deskbox/uidrange.lock"
 
 
 def uid_slot(sb):
-    return (sb["userns"]["host_uid"] - UID_BASE) // UID_RANGE
+    """The lock byte of sb's range: its absolute number on the host."""
+    return sb["userns"]["host_uid"] // UID_RANGE
 
 
 class TestHostIds(ServerTestCase):
@@ -758,6 +759,24 @@ print(json.dumps([n, err]))
             "jobs -p | wc -l; kill $(jobs -p)")])
         self.assertEqual(res["exit_code"], 0, res)
         self.assertEqual(res["stdout"].split()[0], "20")
+
+    def test_uid_base_option(self):
+        srv = Server(uid_base=0x60000000)
+        self.addCleanup(srv.stop)
+        srv.start()
+        sb = srv.create(desktop=False)
+        self.assertGreaterEqual(sb["userns"]["host_uid"], 0x60000000)
+        self.assertLess(sb["userns"]["host_uid"], UID_BASE)
+        self.assertEqual(sb["userns"]["host_uid"] % UID_RANGE, 0)
+        self.assertTrue(ofd_lock_holder(UID_LOCK, uid_slot(sb)))
+        srv.delete(sb["id"])
+        d = tempfile.mkdtemp(prefix="deskbox-uidbase-")
+        self.addCleanup(shutil.rmtree, d, True)
+        r = subprocess.run([srv.binary, "--uid-base", "1879048193", "--state-dir", d,
+                            "--listen", "127.0.0.1:0", "--token", "x"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("multiple of 65536", r.stderr)
 
     def test_range_returned_on_delete(self):
         sb = self.server.create(desktop=False)

@@ -70,6 +70,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->web_dir, "");
 	assert_string_equal(c->config_file, "");
 	assert_int_equal(c->max_sandboxes, 64);
+	assert_int_equal(c->uid_base, 0x70000000L);
 	assert_int_equal(c->timeout_s, 3600);
 	assert_int_equal(c->limits.memory_mb, 1024);
 	assert_int_equal(c->limits.pids, 512);
@@ -189,6 +190,10 @@ static void test_numbers(void **state)
 
 	set_ok(c, "max-sandboxes", "1");
 	assert_int_equal(c->max_sandboxes, 1);
+	set_ok(c, "uid-base", "65536");
+	assert_int_equal(c->uid_base, 65536);
+	set_ok(c, "uid-base", "2147287040");
+	assert_int_equal(c->uid_base, 0x7FFD0000L);
 	set_ok(c, "max-sandboxes", "100000");
 	assert_int_equal(c->max_sandboxes, 100000);
 	set_ok(c, "timeout", "0");
@@ -252,6 +257,9 @@ static void test_numbers_reject(void **state)
 		const char *key, *value;
 	} bad[] = {
 		{ "max-sandboxes", "0" },
+		{ "uid-base", "65535" },
+		{ "uid-base", "2147287041" },
+		{ "uid-base", "-1" },
 		{ "max-sandboxes", "100001" },
 		{ "max-sandboxes", "1.5" },
 		{ "max-sandboxes", "" },
