@@ -209,6 +209,26 @@ class TestEgressPolicy(EgressCase):
                       self.server.log_text(off))
         self.assertEqual(self.server.get(sb["id"])["network"]["stats"]["denied"], 2)
 
+    def test_denial_is_a_network_denied_event(self):
+        from wsclient import WSClient
+
+        sb = self.box({"allow": ["allowed.test"]})
+        ws = WSClient(self.server.host, self.server.port, "/v1/rpc?token=" + self.server.token,
+                      protocol="deskbox.rpc.v1")
+        self.addCleanup(ws.close)
+        ws.send_text(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "events.subscribe",
+                                 "params": {"sandbox": sb["id"], "topics": ["network.denied"]}}))
+        kind, data = ws.recv(timeout=10)
+        self.assertIn('"result"', data.decode(), data)
+        rc, status, _ = self.curl(sb, "http://denied.test:%d/x" % self.port)
+        self.assertEqual(status, 403)
+        kind, data = ws.recv(timeout=10)
+        ev = json.loads(data)
+        self.assertEqual(ev["method"], "network.denied")
+        self.assertEqual({k: ev["params"][k] for k in ("sandbox", "host", "port", "reason")},
+                         {"sandbox": sb["id"], "host": "denied.test", "port": self.port,
+                          "reason": "not in the allow list"})
+
     def test_name_not_in_the_list_is_denied(self):
         sb = self.box({"allow": ["allowed.test", "*.pkg.test"]})
         for host in ("other.test", "pkg.test"):   # a wildcard does not cover its base
