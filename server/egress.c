@@ -277,6 +277,35 @@ static void on_restart(lws_sorted_usec_list_t *sul)
 		log_event(NULL, "egress: cannot restart the helper: %s", strerror(errno));
 }
 
+int egress_check_hosts(const char *path, char *err, size_t errlen)
+{
+	struct netpolicy_hosts h;
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int r;
+
+	if (!f) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	/* getdelim with NUL reads the whole (text) file. */
+	n = getdelim(&text, &cap, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(text);
+		text = strdup("");
+	}
+	r = text ? netpolicy_hosts_parse(text, &h, err, errlen) : -1;
+	if (r == 0)
+		netpolicy_hosts_free(&h);
+	else if (!text)
+		snprintf(err, errlen, "out of memory");
+	free(text);
+	return r;
+}
+
 int egress_start(struct srv *srv, const char *exe_dir)
 {
 	struct egress *eg = calloc(1, sizeof(*eg));

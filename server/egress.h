@@ -17,6 +17,10 @@ struct sandbox;
 #define EGRESS_HTTP_PORT 3128
 #define EGRESS_SOCKS_PORT 1080
 
+/* Read and parse an --egress-hosts file now, so a mistake stops the start
+ * rather than the helper. Returns 0, or -1 with why in err. */
+int egress_check_hosts(const char *path, char *err, size_t errlen);
+
 /* Start the helper (exe_dir/deskbox-egress). Returns 0, or -1 (logged):
  * sandboxes then have no egress. */
 int egress_start(struct srv *srv, const char *exe_dir);

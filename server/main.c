@@ -396,8 +396,12 @@ int main(int argc, char **argv)
 	if (!srv.vh || ev_init(&srv) < 0 ||
 	    ev_add(&srv, srv.signal_fd, EPOLLIN, on_signal, NULL) < 0)
 		fatal("cannot set up the event loop");
-	if (srv.cfg.egress_hosts[0] && access(srv.cfg.egress_hosts, R_OK) < 0)
-		fatal("--egress-hosts %s: %s", srv.cfg.egress_hosts, strerror(errno));
+	if (srv.cfg.egress_hosts[0]) {
+		char why[600];
+
+		if (egress_check_hosts(srv.cfg.egress_hosts, why, sizeof(why)) < 0)
+			fatal("--egress-hosts %s: %s", srv.cfg.egress_hosts, why);
+	}
 	egress_start(&srv, exe_dir);
 
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",

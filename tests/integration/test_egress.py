@@ -410,6 +410,26 @@ class TestEgressHelperRestart(EgressCase):
         self.assertIn("the helper exited", self.server.log_text(self._log_offset))
 
 
+class TestEgressHostsFile(unittest.TestCase):
+    def test_a_bad_hosts_file_stops_the_start_with_its_line(self):
+        from deskbox import ServerError
+
+        tmp = tempfile.mkdtemp(prefix="deskbox-egress-hosts-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        hosts = os.path.join(tmp, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 fine.test\n127.0.0.1 not_a name!\n")
+        srv = Server(egress_hosts=hosts)
+        # stop() keeps the log of a deskboxd that exited non-zero: this one
+        # is meant to, so its directory goes too.
+        self.addCleanup(shutil.rmtree, srv.root, True)
+        self.addCleanup(srv.stop, check=False)
+        with self.assertRaises(ServerError) as cm:
+            srv.start()
+        self.assertIn("--egress-hosts %s: line 2: 'name!' is not a host name" % hosts,
+                      str(cm.exception))
+
+
 class TestEgressRootless(unittest.TestCase):
     """deskboxd without root: the listeners come from a jail in a user
     namespace and the helper keeps deskboxd's uid; same behaviour."""
