@@ -142,7 +142,17 @@ static long ev_topics(struct op_call *c)
 		int b = bus_topic_of(json_string_value(t));
 
 		if (b < 0) {
-			op_fail(c, OPERR_BAD_REQUEST, "topics[%zu] is not a topic (see docs/rpc.md)", i);
+			char known[400] = "";
+			size_t n = 0;
+
+			for (int k = 0; k < BUS_TOPIC_COUNT && n < sizeof(known); k++)
+				n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", k ? ", " : "",
+						      bus_topic_name((enum bus_topic)k));
+			if (json_is_string(t))
+				op_fail(c, OPERR_BAD_REQUEST, "topics[%zu] (%.64s) is not a topic; topics are %s", i,
+					json_string_value(t), known);
+			else
+				op_fail(c, OPERR_BAD_REQUEST, "topics[%zu] must be a topic name; topics are %s", i, known);
 			return -1;
 		}
 		mask |= BUS_BIT(b);

@@ -223,18 +223,26 @@ static void rpc_request(struct rpc_peer *p, json_t *req, struct rpc_batch *b)
 
 	if (b)
 		b->pending++;
-	if (!json_is_object(req) || !ver || strcmp(ver, "2.0") || !method ||
-	    (has_id && !json_is_string(id) && !json_is_integer(id) && !json_is_real(id) && !json_is_null(id))) {
+	if (!json_is_object(req))
+		snprintf(err, sizeof(err), "a request is an object {\"jsonrpc\": \"2.0\", \"method\", \"params\", \"id\"}");
+	else if (!ver || strcmp(ver, "2.0"))
+		snprintf(err, sizeof(err), "jsonrpc must be \"2.0\"");
+	else if (!method)
+		snprintf(err, sizeof(err), "method must be a string");
+	else if (has_id && !json_is_string(id) && !json_is_integer(id) && !json_is_real(id) && !json_is_null(id))
+		snprintf(err, sizeof(err), "id must be a string, a number or null");
+	else
+		err[0] = '\0';
+	if (err[0]) {
 		rpc_answer(p, b, rpc_error_obj(json_is_object(req) && (json_is_string(id) || json_is_integer(id))
-						       ? id : NULL, RPC_INVALID_REQUEST,
-					       "a request is {\"jsonrpc\": \"2.0\", \"method\": NAME, "
-					       "\"params\": {...}, \"id\": ID}", OPERR_OK, -1));
+						       ? id : NULL, RPC_INVALID_REQUEST, err, OPERR_OK, -1));
 		goto done;
 	}
 	op = op_find(method);
 	if (!op) {
+		snprintf(err, sizeof(err), "no such method: %.200s", method);
 		if (has_id)
-			rpc_answer(p, b, rpc_error_obj(id, RPC_METHOD_NOT_FOUND, "no such method", OPERR_OK, -1));
+			rpc_answer(p, b, rpc_error_obj(id, RPC_METHOD_NOT_FOUND, err, OPERR_OK, -1));
 		goto done;
 	}
 	if (params && !json_is_object(params)) {
@@ -281,7 +289,9 @@ done:
 void rpc_message(struct rpc_peer *p, const char *text, size_t len)
 {
 	json_error_t je;
-	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	/* Any JSON value parses: a scalar is a valid message but an invalid
+	 * request (-32600), not a parse error. */
+	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	struct rpc_batch *b;
 	char why[300];
 
