@@ -47,11 +47,16 @@ PROGS += $(BUILD)/deskbox-desktop
 endif
 
 .PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs
-all: deps $(PROGS) web
+all: deps $(PROGS) web examples/node_modules/.package-lock.json
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
 web:
 	@sh web/build.sh
+
+# The Node.js example's ws client, exact version from its lock file.
+examples/node_modules/.package-lock.json: examples/package.json examples/package-lock.json
+	cd examples && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 deps:
 	@sh scripts/deps.sh build

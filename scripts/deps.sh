@@ -11,7 +11,7 @@ libturbojpeg0-dev libspng-dev libc-ares-dev"
 # What a default desktop needs in the default 'host' root filesystem.
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2 curl"
-test="libcmocka-dev python3 util-linux procps iproute2 x11-utils chromium tigervnc-viewer
+test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer
 gvncviewer"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"

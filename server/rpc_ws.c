@@ -69,6 +69,10 @@ static void rpc_ws_enqueue(struct rpc_ws *c, struct rpc_frame *f)
 	if (c->queued > RPC_WS_MAX_QUEUE) {
 		log_event(NULL, "rpc: a client stopped reading (%zu bytes queued): closing it", c->queued);
 		c->closing = 1;
+		/* Not from WRITEABLE: a client that reads nothing never makes
+		 * its socket writable again, and would be held for ever. */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+		return;
 	}
 	lws_callback_on_writable(c->wsi);
 }
