@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""bench_rpc.py - the control channel (JSON-RPC over /v1/rpc) against REST
+and against the host's floor, in one run on one deskboxd.
+
+Same run, same sandbox:
+- desktop.screenshot (JPEG) and a left_click: round trip over the channel
+  (one WebSocket, python3-websockets) vs REST (one keep-alive connection);
+- exec of `true`: REST, channel (process.exec), and the floor: this host's
+  own fork+exec of /bin/sh -c true from spawnfloor.c (compiled here);
+- process.spawn of `yes | head -c 100M`: throughput to the client, beside a
+  host pipe of the same command read by this Python (the floor);
+- 20 clients on 20 desktop sandboxes, each asking 10 screenshots/s (JPEG)
+  for BENCH_RPC_SECONDS (default 60): p50, p99, errors.
+
+Environment: DESKBOX_BUILD, BENCH_RPC_N (round trips per measure, 200),
+BENCH_RPC_SECONDS (60), BENCH_RPC_CLIENTS (20). Nothing is asserted.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+from deskbox import API, Server, install_signal_cleanup, percentile  # noqa: E402
+from rpcclient import RPC, connect  # noqa: E402
+
+N = int(os.environ.get("BENCH_RPC_N", 200))
+SECONDS = float(os.environ.get("BENCH_RPC_SECONDS", 60))
+CLIENTS = int(os.environ.get("BENCH_RPC_CLIENTS", 20))
+RATE = 10.0            # screenshots per second per client
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, values, unit="ms", scale=1000.0, extra=""):
+        fmt = lambda v: "-" if v is None else "%.2f" % (v * scale)
+        self.rows.append((name, str(len(values)), fmt(percentile(values, 50)), fmt(percentile(values, 95)),
+                          fmt(percentile(values, 99)), unit, extra))
+
+    def note(self, name, text):
+        self.rows.append((name, "", "", "", "", "", text))
+
+    def print(self):
+        head = ("measure", "n", "p50", "p95", "p99", "unit", "")
+        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(7)]
+        line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        print(line(head))
+        print(line(tuple("-" * w for w in widths)))
+        for r in self.rows:
+            print(line(r))
+        sys.stdout.flush()
+
+
+def rest_times(n, fn):
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def rpc_times(n, rpc, method, params):
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await rpc.call(method, params)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def floor_spawn(n):
+    tmp = tempfile.mkdtemp(prefix="deskbox-bench-rpc-")
+    try:
+        exe = os.path.join(tmp, "spawnfloor")
+        subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "spawnfloor.c")], check=True)
+        out = subprocess.run([exe, str(n)], check=True, capture_output=True, text=True).stdout
+        return [float(x) / 1e6 for x in out.split()]
+    finally:
+        shutil.rmtree(tmp, True)
+
+
+def floor_pipe(nbytes):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["/bin/sh", "-c", "yes | head -c %d" % nbytes], stdout=subprocess.PIPE)
+    got = 0
+    while True:
+        b = p.stdout.read1(65536)
+        if not b:
+            break
+        got += len(b)
+    p.wait()
+    return got, time.perf_counter() - t0
+
+
+async def stream_throughput(srv, sid, nbytes):
+    ws = await connect(srv, max_size=64 << 20)
+    try:
+        t0 = time.perf_counter()
+        await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "process.spawn",
+                                  "params": {"sandbox": sid, "cmd": "yes | head -c %d" % nbytes}}))
+        got, msgs, code = 0, 0, None
+        while code is None:
+            m = json.loads(await ws.recv())
+            if m.get("method") == "process.output":
+                got += len(m["params"]["data"])
+                msgs += 1
+            elif m.get("method") == "process.exit":
+                code = m["params"]["exit_code"]
+            elif "error" in m:
+                raise RuntimeError(m)
+        return got, msgs, time.perf_counter() - t0, code
+    finally:
+        await ws.close()
+
+
+async def one_viewer(srv, sid, seconds, lat, errors):
+    async with RPC(srv) as rpc:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+
+        async def shot():
+            t0 = time.perf_counter()
+            try:
+                r = await rpc.call("desktop.screenshot", {"sandbox": sid, "format": "jpeg"}, timeout=30)
+                if not r.get("_bytes", b"").startswith(b"\xff\xd8"):
+                    raise RuntimeError("not a JPEG")
+                lat.append(time.perf_counter() - t0)
+            except Exception as e:   # counted, not fatal: errors are a figure
+                errors.append(repr(e)[:200])
+
+        i = 0
+        while True:
+            due = start + i / RATE
+            if due - start >= seconds:
+                break
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(shot()))   # open loop: a slow answer does not slow the rate
+            i += 1
+        await asyncio.gather(*tasks)
+
+
+async def channel_figures(srv, api, sid, table):
+    async with RPC(srv) as rpc:
+        for _ in range(10):     # warm up both paths
+            await rpc.call("desktop.screenshot", {"sandbox": sid, "format": "jpeg"})
+            api.request("GET", "%s/%s/screenshot?format=jpeg" % (API, sid), raw=True)
+        shot_rest = rest_times(N, lambda: api.request("GET", "%s/%s/screenshot?format=jpeg" % (API, sid), raw=True))
+        shot_rpc = await rpc_times(N, rpc, "desktop.screenshot", {"sandbox": sid, "format": "jpeg"})
+        table.add("screenshot jpeg, REST", shot_rest)
+        table.add("screenshot jpeg, channel", shot_rpc)
+        click = [{"action": "left_click", "coordinate": [1200, 760]}]
+        click_rest = rest_times(N, lambda: api.expect(200, "POST", "%s/%s/actions" % (API, sid), click))
+        click_rpc = await rpc_times(N, rpc, "desktop.actions", {"sandbox": sid, "actions": click})
+        table.add("left_click, REST", click_rest)
+        table.add("left_click, channel", click_rpc)
+
+        for _ in range(10):
+            api.exec(sid, argv=["true"])
+            await rpc.call("process.exec", {"sandbox": sid, "argv": ["true"]})
+        floor = floor_spawn(N)
+        ex_rest = rest_times(N, lambda: api.exec(sid, argv=["true"]))
+        ex_rpc = await rpc_times(N, rpc, "process.exec", {"sandbox": sid, "argv": ["true"]})
+        ex_sh_rest = rest_times(N, lambda: api.exec(sid, cmd="true"))
+        ex_sh_rpc = await rpc_times(N, rpc, "process.exec", {"sandbox": sid, "cmd": "true"})
+        f50 = percentile(floor, 50)
+        table.add("floor: host fork+exec sh -c true", floor)
+        for name, v in (("exec argv [true], REST", ex_rest), ("exec argv [true], channel", ex_rpc),
+                        ("exec cmd 'true' (sh -c), REST", ex_sh_rest),
+                        ("exec cmd 'true' (sh -c), channel", ex_sh_rpc)):
+            table.add(name, v, extra="p50 %.2fx floor" % (percentile(v, 50) / f50))
+
+    nbytes = 100 << 20
+    got, secs = floor_pipe(nbytes)
+    table.note("floor: host pipe yes|head -c 100M", "%.0f MB/s (%d bytes in %.2f s)" % (got / secs / 1e6, got, secs))
+    got, msgs, secs, code = await stream_throughput(srv, sid, nbytes)
+    table.note("process.spawn yes|head -c 100M", "%.0f MB/s to the client (%d bytes, %d notifications, %.2f s, exit %s)"
+               % (got / secs / 1e6, got, msgs, secs, code))
+
+
+async def load_figures(srv, sids, table):
+    lat, errors = [], []
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_viewer(srv, s, SECONDS, lat, errors) for s in sids))
+    wall = time.perf_counter() - t0
+    table.add("%d clients x %g shots/s x %gs, jpeg" % (len(sids), RATE, SECONDS), lat,
+              extra="errors %d; %.0f shots/s done" % (len(errors), len(lat) / wall))
+    if errors:
+        table.note("  first error", errors[0])
+
+
+def main():
+    install_signal_cleanup()
+    if not shutil.which("cc"):
+        print("bench_rpc: no C compiler (make deps-bench)")
+        return 1
+    table = Table()
+    table.note("host load average at start", "%.2f %.2f %.2f on %d cores (figures are shared with it)"
+               % (os.getloadavg() + (os.cpu_count(),)))
+    with Server(max_sandboxes=CLIENTS + 2) as srv:
+        api = srv.client(keepalive=True)
+        sb = api.create(apps=["xterm"])
+        try:
+            asyncio.run(channel_figures(srv, api, sb["id"], table))
+        finally:
+            api.delete(sb["id"])
+        table.print()
+        sids = []
+        try:
+            for _ in range(CLIENTS):
+                sids.append(api.create(apps=["xterm"])["id"])
+            asyncio.run(load_figures(srv, sids, table))
+        finally:
+            for s in sids:
+                api.delete(s)
+    table.note("host load average at end", "%.2f %.2f %.2f" % os.getloadavg())
+    print()
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
