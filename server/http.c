@@ -143,6 +143,12 @@ int http_refuse_upgrade(struct lws *wsi, enum operr e, const char *fmt, ...)
 	    !lws_finalize_http_header(wsi, &p, end) && (size_t)(end - p) > strlen(body)) {
 		memcpy(p, body, strlen(body));
 		p += strlen(body);
+		/* lws writes the status line with the request's version, which
+		 * it has not parsed yet for an upgrade: HTTP/1.0, and strict
+		 * clients (python3-websockets) refuse a 1.0 answer to a 1.1
+		 * upgrade. An upgrade is HTTP/1.1 by definition (RFC 6455). */
+		if (p - start > 9 && !memcmp(start, "HTTP/1.0 ", 9))
+			memcpy(start, "HTTP/1.1 ", 9);
 		/* One write: headers and body; the connection closes after. */
 		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL);
 	}
