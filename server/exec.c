@@ -310,18 +310,26 @@ out:
 	free(job);
 }
 
-static void run_exec(struct op_call *c)
+int exec_parse(struct op_call *c, struct req_exec *x)
 {
-	struct req_exec x;
-	char err[512], *text = json_dumps(c->params, JSON_COMPACT);
+	char err[512];
+	size_t len;
+	char *text = op_params_dump(c, &len);
 	enum req_result res;
 
 	if (!text)
-		return op_fail(c, OPERR_INTERNAL, "out of memory");
-	res = req_parse_exec(text, strlen(text), c->srv->cfg.exec_timeout_ms, &x, err, sizeof(err));
+		return -1;
+	res = req_parse_exec(text, len, c->srv->cfg.exec_timeout_ms, x, err, sizeof(err));
 	free(text);
-	if (res != REQ_OK)
-		return op_fail(c, res == REQ_BAD_JSON ? OPERR_BAD_JSON : OPERR_BAD_REQUEST, "%s", err);
+	return op_req_result(c, res, err);
+}
+
+static void run_exec(struct op_call *c)
+{
+	struct req_exec x;
+
+	if (exec_parse(c, &x) < 0)
+		return;
 	exec_start(c->sb, &x, c);
 	req_exec_free(&x);
 }

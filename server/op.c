@@ -16,6 +16,7 @@
 
 #include "desktop.h"
 #include "fields.h"
+#include "req.h"
 #include "sandbox.h"
 
 /* The families, each a NULL-name-terminated array (op_*.c). */
@@ -400,4 +401,22 @@ void op_conn_hook_del(struct op_conn *conn, struct op_conn_hook *h)
 			*pp = h->next;
 			return;
 		}
+}
+
+char *op_params_dump(struct op_call *c, size_t *len)
+{
+	char *s = json_dumps(c->params, JSON_COMPACT);
+
+	*len = s ? strlen(s) : 0;
+	if (!s)
+		op_fail(c, OPERR_INTERNAL, "out of memory");
+	return s;
+}
+
+int op_req_result(struct op_call *c, enum req_result res, const char *err)
+{
+	if (res == REQ_OK)
+		return 0;
+	op_fail(c, res == REQ_BAD_JSON ? OPERR_BAD_JSON : OPERR_BAD_REQUEST, "%s", err);
+	return -1;
 }

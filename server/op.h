@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "operr.h"
+#include "req.h"
 #include "srv.h"
 #include "util.h"
 
@@ -176,6 +177,12 @@ void op_authenticate(struct srv *srv, const char *token, size_t len, struct op_a
 
 /* Whether auth may call op on sandbox id (NULL: no sandbox). */
 int op_allowed(const struct op *op, const struct op_auth *auth, const char *id);
+
+/* params as JSON text, for the req.c parsers (they take a body). NULL
+ * with c failed; free the text. */
+char *op_params_dump(struct op_call *c, size_t *len);
+/* Fail c for a req.c parse result (an enum req_result); 0 when it was OK. */
+int op_req_result(struct op_call *c, enum req_result res, const char *err);
 
 /* Parameter helpers for run functions: the value, or -1 with c failed. */
 int op_param_str(struct op_call *c, const char *name, int required, const char **out);

@@ -15,25 +15,6 @@
 #include "req.h"
 #include "sandbox.h"
 
-/* req.c parses bodies as text; params are the same object. */
-static char *op_params_text(struct op_call *c, size_t *len)
-{
-	char *s = json_dumps(c->params, JSON_COMPACT);
-
-	*len = s ? strlen(s) : 0;
-	if (!s)
-		op_fail(c, OPERR_INTERNAL, "out of memory");
-	return s;
-}
-
-static int op_parsed(struct op_call *c, enum req_result res, const char *err)
-{
-	if (res == REQ_OK)
-		return 0;
-	op_fail(c, res == REQ_BAD_JSON ? OPERR_BAD_JSON : OPERR_BAD_REQUEST, "%s", err);
-	return -1;
-}
-
 static void run_health(struct op_call *c)
 {
 	op_ok(c, json_pack("{s:s}", "status", "ok"));
@@ -55,14 +36,14 @@ static void run_create(struct op_call *c)
 	struct req_create spec;
 	char err[512];
 	size_t len;
-	char *text = op_params_text(c, &len);
+	char *text = op_params_dump(c, &len);
 	enum req_result res;
 
 	if (!text)
 		return;
 	res = req_parse_create(text, len, &srv->cfg.limits, srv->cfg.timeout_s, &spec, err, sizeof(err));
 	free(text);
-	if (op_parsed(c, res, err) < 0)
+	if (op_req_result(c, res, err) < 0)
 		return;
 	/* Without the agent installed, sandboxes default to shell-only. */
 	if (spec.desktop < 0)
@@ -98,7 +79,7 @@ static void run_set_timeout(struct op_call *c)
 {
 	char err[512];
 	size_t len;
-	char *text = op_params_text(c, &len);
+	char *text = op_params_dump(c, &len);
 	enum req_result res;
 	long t;
 
@@ -106,7 +87,7 @@ static void run_set_timeout(struct op_call *c)
 		return;
 	res = req_parse_timeout(text, len, &t, err, sizeof(err));
 	free(text);
-	if (op_parsed(c, res, err) < 0)
+	if (op_req_result(c, res, err) < 0)
 		return;
 	sbx_set_timeout(c->sb, t);
 	op_ok(c, sbx_json(c->sb));

@@ -362,8 +362,7 @@ static void run_spawn(struct op_call *c)
 	int pty = 0, kill_on_close = 0, raw = 0, nfds = 0;
 	const char *enc = NULL;
 	struct req_exec x;
-	char err[512], cwd[4096], *text;
-	enum req_result res;
+	char cwd[4096];
 	struct proc *p;
 
 	if (take_bool(c, "pty", &pty) < 0 || take_bool(c, "kill_on_close", &kill_on_close) < 0 ||
@@ -373,13 +372,8 @@ static void run_spawn(struct op_call *c)
 		return op_fail(c, OPERR_BAD_REQUEST, "output_encoding must be utf-8 or base64");
 	raw = enc && !strcmp(enc, "base64");
 	json_object_del(c->params, "output_encoding");
-	text = json_dumps(c->params, JSON_COMPACT);
-	if (!text)
-		return op_fail(c, OPERR_INTERNAL, "out of memory");
-	res = req_parse_exec(text, strlen(text), c->srv->cfg.exec_timeout_ms, &x, err, sizeof(err));
-	free(text);
-	if (res != REQ_OK)
-		return op_fail(c, res == REQ_BAD_JSON ? OPERR_BAD_JSON : OPERR_BAD_REQUEST, "%s", err);
+	if (exec_parse(c, &x) < 0)
+		return;
 	if (path_normalize("/home/user", x.cwd ? x.cwd : "/home/user", cwd, sizeof(cwd))) {
 		req_exec_free(&x);
 		return op_fail(c, OPERR_BAD_REQUEST, "cwd is not a usable path");
