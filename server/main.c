@@ -321,8 +321,11 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "--list-ops")) {
 		/* The operation table, for docs/operations.md and the clients. */
-		json_dumpf(op_describe_all(rest_describe), stdout, JSON_INDENT(1) | JSON_SORT_KEYS);
+		json_t *ops = op_describe_all(rest_describe);
+
+		json_dumpf(ops, stdout, JSON_INDENT(1) | JSON_SORT_KEYS);
 		putchar('\n');
+		json_decref(ops);
 		return 0;
 	}
 	load_config(argc, argv);
