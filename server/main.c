@@ -27,6 +27,7 @@
 
 #include "bus.h"
 #include "mcp.h"
+#include "adapt_bash.h"
 #include "egress.h"
 #include "ev.h"
 #include "http.h"
@@ -422,6 +423,7 @@ int main(int argc, char **argv)
 	sbx_destroy_all(&srv);
 	bus_destroy(&srv);
 	mcp_destroy(&srv);
+	adapt_bash_destroy_all(&srv);
 	egress_stop(&srv);
 	cgroup_host_cleanup(&srv.cg);
 	lws_context_destroy(srv.ctx);

@@ -27,6 +27,8 @@ extern const struct op op_desktop_rows[];
 extern const struct op op_network_rows[];
 extern const struct op op_events_rows[];
 extern const struct op op_proc_rows[];
+extern const struct op adapt_anthropic_rows[];
+extern const struct op adapt_openai_rows[];
 
 #define OP_MAX 96
 
@@ -55,7 +57,8 @@ static void op_build(void)
 {
 	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_proc_rows,
 					  op_files_rows, op_desktop_rows, op_events_rows,
-					  op_network_rows };
+					  op_network_rows,
+					  adapt_anthropic_rows, adapt_openai_rows };
 
 	op_n = 0;
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)

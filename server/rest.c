@@ -60,6 +60,10 @@ static const struct rest_route rest_routes[] = {
 	{ HM_GET, "/v1/sandboxes/*/network", "network.get", 200, RB_NONE },
 	{ HM_PUT, "/v1/sandboxes/*/network", "network.set", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/network/log", "network.log", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/tools/anthropic", "anthropic.tool_use", 200, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/tools/anthropic", "anthropic.tools", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/tools/openai", "openai.computer_call", 200, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/tools/openai", "openai.tools", 200, RB_NONE },
 	{ HM_POST, "/mcp", NULL, 200, RB_MCP },
 	{ HM_DELETE, "/mcp", NULL, 200, RB_MCP },
 };

@@ -1,0 +1,111 @@
+/*
+ * adapt_sub.c - sub-calls and model sizes for the agent adapters (see
+ * adapt_sub.h).
+ *
+ * Owns each sub-call in flight (struct adapt_sub: the sub's op_call and
+ * who to tell). The parent's job points at it, so a parent cancelled by
+ * its client cancels the sub, which then never calls back. Loop thread
+ * only.
+ */
+#include "adapt_sub.h"
+
+#include <stdlib.h>
+
+#include "desktop.h"
+#include "sandbox.h"
+
+struct adapt_sub {
+	struct op_call c;
+	struct op_call *parent;
+	adapt_sub_fn done;
+	void *arg;
+	void (*arg_free)(void *arg);
+};
+
+static void adapt_sub_cancel(void *job)
+{
+	struct adapt_sub *s = job;
+
+	op_cancel(&s->c);
+	op_call_release(&s->c);
+	if (s->arg_free)
+		s->arg_free(s->arg);
+	free(s);
+}
+
+static void adapt_sub_done(struct op_call *c)
+{
+	struct adapt_sub *s = c->tctx;
+
+	op_clear_job(s->parent);
+	s->done(s->parent, c, s->arg);
+	op_call_release(&s->c);
+	free(s);
+}
+
+void adapt_sub_start(struct op_call *parent, const char *op_name, json_t *params, const char *bin,
+		     size_t bin_len, adapt_sub_fn done, void *arg, void (*arg_free)(void *arg))
+{
+	adapt_sub_start_on(parent, parent->conn, op_name, params, bin, bin_len, done, arg, arg_free);
+}
+
+void adapt_sub_start_on(struct op_call *parent, struct op_conn *conn, const char *op_name, json_t *params,
+			const char *bin, size_t bin_len, adapt_sub_fn done, void *arg,
+			void (*arg_free)(void *arg))
+{
+	const struct op *op = op_find(op_name);
+	struct adapt_sub *s = op ? calloc(1, sizeof(*s)) : NULL;
+
+	if (!s) {
+		json_decref(params);
+		if (arg_free)
+			arg_free(arg);
+		return op_fail(parent, OPERR_INTERNAL, "cannot call %s", op_name);
+	}
+	if (parent->sb)
+		json_object_set_new(params, "sandbox", json_string(parent->sb->id));
+	op_call_init(&s->c, parent->srv, op, &parent->auth, params, parent->host);
+	s->c.conn = conn;
+	s->c.bin = bin;
+	s->c.bin_len = bin_len;
+	s->c.on_done = adapt_sub_done;
+	s->c.tctx = s;
+	s->parent = parent;
+	s->done = done;
+	s->arg = arg;
+	s->arg_free = arg_free;
+	op_set_job(parent, s, adapt_sub_cancel);
+	op_dispatch(&s->c);   /* may finish, and free s, at once */
+}
+
+void adapt_sub_model_size(int sw, int sh, long w, long h, int *mw, int *mh)
+{
+	double f = 1.0;
+
+	if (w > 0 && h > 0) {
+		*mw = (int)w;
+		*mh = (int)h;
+		return;
+	}
+	if (sw > 1280)
+		f = 1280.0 / sw;
+	if (sh * f > 800)
+		f = 800.0 / sh;
+	*mw = f < 1.0 ? (int)(sw * f + 0.5) : sw;
+	*mh = f < 1.0 ? (int)(sh * f + 0.5) : sh;
+}
+
+int adapt_sub_screen(struct op_call *c, int *w, int *h)
+{
+	json_t *j = c->sb ? desk_json(c->sb) : NULL;
+	json_t *d = json_object_get(j, "display");
+
+	if (!d) {
+		json_decref(j);
+		return -1;
+	}
+	*w = (int)json_integer_value(json_object_get(d, "width"));
+	*h = (int)json_integer_value(json_object_get(d, "height"));
+	json_decref(j);
+	return 0;
+}
