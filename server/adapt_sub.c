@@ -3,15 +3,16 @@
  * adapt_sub.h).
  *
  * Owns each sub-call in flight (struct adapt_sub: the sub's op_call and
- * who to tell). The parent's job points at it, so a parent cancelled by
- * its client cancels the sub, which then never calls back. Loop thread
- * only.
+ * who to tell), until the loop turn after it answered. The parent's job
+ * points at it, so a parent cancelled by its client cancels the sub, which
+ * then never calls back. Loop thread only.
  */
 #include "adapt_sub.h"
 
 #include <stdlib.h>
 
 #include "desktop.h"
+#include "ev.h"
 #include "sandbox.h"
 
 struct adapt_sub {
@@ -20,6 +21,7 @@ struct adapt_sub {
 	adapt_sub_fn done;
 	void *arg;
 	void (*arg_free)(void *arg);
+	lws_sorted_usec_list_t reap;
 };
 
 static void adapt_sub_cancel(void *job)
@@ -33,14 +35,23 @@ static void adapt_sub_cancel(void *job)
 	free(s);
 }
 
+static void adapt_sub_reap(lws_sorted_usec_list_t *sul)
+{
+	struct adapt_sub *s = lws_container_of(sul, struct adapt_sub, reap);
+
+	op_call_release(&s->c);
+	free(s);
+}
+
 static void adapt_sub_done(struct op_call *c)
 {
 	struct adapt_sub *s = c->tctx;
 
 	op_clear_job(s->parent);
 	s->done(s->parent, c, s->arg);
-	op_call_release(&s->c);
-	free(s);
+	/* Freed on the next turn of the loop: an operation may still tidy its
+	 * job on the call right after answering it (files.c does). */
+	ev_timer(c->srv, &s->reap, adapt_sub_reap, 0);
 }
 
 void adapt_sub_start(struct op_call *parent, const char *op_name, json_t *params, const char *bin,

@@ -341,6 +341,7 @@ void rest_handle(struct http_req *r)
 	int n;
 
 	if (r->route->body == RB_MCP) {
+		json_decref(params);
 		mcp_handle(r);
 		return;
 	}

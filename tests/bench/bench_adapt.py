@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""bench_adapt.py - what the agent faces cost over the plain operations.
+
+Starts its own deskboxd (tests/integration/deskbox.py) with one sandbox
+running an xterm at 1280x800 and times, over one keep-alive connection on
+loopback, p50/p95 of:
+
+- an Anthropic computer screenshot through POST …/tools/anthropic beside the
+  same screenshot through POST …/actions (the plain desktop.actions row);
+- an Anthropic left_click through the adapter (screenshot_after=false, and
+  as the reference tool answers: with a screenshot) beside a plain
+  left_click through …/actions;
+- an MCP tools/call of `screenshot` (2026-07-28, stateless) beside GET
+  …/screenshot (desktop.screenshot), both PNG.
+
+Ratios are adapter / plain. Nothing is asserted about speed.
+Environment: DESKBOX_BUILD, BENCH_SCALE (default 1.0 multiplies the sample
+counts; minimum 30).
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+
+from deskbox import Server, install_signal_cleanup, percentile, until  # noqa: E402
+from bench_core import Table  # noqa: E402
+
+SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
+N = max(30, int(100 * SCALE))
+META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+
+
+def times(fn, n=N):
+    for _ in range(5):
+        fn()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def ok(r, status=200):
+    if r.status != status:
+        raise SystemExit("unexpected answer %d: %r" % (r.status, r.body))
+    return r
+
+
+def main():
+    install_signal_cleanup()
+    table = Table()
+    with Server() as srv:
+        api = srv.client(keepalive=True)
+        sb = api.create(apps=["xterm -geometry 80x20+0+0"])
+        sid = sb["id"]
+        until(lambda: api.request("GET", "/v1/sandboxes/%s/windows" % sid).body.get("windows"),
+              timeout=30, what="the xterm")
+        tools = "/v1/sandboxes/%s/tools/anthropic" % sid
+        acts = "/v1/sandboxes/%s/actions" % sid
+
+        def block(inp):
+            return {"type": "tool_use", "id": "toolu_bench", "name": "computer", "input": inp}
+
+        plain = times(lambda: ok(api.request("POST", acts, {"action": "screenshot"})))
+        adapt = times(lambda: ok(api.request("POST", tools, block({"action": "screenshot"}))))
+        table.add("screenshot: POST /actions", N, plain, "ms", "", 1000)
+        table.add("screenshot: /tools/anthropic", N, adapt, "ms", "", 1000)
+        table.note("  ratio p50", "%.2f" % (percentile(adapt, 50) / percentile(plain, 50)))
+
+        click = {"action": "left_click", "coordinate": [1270, 790]}
+        plain = times(lambda: ok(api.request("POST", acts, click)))
+        adapt = times(lambda: ok(api.request("POST", tools + "?screenshot_after=false", block(click))))
+        both = times(lambda: ok(api.request("POST", tools, block(click))))
+        table.add("left_click: POST /actions", N, plain, "ms", "", 1000)
+        table.add("left_click: /tools/anthropic", N, adapt, "ms", "", 1000)
+        table.note("  ratio p50", "%.2f" % (percentile(adapt, 50) / percentile(plain, 50)))
+        table.add("left_click + screenshot (ref.)", N, both, "ms", "", 1000)
+
+        shot = "/v1/sandboxes/%s/screenshot" % sid
+        plain = times(lambda: ok(api.request("GET", shot, raw=True)))
+        hdrs = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2026-07-28",
+                "Mcp-Method": "tools/call", "Mcp-Name": "screenshot"}
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "screenshot", "arguments": {"sandbox_id": sid}, "_meta": META}}
+        mcp = times(lambda: ok(api.request("POST", "/mcp", call, headers=hdrs)))
+        table.add("screenshot: GET /screenshot", N, plain, "ms", "", 1000)
+        table.add("screenshot: MCP tools/call", N, mcp, "ms", "", 1000)
+        table.note("  ratio p50", "%.2f" % (percentile(mcp, 50) / percentile(plain, 50)))
+        api.delete(sid)
+    table.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
