@@ -90,6 +90,17 @@ static void job_end(struct file_job *job)
 	free(job);
 }
 
+/* The call, taken off the job before it is answered: an answer may end
+ * the call at once (the control channel frees it in on_done), so job_end
+ * must not touch it afterwards. */
+static struct op_call *job_take(struct file_job *job)
+{
+	struct op_call *r = job->req;
+
+	job->req = NULL;
+	return r;
+}
+
 static int on_committed(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 {
 	struct file_job *job = ctx;
@@ -120,8 +131,10 @@ static void commit(struct file_job *job, uint32_t open_id, int error)
 	job->error = error;
 	if (len < 0 || !sbx_send(job->sb, PROTO_COMMIT, !error, payload, (size_t)len, NULL, 0,
 				 on_committed, job)) {
-		if (job->req)
-			op_fail(job->req, OPERR_SANDBOX_NOT_RUNNING, "cannot reach the sandbox");
+		struct op_call *r = job_take(job);
+
+		if (r)
+			op_fail(r, OPERR_SANDBOX_NOT_RUNNING, "cannot reach the sandbox");
 		job_end(job);
 	}
 }
@@ -134,12 +147,14 @@ static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 	int fd;
 
 	if (!h) {
+		job_take(job);
 		if (r)
 			op_fail(r, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped");
 		job_end(job);
 		return 1;
 	}
 	if (h->arg || nfds != 1) {
+		job_take(job);
 		if (r)
 			answer_errno(r, h->arg ? h->arg : EIO, job->path);
 		job_end(job);
@@ -153,6 +168,7 @@ static int on_opened(void *ctx, const struct proto_hdr *h, int *fds, int nfds)
 		close(fd);
 		return 1;
 	}
+	job_take(job);
 	if (!r) {
 		close(fd);
 	} else if (fstat(fd, &st) < 0) {

@@ -556,13 +556,17 @@ static const struct {
 
 static void run_signal(struct op_call *c)
 {
-	json_t *v = json_object_get(c->params, "signal");
 	struct proc *p = proc_of(c);
-	const char *name = json_string_value(v);
-	int sig = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	json_t *v;
+	const char *name;
+	int sig;
 
+	/* proc_of answered (and the transport freed the params) if no p. */
 	if (!p)
 		return;
+	v = json_object_get(c->params, "signal");
+	name = json_string_value(v);
+	sig = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 	if (name && !strncasecmp(name, "SIG", 3))
 		name += 3;
 	for (size_t i = 0; name && i < sizeof(proc_signals) / sizeof(proc_signals[0]); i++)
