@@ -18,6 +18,7 @@
 
 #include "util.h"
 #include "scale.h"
+#include "watch.h"
 #include "windows.h"
 
 struct job {
@@ -108,28 +109,39 @@ static int mods_press(struct step *s, struct input_held *h)
 	return -1;
 }
 
-/* Take the screenshot r and put it in the result as base64. */
-static enum step_rc image_result(struct step *s, const struct shot_req *r)
+int actions_image(struct agent *a, const struct shot_req *r, json_t *res,
+		  char *err, size_t errlen)
 {
 	struct encode_image img;
-	char err[256];
 	json_t *image;
 	char *b64;
 	size_t n;
 
-	if (encode_shot(s->a->enc, s->a->cap, r, &img, err, sizeof err) < 0)
-		return fail(s, "internal", "%s", err);
+	if (encode_shot(a->enc, a->cap, r, &img, err, errlen) < 0)
+		return -1;
 	b64 = malloc(4 * ((img.len + 2) / 3) + 1);
-	if (!b64)
-		return fail(s, "internal", "out of memory");
+	if (!b64) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	n = base64_encode(img.data, img.len, b64);
 	image = json_object();
 	json_object_set_new(image, "media_type", json_string(shot_media_type(r->format)));
 	json_object_set_new(image, "data", json_stringn_nocheck(b64, n));
 	free(b64);
-	json_object_set_new(s->res, "image", image);
-	json_object_set_new(s->res, "width", json_integer(img.width));
-	json_object_set_new(s->res, "height", json_integer(img.height));
+	json_object_set_new(res, "image", image);
+	json_object_set_new(res, "width", json_integer(img.width));
+	json_object_set_new(res, "height", json_integer(img.height));
+	return 0;
+}
+
+/* Take the screenshot r and put it in the result as base64. */
+static enum step_rc image_result(struct step *s, const struct shot_req *r)
+{
+	char err[256];
+
+	if (actions_image(s->a, r, s->res, err, sizeof err) < 0)
+		return fail(s, "internal", "%s", err);
 	return STEP_DONE;
 }
 
@@ -461,7 +473,9 @@ static int job_step(struct actions *as, struct job *j)
 		j->pos = 0;
 		j->wake = 0;
 	}
-	chan_reply(&as->a->chan, j->id, json_pack("{sO}", "results", j->results), -1);
+	/* watch.c sends it, after the screen settles if the request asks. */
+	watch_actions_done(as->a->watch, j->id, json_pack("{sO}", "results", j->results),
+			   j->params, &j->list);
 	return 1;
 }
 

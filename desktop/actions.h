@@ -28,6 +28,11 @@ void actions_destroy(struct actions *as);
 int actions_submit(struct actions *as, json_t *id, json_t *params,
 		   struct act_error *e);
 
+/* Take the screenshot r and put it into res as {image: {media_type,
+ * data (base64)}, width, height}. Returns 0, or -1 with err. */
+int actions_image(struct agent *a, const struct shot_req *r, json_t *res,
+		  char *err, size_t errlen);
+
 /* Run what is due. */
 void actions_run(struct actions *as);
 

@@ -22,6 +22,7 @@
 #define AGENT_MAX_APPS 16
 
 struct actions;
+struct watch;
 
 struct agent {
 	struct chan chan;           /* fd 3, to deskboxd */
@@ -33,6 +34,7 @@ struct agent {
 	struct clipboard *clip;
 	struct actions *acts;       /* queued "actions" requests */
 	struct vnc *vnc;            /* VNC viewers */
+	struct watch *watch;        /* events and settle waits */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
 	pid_t apps[AGENT_MAX_APPS]; /* --app process groups */

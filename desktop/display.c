@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int display_trap_code;
 
@@ -41,6 +42,21 @@ int display_trap_end(struct display *d)
 	code = display_trap_code;
 	display_trap_code = 0;
 	return code;
+}
+
+static int64_t display_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The screen changed (drawing or a resize). */
+static void display_changed(struct display *d)
+{
+	d->damage++;
+	d->changed_ms = display_now_ms();
 }
 
 static int display_extensions(struct display *d, char *err, size_t errlen)
@@ -143,6 +159,8 @@ void display_close(struct display *d)
 		return;
 	if (d->dpy && d->dirty != None)
 		display_track_damage(d, 0);
+	if (d->dpy && d->watch_dirty != None)
+		display_watch_damage(d, 0);
 	if (d->dpy)
 		XCloseDisplay(d->dpy);
 	free(d);
@@ -256,57 +274,74 @@ int display_resize(struct display *d, int w, int h, char *err, size_t errlen)
 		d->own_mode = mode;
 	d->width = w;
 	d->height = h;
-	d->damage++;
+	display_changed(d);
 	return 0;
 }
 
 /* One damage notification: count it, and gather the area if tracking. */
 static void display_damaged(struct display *d)
 {
-	d->damage++;
-	if (d->dirty == None) {
+	display_changed(d);
+	if (d->dirty == None && d->watch_dirty == None) {
 		XDamageSubtract(d->dpy, d->dmg, None, None);
 		return;
 	}
 	XDamageSubtract(d->dpy, d->dmg, None, d->part);
-	XFixesUnionRegion(d->dpy, d->dirty, d->dirty, d->part);
+	if (d->dirty != None)
+		XFixesUnionRegion(d->dpy, d->dirty, d->dirty, d->part);
+	if (d->watch_dirty != None)
+		XFixesUnionRegion(d->dpy, d->watch_dirty, d->watch_dirty, d->part);
+}
+
+/* Start or stop gathering into *region; the scratch region `part` lives
+ * while either region does. */
+static int display_gather(struct display *d, XserverRegion *region, int on)
+{
+	if (!on) {
+		if (*region != None)
+			XFixesDestroyRegion(d->dpy, *region);
+		*region = None;
+		if (d->dirty == None && d->watch_dirty == None && d->part != None) {
+			XFixesDestroyRegion(d->dpy, d->part);
+			d->part = None;
+		}
+		return 0;
+	}
+	if (*region == None)
+		*region = XFixesCreateRegion(d->dpy, NULL, 0);
+	if (d->part == None)
+		d->part = XFixesCreateRegion(d->dpy, NULL, 0);
+	XFixesSetRegion(d->dpy, *region, NULL, 0);
+	return *region != None && d->part != None ? 0 : -1;
 }
 
 int display_track_damage(struct display *d, int on)
 {
-	if (!on) {
-		if (d->dirty != None) {
-			XFixesDestroyRegion(d->dpy, d->dirty);
-			XFixesDestroyRegion(d->dpy, d->part);
-		}
-		d->dirty = d->part = None;
-		return 0;
-	}
-	if (d->dirty == None) {
-		d->dirty = XFixesCreateRegion(d->dpy, NULL, 0);
-		d->part = XFixesCreateRegion(d->dpy, NULL, 0);
-	}
-	XFixesSetRegion(d->dpy, d->dirty, NULL, 0);
-	return d->dirty != None && d->part != None ? 0 : -1;
+	return display_gather(d, &d->dirty, on);
 }
 
-XRectangle *display_take_damage(struct display *d, int *n)
+int display_watch_damage(struct display *d, int on)
+{
+	return display_gather(d, &d->watch_dirty, on);
+}
+
+static XRectangle *display_take(struct display *d, XserverRegion region, int *n)
 {
 	XRectangle *r, *out;
 	XRectangle bounds;
 	int k = 0;
 
 	*n = 0;
-	if (d->dirty == None)
+	if (region == None)
 		return NULL;
-	r = XFixesFetchRegionAndBounds(d->dpy, d->dirty, n, &bounds);
+	r = XFixesFetchRegionAndBounds(d->dpy, region, n, &bounds);
 	if (!r || !*n) {
 		if (r)
 			XFree(r);
 		*n = 0;
 		return NULL;
 	}
-	XFixesSetRegion(d->dpy, d->dirty, NULL, 0);
+	XFixesSetRegion(d->dpy, region, NULL, 0);
 	/* Clip to the screen: damage from before a shrink may lie outside. */
 	for (int i = 0; i < *n; i++) {
 		int x0 = r[i].x < 0 ? 0 : r[i].x, y0 = r[i].y < 0 ? 0 : r[i].y;
@@ -330,10 +365,26 @@ XRectangle *display_take_damage(struct display *d, int *n)
 	return out;
 }
 
+XRectangle *display_take_damage(struct display *d, int *n)
+{
+	return display_take(d, d->dirty, n);
+}
+
+XRectangle *display_take_watch_damage(struct display *d, int *n)
+{
+	return display_take(d, d->watch_dirty, n);
+}
+
 void display_watch_clipboard(struct display *d, Atom clipboard, int on)
 {
-	XFixesSelectSelectionInput(d->dpy, d->root, clipboard,
-				   on ? XFixesSetSelectionOwnerNotifyMask : 0);
+	int was = d->clipboard_watchers > 0;
+
+	d->clipboard_watchers += on ? 1 : -1;
+	if (d->clipboard_watchers < 0)
+		d->clipboard_watchers = 0;
+	if (was != (d->clipboard_watchers > 0))
+		XFixesSelectSelectionInput(d->dpy, d->root, clipboard,
+					   on ? XFixesSetSelectionOwnerNotifyMask : 0);
 }
 
 int display_watch_pointer(struct display *d, int on)
@@ -383,7 +434,7 @@ int display_handle(struct display *d, XEvent *ev, int *resized)
 		    ((int)w != d->width || (int)h != d->height)) {
 			d->width = (int)w;
 			d->height = (int)h;
-			d->damage++;
+			display_changed(d);
 			*resized = 1;
 		}
 		return 1;

@@ -7,8 +7,11 @@
  * anywhere on the root window and on every resize, so "same counter" means
  * "same pixels". While someone needs to know where the screen changed
  * (VNC viewers are attached), the damaged area is also gathered into a
- * region, `dirty`; otherwise only the counter is kept. Touched only from
- * the agent's loop.
+ * region, `dirty`; otherwise only the counter is kept. The event watcher
+ * (watch.c) gathers its own region, `watch_dirty`, the same way, so the
+ * two never take each other's rectangles. `changed_ms` is when the
+ * counter last moved, which is all "settled" needs. Touched only from the
+ * agent's loop.
  */
 #ifndef DESKTOP_DISPLAY_H
 #define DESKTOP_DISPLAY_H
@@ -28,11 +31,14 @@ struct display {
 	int max_w, max_h;           /* Xvfb's -screen size: RandR's limit */
 	uint64_t damage;            /* screen version, see above */
 	unsigned long cursor_serial;
+	int64_t changed_ms;         /* monotonic ms of the last damage, 0: none yet */
 	uint64_t clipboard_owners;  /* CLIPBOARD owner changes seen, while watched */
 	uint64_t pointer_moves;     /* pointer motion events seen, while watched */
 	int xi_opcode;              /* XInput2's major opcode; 0: no XInput2 */
+	int clipboard_watchers;     /* display_watch_clipboard(on) minus (off) */
 	int damage_event, fixes_event, randr_event;   /* extension bases */
 	XserverRegion dirty;        /* damaged area not taken yet, or None */
+	XserverRegion watch_dirty;  /* the same for the event watcher, or None */
 	XserverRegion part;         /* scratch for XDamageSubtract */
 	Damage dmg;
 	RROutput output;
@@ -79,7 +85,12 @@ int display_track_damage(struct display *d, int on);
  * *n 0 when nothing was damaged or tracking is off. */
 XRectangle *display_take_damage(struct display *d, int *n);
 
-/* Start or stop counting CLIPBOARD owner changes in d->clipboard_owners. */
+/* The same pair for the event watcher's own region (watch_dirty). */
+int display_watch_damage(struct display *d, int on);
+XRectangle *display_take_watch_damage(struct display *d, int *n);
+
+/* Start or stop counting CLIPBOARD owner changes in d->clipboard_owners.
+ * Counted: it stays on until every "on" has had its "off". */
 void display_watch_clipboard(struct display *d, Atom clipboard, int on);
 
 /*

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "methods.h"
 #include "spawn.h"
+#include "watch.h"
 
 #define CHAN_FD 3
 #define MAX_SIDE 16384
@@ -222,6 +223,10 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 	}
 	if (!(a->vnc = vnc_create(a, err, errlen)))
 		return -1;
+	if (!(a->watch = watch_create(a))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (setenv("DISPLAY", a->xs.name, 1) < 0 || setenv("XAUTHORITY", o->xauth, 1) < 0) {
 		snprintf(err, errlen, "setenv: %s", strerror(errno));
 		return -1;
@@ -260,6 +265,7 @@ static void x_dispatch(struct agent *a)
 		XNextEvent(a->disp->dpy, &ev);
 		if (display_handle(a->disp, &ev, &resized))
 			continue;
+		watch_x_event(a->watch, &ev);
 		for (size_t i = 0; i < sizeof x_events / sizeof *x_events; i++)
 			if (x_events[i].type == ev.type)
 				x_events[i].fn(a, &ev);
@@ -325,6 +331,7 @@ static int serve(struct agent *a, int sfd)
 
 		x_dispatch(a);
 		vnc_run(a->vnc);
+		watch_run(a->watch);
 		p[0] = (struct pollfd){.fd = a->chan.fd, .events = POLLIN};
 		p[1] = (struct pollfd){.fd = ConnectionNumber(a->disp->dpy), .events = POLLIN};
 		p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -332,6 +339,7 @@ static int serve(struct agent *a, int sfd)
 		clipboard_expire(a->clip);
 		timeout = earlier(actions_timeout_ms(a->acts), vnc_timeout_ms(a->vnc));
 		timeout = earlier(timeout, clipboard_timeout_ms(a->clip));
+		timeout = earlier(timeout, watch_timeout_ms(a->watch));
 		/* VNC's round trips may have queued X events the socket no
 		 * longer shows. */
 		if (XQLength(a->disp->dpy))
@@ -406,6 +414,7 @@ int main(int argc, char **argv)
 	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);
+	watch_destroy(a->watch);
 	clipboard_destroy(a->clip);
 	input_destroy(a->in);
 	encode_destroy(a->enc);

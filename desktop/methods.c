@@ -1,6 +1,7 @@
 /*
  * methods.c - the request table: screenshot, actions, clipboard.get/set,
- * display.get/set, windows, vnc.attach, vnc.stats. Each handler fills a
+ * display.get/set, windows, vnc.attach, vnc.stats, events.watch,
+ * wait.settled. Each handler fills a
  * struct reply; one place sends it, so every reply and every error has the
  * same shape. Owns nothing but, for the length of one request, the
  * descriptor that came with it. Loop thread only.
@@ -16,6 +17,7 @@
 #include "actions.h"
 #include "jget.h"
 #include "shot.h"
+#include "watch.h"
 #include "windows.h"
 
 struct reply {
@@ -42,32 +44,48 @@ static void reply_error(struct reply *r, const char *code, const char *fmt, ...)
 	r->code = code;
 }
 
-static void m_screenshot(struct agent *a, json_t *id, json_t *params,
-			 struct reply *r)
+int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd,
+		 const char **code, char *err, size_t errlen)
 {
 	struct encode_image img;
 	struct shot_req req;
-	char err[256], etag[SHOT_ETAG_LEN];
+	char etag[SHOT_ETAG_LEN];
 
-	if (shot_parse(params, a->disp->width, a->disp->height, &req, err,
-		       sizeof err) < 0)
-		return reply_error(r, "bad_request", "%s", err);
+	*result = NULL;
+	*fd = -1;
+	*code = "bad_request";
+	if (shot_parse(params, a->disp->width, a->disp->height, &req, err, errlen) < 0)
+		return -1;
+	*code = "internal";
 	display_refresh(a->disp);
 	shot_etag(&req, a->nonce, a->disp->damage,
 		  req.cursor ? capture_cursor_key(a->cap) : 0, etag);
 	if (req.if_none_match && strcmp(req.if_none_match, etag) == 0) {
-		r->result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
-		return;
+		*result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
+		return 0;
 	}
-	if (encode_shot(a->enc, a->cap, &req, &img, err, sizeof err) < 0)
-		return reply_error(r, "internal", "%s", err);
-	r->fd = chan_memfd("screenshot", img.data, img.len);
-	if (r->fd < 0)
-		return reply_error(r, "internal", "memfd: %m");
-	r->result = json_pack("{sssisisssI}", "media_type",
-			      shot_media_type(req.format), "width", img.width,
-			      "height", img.height, "etag", etag, "size",
-			      (json_int_t)img.len);
+	if (encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0)
+		return -1;
+	*fd = chan_memfd("screenshot", img.data, img.len);
+	if (*fd < 0) {
+		snprintf(err, errlen, "memfd: %m");
+		return -1;
+	}
+	*result = json_pack("{sssisisssI}", "media_type",
+			    shot_media_type(req.format), "width", img.width,
+			    "height", img.height, "etag", etag, "size",
+			    (json_int_t)img.len);
+	return 0;
+}
+
+static void m_screenshot(struct agent *a, json_t *id, json_t *params,
+			 struct reply *r)
+{
+	char err[256];
+	const char *code;
+
+	if (methods_shot(a, params, &r->result, &r->fd, &code, err, sizeof err) < 0)
+		return reply_error(r, code, "%s", err);
 }
 
 static void m_actions(struct agent *a, json_t *id, json_t *params,
@@ -75,6 +93,8 @@ static void m_actions(struct agent *a, json_t *id, json_t *params,
 {
 	struct act_error e;
 
+	if (watch_actions_check(params, e.msg, sizeof e.msg) < 0)
+		return reply_error(r, "bad_request", "%s", e.msg);
 	if (actions_submit(a->acts, id, params, &e) < 0) {
 		r->index = e.index;
 		return reply_error(r, "bad_request", "%s", e.msg);
@@ -225,19 +245,41 @@ static void m_vnc_stats(struct agent *a, json_t *id, json_t *params,
 			      (json_int_t)st.updates_sent);
 }
 
+static void m_events_watch(struct agent *a, json_t *id, json_t *params,
+			   struct reply *r)
+{
+	char err[256];
+
+	if (watch_set(a->watch, params, err, sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s", err);
+	r->result = json_pack("{sb}", "ok", 1);
+}
+
+static void m_wait_settled(struct agent *a, json_t *id, json_t *params,
+			   struct reply *r)
+{
+	char err[256];
+
+	if (watch_wait(a->watch, id, params, err, sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s", err);
+	r->deferred = 1;
+}
+
 static const struct {
 	const char *name;
 	method_fn fn;
 } methods[] = {
-	{"screenshot", m_screenshot},
-	{"actions", m_actions},
-	{"display.get", m_display_get},
-	{"display.set", m_display_set},
-	{"clipboard.get", m_clipboard_get},
-	{"clipboard.set", m_clipboard_set},
-	{"windows", m_windows},
-	{"vnc.attach", m_vnc_attach},
-	{"vnc.stats", m_vnc_stats},
+	{AGENT_M_SCREENSHOT, m_screenshot},
+	{AGENT_M_ACTIONS, m_actions},
+	{AGENT_M_DISPLAY_GET, m_display_get},
+	{AGENT_M_DISPLAY_SET, m_display_set},
+	{AGENT_M_CLIPBOARD_GET, m_clipboard_get},
+	{AGENT_M_CLIPBOARD_SET, m_clipboard_set},
+	{AGENT_M_WINDOWS, m_windows},
+	{AGENT_M_VNC_ATTACH, m_vnc_attach},
+	{AGENT_M_VNC_STATS, m_vnc_stats},
+	{AGENT_M_EVENTS_WATCH, m_events_watch},
+	{AGENT_M_WAIT_SETTLED, m_wait_settled},
 };
 
 void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad)

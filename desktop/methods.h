@@ -14,6 +14,15 @@
  * taken (kept by the method that uses it, else closed). */
 void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad);
 
+/*
+ * Take the screenshot params ask for (now): *result its description
+ * {media_type, width, height, etag, size} or {not_modified, etag}, *fd a
+ * memfd with the bytes (or -1; the caller closes it). Returns 0, or -1
+ * with *code (a stable error code) and err.
+ */
+int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd,
+		 const char **code, char *err, size_t errlen);
+
 /* Send {"event": "display", "width", "height"} if the screen size
  * differs from the one last announced. */
 void methods_announce_size(struct agent *a);

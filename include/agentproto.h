@@ -43,5 +43,35 @@
 #define AGENT_M_WINDOWS        "windows"
 #define AGENT_M_VNC_ATTACH     "vnc.attach"
 #define AGENT_M_VNC_STATS      "vnc.stats"
+#define AGENT_M_EVENTS_WATCH   "events.watch"
+#define AGENT_M_WAIT_SETTLED   "wait.settled"
+
+/*
+ * Events the agent sends while deskboxd watches (events.watch {screen,
+ * min_interval_ms, quiet_ms, windows, clipboard}); named as the bus topics
+ * they become, with the topics' fields:
+ *   screen.changed    {rects: [[x,y,w,h]...], frame}
+ *   screen.settled    {frame, quiet_ms}
+ *   window.opened     {window, title, pid}
+ *   window.closed     {window}
+ *   window.focused    {window, title}
+ *   clipboard.changed {}
+ */
+#define AGENT_E_SCREEN_CHANGED    "screen.changed"
+#define AGENT_E_SCREEN_SETTLED    "screen.settled"
+#define AGENT_E_WINDOW_OPENED     "window.opened"
+#define AGENT_E_WINDOW_CLOSED     "window.closed"
+#define AGENT_E_WINDOW_FOCUSED    "window.focused"
+#define AGENT_E_CLIPBOARD_CHANGED "clipboard.changed"
+
+/* Most rectangles in one screen.changed (more: their bounding box). */
+#define AGENTPROTO_MAX_RECTS   32
+/* Longest window title in an event, in bytes (longer: cut at a character). */
+#define AGENTPROTO_MAX_TITLE   512
+/* Bounds of the settle parameters (ms): quiet period, wait.settled's
+ * timeout (kept under the call deadline), events' min interval. */
+#define AGENTPROTO_MAX_QUIET_MS    10000
+#define AGENTPROTO_MAX_WAIT_MS     20000
+#define AGENTPROTO_MAX_INTERVAL_MS 10000
 
 #endif

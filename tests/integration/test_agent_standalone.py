@@ -9,7 +9,11 @@ etags and not_modified), typing into an xterm (Unicode, text starting with
 landing on the pixel aimed at, the clipboard in both directions, RandR
 resizing, the window list, malformed requests, and the two ways the agent
 ends (channel closed: exit 0 and no children left; X server gone:
-"display_lost" and exit 1).
+"display_lost" and exit 1); and the events and settle waits (screen
+changes when xterm prints and silence when idle, settled, windows opening
+and closing, clipboard changes; wait.settled after an animation, on an
+idle screen, at its timeout; an actions batch's settle_ms). xanim.c draws
+the animation and opens windows on a click.
 
 A small X client, xevlog.c, is compiled here with cc to see the events the
 agent injects. Plain unittest; DESKBOX_BUILD (default "build") says where
@@ -39,6 +43,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("DESKBOX_BUILD", "build")
 AGENT = os.path.join(ROOT, BUILD, "deskbox-desktop")
 XEVLOG_SRC = os.path.join(ROOT, "tests", "integration", "xevlog.c")
+XANIM_SRC = os.path.join(ROOT, "tests", "integration", "xanim.c")
 TIMEOUT = 15.0
 
 
@@ -117,6 +122,12 @@ def jpeg_size(data):
 def build_xevlog(tmp):
     out = os.path.join(tmp, "xevlog")
     subprocess.run(["cc", "-O1", "-o", out, XEVLOG_SRC, "-lX11"], check=True)
+    return out
+
+
+def build_xanim(tmp):
+    out = os.path.join(tmp, "xanim")
+    subprocess.run(["cc", "-O1", "-o", out, XANIM_SRC, "-lX11"], check=True)
     return out
 
 
@@ -219,6 +230,33 @@ class Agent:
 
     def call(self, method, params=None):
         return self.reply(self.send(method, params))
+
+    def next_event(self, timeout):
+        """The next event (queued ones first), or None when none comes
+        within timeout seconds. Replies may not arrive meanwhile."""
+        if self.events:
+            return self.events.pop(0)
+        self.sock.settimeout(timeout)
+        try:
+            m = self.recv()
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(TIMEOUT)
+        self.assertion("event" in m, "a reply while only events were due: %r" % m)
+        return m
+
+    def wait_event(self, pred, what, timeout=TIMEOUT):
+        """Events up to and including the first that pred accepts."""
+        seen, deadline = [], time.monotonic() + timeout
+        while True:
+            m = self.next_event(max(0.01, deadline - time.monotonic()))
+            if m is not None:
+                seen.append(m)
+                if pred(m):
+                    return seen
+            elif time.monotonic() >= deadline:
+                raise AssertionError("no %s event; saw %r" % (what, [e["event"] for e in seen]))
 
     def result(self, method, params=None):
         m = self.call(method, params)
@@ -695,6 +733,200 @@ class AgentTest(unittest.TestCase):
                     self.assertTrue(m["error"]["message"].startswith("action %d (" % index),
                                     m["error"]["message"])
         self.assertEqual(a.result("display.get")[0]["max_width"], 1920)
+        self.assertIsNone(a.proc.poll())
+
+
+class AgentEventsTest(unittest.TestCase):
+    """events.watch and wait.settled on an agent with an xterm, and xanim."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="deskbox-agent-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        cls.xanim = build_xanim(cls.tmp)
+        cls.xevlog = build_xevlog(cls.tmp)
+        cls.agent = Agent(cls.tmp, apps=["xterm -T shell -geometry 60x10+0+0 -e sh"])
+        cls.addClassCleanup(cls.agent.close)
+        wait_until(lambda: any(w["title"] == "shell"
+                               for w in cls.agent.result("windows")[0]["windows"]),
+                   what="xterm window")
+
+    def setUp(self):
+        self.addCleanup(self.unwatch)
+
+    def unwatch(self):
+        self.agent.result("events.watch", {})
+        self.agent.events.clear()
+
+    def watch(self, **what):
+        self.assertEqual(self.agent.result("events.watch", what)[0], {"ok": True})
+
+    def quiet(self, seconds=0.5):
+        """Let the screen settle, then forget the events so far."""
+        self.agent.result("wait.settled", {"quiet_ms": int(seconds * 1000), "timeout_ms": 10000})
+        while self.agent.next_event(0.05):
+            pass
+
+    def type_in_shell(self, text):
+        self.agent.actions([{"action": "focus_window", "title": "shell"},
+                            {"action": "mouse_move", "coordinate": [100, 60]},
+                            {"action": "type", "text": text}])
+
+    def anim(self, ms):
+        """xanim animating for ms; returns the marker prefix."""
+        prefix = os.path.join(self.tmp, "anim-%d-%d" % (ms, time.monotonic_ns()))
+        c = XClient([self.xanim, "anim", str(ms), prefix], self.agent.env)
+        self.addCleanup(c.stop)
+        wait_until(lambda: os.path.exists(prefix + ".started"), what="animation start")
+        return prefix
+
+    def test_screen_events_when_xterm_prints_and_silence_when_idle(self):
+        a = self.agent
+        self.watch(screen=True, min_interval_ms=50, quiet_ms=200)
+        self.quiet()
+        self.type_in_shell("echo printed\n")
+        seen = a.wait_event(lambda e: e["event"] == "screen.settled", "screen.settled")
+        changed = [e for e in seen if e["event"] == "screen.changed"]
+        self.assertTrue(changed, "no screen.changed before settled")
+        for e in changed:
+            self.assertTrue(1 <= len(e["rects"]) <= 32, e)
+            for x, y, w, h in e["rects"]:
+                self.assertTrue(x >= 0 and y >= 0 and w > 0 and h > 0 and
+                                x + w <= 1280 and y + h <= 800, e)
+        # xterm is at the top left: what it printed lies there.
+        self.assertTrue(any(x < 500 and y < 200 for e in changed for x, y, w, h in e["rects"]))
+        frames = [e["frame"] for e in changed]
+        self.assertEqual(frames, sorted(frames))
+        self.assertEqual(seen[-1]["quiet_ms"], 200)
+        self.assertGreaterEqual(seen[-1]["frame"], frames[-1])
+        # Idle: nothing at all.
+        self.assertIsNone(a.next_event(1.0))
+        # Unwatched: printing says nothing either.
+        self.watch()
+        self.type_in_shell("echo again\n")
+        self.assertIsNone(a.next_event(1.0))
+
+    def test_screen_changed_is_coalesced(self):
+        a = self.agent
+        self.watch(screen=True, min_interval_ms=300)
+        self.quiet()
+        prefix = self.anim(1000)   # a frame every 20 ms
+        seen = a.wait_event(lambda e: e["event"] == "screen.settled" and
+                            os.path.exists(prefix + ".ended"), "screen.settled")
+        changed = [e for e in seen if e["event"] == "screen.changed"]
+        # 1 s of 50 frames/s at most once per 300 ms: about 4, never 50.
+        self.assertTrue(2 <= len(changed) <= 8, len(changed))
+
+    def test_window_opened_closed_focused(self):
+        a = self.agent
+        self.watch(windows=True)
+        prefix = os.path.join(self.tmp, "popup-%d" % time.monotonic_ns())
+        c = XClient([self.xanim, "popup", prefix], a.env)
+        self.addCleanup(c.stop)
+        seen = a.wait_event(lambda e: e["event"] == "window.opened" and e["title"] == "xanim",
+                            "window.opened")
+        opened = seen[-1]
+        self.assertGreater(opened["window"], 0)
+        self.assertEqual(opened["pid"], c.proc.pid)
+        # A click on it opens another.
+        a.actions({"action": "left_click", "coordinate": [100, 100]})
+        seen = a.wait_event(lambda e: e["event"] == "window.opened" and e["title"] == "popup 1",
+                            "window.opened (popup)")
+        for title in ("popup 1", "shell"):
+            a.actions({"action": "focus_window", "title": title})
+            seen = a.wait_event(lambda e: e["event"] == "window.focused", "window.focused")
+            self.assertEqual(seen[-1]["title"], title)
+        c.stop()
+        seen = a.wait_event(lambda e: e["event"] == "window.closed" and
+                            e["window"] == opened["window"], "window.closed")
+
+    def test_clipboard_changed(self):
+        a = self.agent
+        self.watch(clipboard=True)
+        a.result("clipboard.set", {"text": "mine"})
+        a.wait_event(lambda e: e["event"] == "clipboard.changed", "clipboard.changed")
+        log = os.path.join(self.tmp, "own-%d.log" % time.monotonic_ns())
+        c = XClient([self.xevlog, "--own", "theirs", log], a.env)
+        self.addCleanup(c.stop)
+        a.wait_event(lambda e: e["event"] == "clipboard.changed", "clipboard.changed (other client)")
+        self.watch()
+        a.result("clipboard.set", {"text": "unwatched"})
+        self.assertIsNone(a.next_event(0.5))
+
+    def test_wait_settled_returns_after_the_animation_not_before(self):
+        a = self.agent
+        prefix = self.anim(1000)
+        res, _ = a.result("wait.settled", {"quiet_ms": 150, "timeout_ms": 10000})
+        self.assertTrue(os.path.exists(prefix + ".ended"), "answered while still animating")
+        self.assertTrue(res["settled"])
+        self.assertGreater(res["waited_ms"], 0)
+        self.assertGreater(res["frame"], 0)
+
+    def test_wait_settled_on_an_idle_screen_and_at_the_timeout(self):
+        a = self.agent
+        self.quiet()
+        res, _ = a.result("wait.settled", {"quiet_ms": 100, "timeout_ms": 10000})
+        self.assertTrue(res["settled"])
+        self.assertLess(res["waited_ms"], 10000)
+        frame = res["frame"]
+        res, _ = a.result("wait.settled", {})   # defaults: 150 ms, 3 s
+        self.assertTrue(res["settled"])
+        self.assertEqual(res["frame"], frame)
+        prefix = self.anim(5000)
+        res, _ = a.result("wait.settled", {"quiet_ms": 150, "timeout_ms": 400})
+        self.assertFalse(res["settled"])
+        self.assertGreaterEqual(res["waited_ms"], 400)
+        self.assertFalse(os.path.exists(prefix + ".ended"))
+
+    def test_wait_settled_with_a_screenshot(self):
+        a = self.agent
+        res, blobs = a.result("wait.settled", {"quiet_ms": 100, "screenshot": {"format": "jpeg",
+                                                                               "width": 640}})
+        self.assertTrue(res["settled"])
+        self.assertEqual(res["media_type"], "image/jpeg")
+        self.assertEqual(jpeg_size(blobs[0]), (640, 400))
+        self.assertEqual(res["size"], len(blobs[0]))
+        m = a.call("wait.settled", {"screenshot": {"format": "gif"}})
+        self.assertEqual(m["error"]["code"], "bad_request")
+
+    def test_actions_settle_ms_adds_the_settled_screen(self):
+        a = self.agent
+        prefix = os.path.join(self.tmp, "popup-%d" % time.monotonic_ns())
+        c = XClient([self.xanim, "popup", prefix], a.env)
+        self.addCleanup(c.stop)
+        wait_until(lambda: os.path.exists(prefix + ".ready"), what="xanim popup")
+        self.quiet(0.3)
+        res, _ = a.result("actions", {"actions": [{"action": "left_click", "coordinate": [50, 50]}],
+                                      "settle_ms": 150, "scale_to": {"width": 640, "height": 400}})
+        self.assertEqual(res["results"], [{"ok": True}])
+        st = res["settled"]
+        self.assertTrue(st["settled"])
+        self.assertEqual((st["width"], st["height"]), (640, 400))
+        self.assertEqual(st["image"]["media_type"], "image/png")
+        w, h, rows = png_decode(base64.b64decode(st["image"]["data"]))
+        self.assertEqual((w, h), (640, 400))
+        # The popup (black bar at 270..530 x 120..160 real, halved) is in it.
+        row = rows[70]
+        self.assertEqual(row[3 * 200:3 * 200 + 3], b"\0\0\0")
+        # Without settle_ms: no "settled".
+        res, _ = a.result("actions", {"action": "mouse_move", "coordinate": [1, 1]})
+        self.assertNotIn("settled", res)
+
+    def test_bad_watch_and_wait_params(self):
+        a = self.agent
+        for method, params in (("events.watch", {"screen": 1}),
+                               ("events.watch", {"min_interval_ms": -1}),
+                               ("events.watch", {"quiet_ms": 0}),
+                               ("events.watch", [1]),
+                               ("wait.settled", {"quiet_ms": "x"}),
+                               ("wait.settled", {"timeout_ms": 10 ** 9}),
+                               ("wait.settled", {"screenshot": 5}),
+                               ("actions", {"action": "cursor_position", "settle_ms": 0}),
+                               ("actions", {"action": "cursor_position", "settle_ms": 100,
+                                            "settle_timeout_ms": -5})):
+            with self.subTest(method=method, params=params):
+                m = a.call(method, params)
+                self.assertEqual(m["error"]["code"], "bad_request")
         self.assertIsNone(a.proc.poll())
 
 
