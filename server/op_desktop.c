@@ -1,6 +1,7 @@
 /*
  * op_desktop.c - the operations of a sandbox's desktop: screenshot,
- * actions, display, clipboard, windows, restart, and the VNC and terminal
+ * actions, wait (for a still screen), display, clipboard, windows,
+ * restart, and the VNC and terminal
  * WebSocket endpoints (rows here so auth and docs treat them the same).
  *
  * Each run validates what it can cheaply, makes one call to the desktop
@@ -115,6 +116,34 @@ static int etag_ok(const char *e)
 	       strspn(e, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == n;
 }
 
+/* The settle fields of a wait.settled reply, checked, into out. Returns 0,
+ * or -1 when they are malformed. */
+static int settle_fields(const json_t *result, json_t *out)
+{
+	const json_t *settled = json_object_get(result, "settled");
+	const json_t *waited = json_object_get(result, "waited_ms");
+
+	if (!json_is_boolean(settled) || !json_is_integer(waited) || json_integer_value(waited) < 0 ||
+	    json_integer_value(waited) > 10 * AGENTPROTO_MAX_WAIT_MS)
+		return -1;
+	json_object_set_new(out, "settled", json_boolean(json_is_true(settled)));
+	json_object_set_new(out, "waited_ms", json_integer(json_integer_value(waited)));
+	return 0;
+}
+
+/* What a screenshot answer says beside its bytes (checked fields only). */
+static json_t *shot_meta(const json_t *result, const char *mt, const char *etag)
+{
+	const json_t *w = json_object_get(result, "width"), *h = json_object_get(result, "height");
+	json_t *meta = json_pack("{s:s,s:I,s:I,s:s}", "media_type", mt, "width",
+				 json_is_integer(w) ? json_integer_value(w) : 0, "height",
+				 json_is_integer(h) ? json_integer_value(h) : 0, "etag", etag);
+
+	if (meta && json_object_get(result, "settled"))
+		settle_fields(result, meta);
+	return meta;
+}
+
 static void result_screenshot(struct call_job *job, json_t *result, int fd)
 {
 	struct op_call *c = job->c;
@@ -128,7 +157,11 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 		if (fd >= 0)
 			close(fd);
 		c->not_modified = 1;
-		return op_ok(c, json_pack("{s:b,s:s}", "not_modified", 1, "etag", c->etag));
+		json_t *nm = json_pack("{s:b,s:s}", "not_modified", 1, "etag", c->etag);
+
+		if (nm && json_object_get(result, "settled"))
+			settle_fields(result, nm);
+		return op_ok(c, nm);
 	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !mt) {
 		if (fd >= 0)
@@ -136,10 +169,7 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 		return op_fail(c, OPERR_INTERNAL, "the desktop sent no image");
 	}
 	mt = !strcmp(mt, "image/jpeg") ? "image/jpeg" : "image/png";
-	op_ok_fd(c, mt, fd, (uint64_t)st.st_size,
-		 json_pack("{s:s,s:O,s:O,s:s}", "media_type", mt, "width",
-			   json_object_get(result, "width"), "height", json_object_get(result, "height"),
-			   "etag", c->etag));
+	op_ok_fd(c, mt, fd, (uint64_t)st.st_size, shot_meta(result, mt, c->etag));
 }
 
 /* The screenshot's params for the agent, from the op's. */
@@ -226,12 +256,104 @@ fail:
 	return NULL;
 }
 
+/* quiet (under quiet_key) and timeout_ms from c's params; quiet stays 0
+ * when not given. Returns 0, or -1 with c failed. */
+static int settle_params(struct op_call *c, const char *quiet_key, long *quiet, long *timeout)
+{
+	*quiet = 0;
+	*timeout = 3000;
+	return op_param_int(c, quiet_key, 1, AGENTPROTO_MAX_QUIET_MS, quiet) < 0 ||
+	       op_param_int(c, "timeout_ms", 0, AGENTPROTO_MAX_WAIT_MS, timeout) < 0 ? -1 : 0;
+}
+
+static json_t *wait_params(long quiet, long timeout, json_t *shot)
+{
+	json_t *p = json_pack("{s:I,s:I}", "quiet_ms", (json_int_t)quiet, "timeout_ms", (json_int_t)timeout);
+
+	if (p && shot)
+		json_object_set_new(p, "screenshot", shot);
+	else
+		json_decref(shot);
+	return p;
+}
+
 static void run_screenshot(struct op_call *c)
 {
-	json_t *params = screenshot_params(c);
+	long quiet, timeout;
+	json_t *params;
 
-	if (params)
-		call(c, AGENT_M_SCREENSHOT, params, result_screenshot);
+	if (settle_params(c, "settle_ms", &quiet, &timeout) < 0)
+		return;
+	if (!quiet && json_object_get(c->params, "timeout_ms"))
+		return op_fail(c, OPERR_BAD_REQUEST, "timeout_ms goes with settle_ms");
+	params = screenshot_params(c);
+	if (!params)
+		return;
+	if (!quiet)
+		return call(c, AGENT_M_SCREENSHOT, params, result_screenshot);
+	call(c, AGENT_M_WAIT_SETTLED, wait_params(quiet, timeout, params), result_screenshot);
+}
+
+/* --- wait --- */
+
+static void result_wait(struct call_job *job, json_t *result, int fd)
+{
+	struct op_call *c = job->c;
+	json_t *out;
+
+	if (json_object_get(result, "media_type") || json_object_get(result, "not_modified"))
+		return result_screenshot(job, result, fd);
+	if (fd >= 0)
+		close(fd);
+	out = json_object();
+	if (settle_fields(result, out) < 0) {
+		json_decref(out);
+		return op_fail(c, OPERR_INTERNAL, "the desktop sent a malformed reply");
+	}
+	op_ok(c, out);
+}
+
+/* The "screenshot" object of desktop.wait as the agent's screenshot
+ * params: checked against desktop.screenshot's own schema and parser. */
+static json_t *wait_screenshot(struct op_call *c, const json_t *shot)
+{
+	const json_t *props = json_object_get(op_schema(op_find("desktop.screenshot")), "properties");
+	json_t *saved = c->params, *p;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(shot)) {
+		op_fail(c, OPERR_BAD_REQUEST, "screenshot must be an object of screenshot parameters");
+		return NULL;
+	}
+	json_object_foreach((json_t *)shot, key, v) {
+		if (!json_object_get(props, key) || !strcmp(key, "sandbox") || !strcmp(key, "settle_ms") ||
+		    !strcmp(key, "timeout_ms")) {
+			op_fail(c, OPERR_BAD_REQUEST, "screenshot.%s is not a screenshot parameter", key);
+			return NULL;
+		}
+	}
+	/* screenshot_params reads c->params: lend it the object. */
+	c->params = (json_t *)shot;
+	p = screenshot_params(c);
+	c->params = saved;
+	return p;
+}
+
+static void run_wait(struct op_call *c)
+{
+	const json_t *shot_in = json_object_get(c->params, "screenshot");
+	json_t *shot = NULL;
+	const char *until;
+	long quiet, timeout;
+
+	if (op_param_str(c, "until", 0, &until) < 0 || settle_params(c, "quiet_ms", &quiet, &timeout) < 0)
+		return;
+	if (until && strcmp(until, "settled"))
+		return op_fail(c, OPERR_BAD_REQUEST, "until must be \"settled\"");
+	if (shot_in && !json_is_null(shot_in) && !(shot = wait_screenshot(c, shot_in)))
+		return;
+	call(c, AGENT_M_WAIT_SETTLED, wait_params(quiet ? quiet : 150, timeout, shot), result_wait);
 }
 
 /* --- actions, display, clipboard, windows, restart --- */
@@ -240,8 +362,15 @@ static void run_actions(struct op_call *c)
 {
 	json_t *actions = json_object_get(c->params, "actions");
 
+	long v = 0;
+
 	if (!json_is_array(actions))
 		return op_fail(c, OPERR_BAD_REQUEST, "actions must be an array of actions");
+	if (op_param_int(c, "settle_ms", 1, AGENTPROTO_MAX_QUIET_MS, &v) < 0 ||
+	    op_param_int(c, "settle_timeout_ms", 0, AGENTPROTO_MAX_WAIT_MS, &v) < 0)
+		return;
+	if (!json_object_get(c->params, "settle_ms") && json_object_get(c->params, "settle_timeout_ms"))
+		return op_fail(c, OPERR_BAD_REQUEST, "settle_timeout_ms goes with settle_ms");
 	call(c, AGENT_M_ACTIONS, json_incref(c->params), result_json);
 }
 
@@ -293,6 +422,11 @@ static void run_ws_only(struct op_call *c)
 }
 
 #define SB "\"sandbox\":{\"type\":\"string\"}"
+/* A quiet period under name, and the timeout_ms that bounds it. */
+#define SETTLE(name, what) "\"" name "\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000," \
+	"\"description\":\"" what " (ms)\"}," \
+	"\"timeout_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":20000,\"default\":3000," \
+	"\"description\":\"give up waiting after this long (ms): settled is false\"}"
 #define NOARGS "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false," \
 	"\"properties\":{" SB "}}"
 
@@ -308,15 +442,28 @@ const struct op op_desktop_rows[] = {
 	  "\"x\":{\"type\":\"integer\"},\"y\":{\"type\":\"integer\"},"
 	  "\"w\":{\"type\":\"integer\"},\"h\":{\"type\":\"integer\"},"
 	  "\"cursor\":{\"type\":\"boolean\",\"description\":\"draw the pointer\"},"
-	  "\"if_none_match\":{\"type\":\"string\",\"description\":\"an etag: not_modified if current\"}}}",
+	  "\"if_none_match\":{\"type\":\"string\",\"description\":\"an etag: not_modified if current\"},"
+	  SETTLE("settle_ms", "first wait until the screen has not changed for this long") "}}",
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW | OPF_BIN_OUT, run_screenshot },
+	{ "desktop.wait", "Wait until the screen has been still for quiet_ms (or timeout_ms), then "
+	  "optionally take a screenshot.",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false,\"properties\":{" SB ","
+	  "\"until\":{\"enum\":[\"settled\"],\"default\":\"settled\"},"
+	  SETTLE("quiet_ms", "how long the screen must not change") ","
+	  "\"screenshot\":{\"type\":\"object\",\"description\":\"desktop.screenshot's parameters: "
+	  "answer with an image of the settled screen\"}}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW | OPF_BIN_OUT, run_wait },
 	{ "desktop.actions", "Run computer-use actions (Anthropic's or OpenAI's vocabulary) in order.",
 	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"actions\"],\"additionalProperties\":false,"
 	  "\"properties\":{" SB ",\"actions\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},"
 	  "\"scale_to\":{\"type\":\"object\",\"properties\":{\"width\":{\"type\":\"integer\"},"
 	  "\"height\":{\"type\":\"integer\"}}},"
 	  "\"format\":{\"enum\":[\"png\",\"jpeg\"],\"description\":\"of images in results\"},"
-	  "\"quality\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100}}}",
+	  "\"quality\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"
+	  "\"settle_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"description\":"
+	  "\"after the last action, wait until the screen has not changed for this long, then add "
+	  "\\\"settled\\\": {settled, waited_ms, frame, image, width, height} to the result\"},"
+	  "\"settle_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":20000,\"default\":3000}}}",
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_actions },
 	{ "display.get", "The desktop's size, its maximum, and the pointer position.", NOARGS,
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW, run_display_get },

@@ -48,6 +48,7 @@ static const struct rest_route rest_routes[] = {
 	{ HM_GET, "/v1/sandboxes/*/files", "files.read", 200, RB_NONE },
 	{ HM_GET, "/v1/sandboxes/*/screenshot", "desktop.screenshot", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/actions", "desktop.actions", 200, RB_ACTIONS },
+	{ HM_POST, "/v1/sandboxes/*/desktop/wait", "desktop.wait", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/display", "display.get", 200, RB_NONE },
 	{ HM_PUT, "/v1/sandboxes/*/display", "display.set", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/clipboard", "clipboard.get", 200, RB_NONE },
