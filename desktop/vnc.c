@@ -1051,7 +1051,10 @@ static void vnc_update_again(struct vnc *v)
 
 /* See the top of the file: note, for each viewer, the extended clipboard
  * Notify libvncserver is about to read, and how many messages of the
- * kinds vnc_answer looks at it has read so far. */
+ * kinds vnc_answer looks at it has read so far. A Notify is 12 bytes that
+ * a viewer (and deskboxd's bridge) writes at once; one whose tail has not
+ * arrived when we peek is read by libvncserver and goes unanswered, and
+ * that paste is lost: the viewer's next one works. */
 static void vnc_peek(struct vnc *v)
 {
 	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
