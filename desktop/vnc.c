@@ -21,11 +21,15 @@
  *   written again to the viewer.
  * - A write to a viewer that stopped reading waits in select() for 5 s
  *   per try whatever maxClientWait says. The stall guard (below) bounds
- *   that: an interval timer ticks while libvncserver may write, and a
- *   viewer whose socket stayed full with no progress for
- *   VNC_CLIENT_WAIT_MS, or that is full once the loop has been held for
- *   VNC_STALL_MAX_MS, is shut down, which ends the write with EPIPE and
- *   libvncserver drops it.
+ *   that: while libvncserver may write, a thread of its own looks at the
+ *   viewers' sockets every VNC_TICK_MS, and a viewer whose socket stayed
+ *   full with no progress for VNC_CLIENT_WAIT_MS, or that is full once
+ *   the loop has been held for VNC_STALL_MAX_MS, is shut down and the
+ *   loop's thread interrupted (SIGUSR1): the select() ends with EINTR,
+ *   the write with EPIPE, and libvncserver drops the viewer. The ticks
+ *   themselves interrupt nothing: libvncserver takes EINTR in a read as
+ *   an error, so a periodic signal (an interval timer, as this was) also
+ *   dropped any viewer whose message came in two pieces a tick apart.
  * - cl->wsctx is never freed (about 46 KB per WebSocket client): freed in
  *   the client-gone hook.
  * - rfbSendServerCutTextUTF8 leaves a client's send mutex locked (the
@@ -53,8 +57,9 @@
  *   rebuilds every viewer's translation for that; vnc_resize_fb hides the
  *   change from it and puts the X server's BGRX back.
  *
- * Global state: the stall guard's table, vnc_guard_*, because a signal
- * handler has no user pointer; written only while the timer is off.
+ * Threads: the loop's, and the stall guard's, which touches nothing but
+ * struct vnc_guard (under its mutex) and the viewers' sockets (poll,
+ * ioctl, shutdown).
  */
 #include "vnc.h"
 
@@ -66,6 +71,7 @@
 #include <netinet/tcp.h>
 #include <rfb/rfb.h>
 #include <rfb/rfbregion.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +80,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -99,7 +105,10 @@ struct vnc_client {
 	unsigned buttons;                   /* buttons down */
 	uint32_t seen_bytes, seen_updates;  /* libvncserver's counters, last read */
 	int seen_encodings, seen_cuts;      /* SetEncodings, ClientCutText read */
+	int seen_rcvd;                      /* bytes read from it */
 	uint32_t notify;                    /* the clipboard Notify it reads next */
+	int cut_partial;                    /* ... or cut text not all there yet */
+	int got_text;                       /* a text of its reached X meanwhile */
 };
 
 /* An input event that must wait: a keysym for which every spare keycode
@@ -112,8 +121,26 @@ struct vnc_input {
 	unsigned mask;
 };
 
+struct vnc_guard_fd {
+	int fd;         /* -1: shut down by the guard; -2: closed */
+	int outq;       /* bytes queued at the last look */
+	int64_t since;  /* last progress (or the arming), monotonic ms */
+	int id;
+};
+
+/* See the top of the file. Under mu but for thread and loop. */
+struct vnc_guard {
+	pthread_t thread, loop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, quit, armed, n;
+	int64_t armed_at;
+	struct vnc_guard_fd fds[VNC_MAX_CLIENTS];
+};
+
 struct vnc {
 	struct agent *a;
+	struct vnc_guard guard;
 	rfbScreenInfoPtr screen;
 	rfbPixelFormat default_fmt;   /* what rfbNewFramebuffer resets to */
 	uint8_t *fb;                  /* max_w x max_h BGRX while viewers exist */
@@ -165,16 +192,13 @@ static void vnc_lib_err(const char *fmt, ...)
 
 /* ------------------------------------------------------- stall guard */
 
-struct vnc_guard_fd {
-	int fd;         /* -1: shut down by the guard */
-	int outq;       /* bytes queued at the last look */
-	int stuck_ms;   /* time with a full socket and no progress */
-	int id;
-};
+static int64_t vnc_now_ms(void)
+{
+	struct timespec t;
 
-static struct vnc_guard_fd vnc_guard_fds[VNC_MAX_CLIENTS];
-static int vnc_guard_n;
-static volatile sig_atomic_t vnc_guard_ms;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 static int vnc_outq(int fd)
 {
@@ -185,84 +209,157 @@ static int vnc_outq(int fd)
 	return q;
 }
 
-/* SIGALRM: async-signal-safe calls only (poll, ioctl, shutdown). */
-static void vnc_guard_tick(int sig)
+/* One look at the viewers' sockets (guard thread, mutex held). */
+static void vnc_guard_tick(struct vnc_guard *g)
 {
-	int saved = errno;
+	int64_t now = vnc_now_ms();
+	int kick = 0;
 
-	vnc_guard_ms += VNC_TICK_MS;
-	for (int i = 0; i < vnc_guard_n; i++) {
-		struct vnc_guard_fd *g = &vnc_guard_fds[i];
-		struct pollfd p = {.fd = g->fd, .events = POLLOUT};
+	for (int i = 0; i < g->n; i++) {
+		struct vnc_guard_fd *f = &g->fds[i];
+		struct pollfd p = {.fd = f->fd, .events = POLLOUT};
 		int q;
 
-		if (g->fd < 0)
+		if (f->fd < 0)
 			continue;
-		if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
-			g->stuck_ms = 0;
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLNVAL)) {   /* closed meanwhile */
+			f->fd = -2;
 			continue;
 		}
-		q = vnc_outq(g->fd);
-		g->stuck_ms = q < g->outq ? 0 : g->stuck_ms + VNC_TICK_MS;
-		g->outq = q;
-		if (g->stuck_ms >= VNC_CLIENT_WAIT_MS || vnc_guard_ms >= VNC_STALL_MAX_MS) {
-			shutdown(g->fd, SHUT_RDWR);
-			g->fd = -1;
+		if (p.revents & POLLOUT) {
+			f->since = now;
+			continue;
+		}
+		q = vnc_outq(f->fd);
+		if (q < f->outq)
+			f->since = now;
+		f->outq = q;
+		if (now - f->since >= VNC_CLIENT_WAIT_MS || now - g->armed_at >= VNC_STALL_MAX_MS) {
+			shutdown(f->fd, SHUT_RDWR);
+			f->fd = -1;
+			kick = 1;
 		}
 	}
-	errno = saved;
+	if (kick)
+		pthread_kill(g->loop, SIGUSR1);
 }
 
-static int vnc_guard_install(char *err, size_t errlen)
+static void *vnc_guard_main(void *arg)
 {
-	struct sigaction sa;
+	struct vnc_guard *g = arg;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = vnc_guard_tick;
-	sa.sa_flags = SA_RESTART;   /* only select/poll see EINTR */
+	pthread_mutex_lock(&g->mu);
+	while (!g->quit) {
+		struct timespec t;
+
+		if (!g->armed) {
+			pthread_cond_wait(&g->cv, &g->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += VNC_TICK_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &t) == ETIMEDOUT && g->armed)
+			vnc_guard_tick(g);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* Only there to end the loop's select() with EINTR. */
+static void vnc_guard_wake(int sig)
+{
+}
+
+static int vnc_guard_start(struct vnc_guard *g, char *err, size_t errlen)
+{
+	/* SA_RESTART: select() and poll() end with EINTR all the same. */
+	struct sigaction sa = {.sa_handler = vnc_guard_wake, .sa_flags = SA_RESTART};
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int rc;
+
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0) {
-		snprintf(err, errlen, "sigaction SIGALRM: %s", strerror(errno));
+	if (sigaction(SIGUSR1, &sa, NULL) < 0) {
+		snprintf(err, errlen, "sigaction SIGUSR1: %s", strerror(errno));
 		return -1;
 	}
+	g->loop = pthread_self();
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals stay the loop's (signalfd, SIGUSR1). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&g->thread, NULL, vnc_guard_main, g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+		pthread_cond_destroy(&g->cv);
+		pthread_mutex_destroy(&g->mu);
+		return -1;
+	}
+	g->started = 1;
 	return 0;
+}
+
+static void vnc_guard_stop(struct vnc_guard *g)
+{
+	if (!g->started)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->quit = 1;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(g->thread, NULL);
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+	g->started = 0;
 }
 
 /* Around every libvncserver call that may write to a viewer. */
 static void vnc_guard_arm(struct vnc *v)
 {
-	struct itimerval it = {
-		.it_interval = {.tv_usec = VNC_TICK_MS * 1000},
-		.it_value = {.tv_usec = VNC_TICK_MS * 1000},
-	};
+	struct vnc_guard *g = &v->guard;
 	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	int64_t now = vnc_now_ms();
 	rfbClientPtr cl;
 
-	vnc_guard_n = 0;
-	while ((cl = rfbClientIteratorNext(i)) && vnc_guard_n < VNC_MAX_CLIENTS) {
+	pthread_mutex_lock(&g->mu);
+	g->n = 0;
+	while ((cl = rfbClientIteratorNext(i)) && g->n < VNC_MAX_CLIENTS) {
 		struct vnc_client *vc = cl->clientData;
 
-		vnc_guard_fds[vnc_guard_n++] = (struct vnc_guard_fd){
-			.fd = cl->sock, .outq = vnc_outq(cl->sock),
+		g->fds[g->n++] = (struct vnc_guard_fd){
+			.fd = cl->sock, .outq = vnc_outq(cl->sock), .since = now,
 			.id = vc ? vc->id : 0};
 	}
 	rfbReleaseClientIterator(i);
-	vnc_guard_ms = 0;
-	if (vnc_guard_n)
-		setitimer(ITIMER_REAL, &it, NULL);
+	g->armed_at = now;
+	g->armed = g->n > 0;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
 }
 
-static void vnc_guard_disarm(void)
+static void vnc_guard_disarm(struct vnc *v)
 {
-	struct itimerval off = {{0, 0}, {0, 0}};
+	struct vnc_guard *g = &v->guard;
+	int dropped[VNC_MAX_CLIENTS], n = 0;
 
-	if (!vnc_guard_n)
-		return;
-	setitimer(ITIMER_REAL, &off, NULL);
-	for (int i = 0; i < vnc_guard_n; i++)
-		if (vnc_guard_fds[i].fd < 0)
-			vnc_log("viewer %d stopped reading: dropped", vnc_guard_fds[i].id);
-	vnc_guard_n = 0;
+	pthread_mutex_lock(&g->mu);
+	g->armed = 0;
+	for (int i = 0; i < g->n; i++)
+		if (g->fds[i].fd == -1)
+			dropped[n++] = g->fds[i].id;
+	g->n = 0;
+	pthread_mutex_unlock(&g->mu);
+	for (int i = 0; i < n; i++)
+		vnc_log("viewer %d stopped reading: dropped", dropped[i]);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -617,7 +714,7 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 			v->bytes_sent += (uint64_t)sent;
 	}
 	rfbReleaseClientIterator(i);
-	vnc_guard_disarm();
+	vnc_guard_disarm(v);
 done:
 	free(l1);
 	free(crlf);
@@ -754,6 +851,7 @@ static void vnc_set_clipboard(rfbClientPtr cl, const char *s, size_t len, int la
 
 	if (!vc || vc->view_only)
 		return;
+	vc->got_text = 1;
 	while (len && !s[len - 1])   /* the extended clipboard's text ends in NUL */
 		len--;
 	text = clipboard_to_utf8(s, len, latin1, &n);
@@ -897,8 +995,6 @@ struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
 		goto fail;
 	}
 	v->a = a;
-	if (vnc_guard_install(err, errlen) < 0)
-		goto fail;
 	rfbLog = vnc_lib_log;
 	rfbErr = vnc_lib_err;
 	s = rfbGetScreen(NULL, NULL, a->disp->width, a->disp->height, 8, 3, 4);
@@ -936,6 +1032,10 @@ struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
 	s->displayFinishedHook = vnc_on_update_sent;
 	rfbInitServer(s);
 	v->clipboard = XInternAtom(vnc_dpy(v), "CLIPBOARD", False);
+	if (vnc_guard_start(&v->guard, err, errlen) < 0) {
+		rfbScreenCleanup(s);
+		goto fail;
+	}
 	return v;
 fail:
 	if (v)
@@ -953,6 +1053,7 @@ void vnc_destroy(struct vnc *v)
 	if (v->fb)
 		vnc_stop(v);
 	rfbScreenCleanup(v->screen);
+	vnc_guard_stop(&v->guard);
 	free(v->q);
 	free(v);
 }
@@ -1051,10 +1152,9 @@ static void vnc_update_again(struct vnc *v)
 
 /* See the top of the file: note, for each viewer, the extended clipboard
  * Notify libvncserver is about to read, and how many messages of the
- * kinds vnc_answer looks at it has read so far. A Notify is 12 bytes that
- * a viewer (and deskboxd's bridge) writes at once; one whose tail has not
- * arrived when we peek is read by libvncserver and goes unanswered, and
- * that paste is lost: the viewer's next one works. */
+ * kinds vnc_answer looks at it has read so far. A cut text whose first
+ * 12 bytes are not all there yet (libvncserver waits for the rest) is
+ * told by its size afterwards: see vnc_answer. */
 static void vnc_peek(struct vnc *v)
 {
 	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
@@ -1064,15 +1164,22 @@ static void vnc_peek(struct vnc *v)
 		struct vnc_client *vc = cl->clientData;
 		unsigned char b[12];
 		uint32_t flags;
+		ssize_t n;
 
 		if (!vc)
 			continue;
 		vc->notify = 0;
+		vc->cut_partial = vc->got_text = 0;
 		vc->seen_encodings = rfbStatGetMessageCountRcvd(cl, rfbSetEncodings);
 		vc->seen_cuts = rfbStatGetMessageCountRcvd(cl, rfbClientCutText);
-		if (cl->state != RFB_NORMAL || !cl->enableExtendedClipboard ||
-		    recv(cl->sock, b, sizeof b, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof b ||
-		    b[0] != rfbClientCutText || !(b[4] & 0x80))
+		vc->seen_rcvd = rfbStatGetRcvdBytes(cl);
+		if (cl->state != RFB_NORMAL || !cl->enableExtendedClipboard)
+			continue;
+		n = recv(cl->sock, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 1 || b[0] != rfbClientCutText)
+			continue;
+		vc->cut_partial = n < (ssize_t)sizeof b;
+		if (vc->cut_partial || !(b[4] & 0x80))
 			continue;
 		memcpy(&flags, b + 8, 4);
 		flags = ntohl(flags);
@@ -1084,7 +1191,10 @@ static void vnc_peek(struct vnc *v)
 
 /* After rfbProcessEvents: our caps to a viewer that just enabled the
  * extended clipboard (libvncserver sent its own), and a Request for the
- * text a viewer's Notify announced. */
+ * text a viewer's Notify announced. A cut text not whole at the peek was
+ * a Notify when it took 12 bytes and brought no text: the other such
+ * messages (Request, Peek) libvncserver has answered, and a Request of
+ * ours to them costs nothing (a viewer provides only text it announced). */
 static void vnc_answer(struct vnc *v)
 {
 	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
@@ -1098,6 +1208,9 @@ static void vnc_answer(struct vnc *v)
 			continue;
 		if (rfbStatGetMessageCountRcvd(cl, rfbSetEncodings) != vc->seen_encodings)
 			n = vnc_send_caps(cl);
+		if (vc->cut_partial && !vc->got_text &&
+		    rfbStatGetRcvdBytes(cl) - vc->seen_rcvd == sz_rfbClientCutTextMsg + 4)
+			vc->notify = rfbExtendedClipboard_Notify | rfbExtendedClipboard_Text;
 		if (n >= 0 && (vc->notify & rfbExtendedClipboard_Text) && !vc->view_only &&
 		    rfbStatGetMessageCountRcvd(cl, rfbClientCutText) != vc->seen_cuts)
 			n = vnc_send_clip_flags(cl, rfbExtendedClipboard_Request |
@@ -1126,7 +1239,7 @@ void vnc_run(struct vnc *v)
 	rfbProcessEvents(v->screen, 0);
 	vnc_answer(v);
 	vnc_update_again(v);
-	vnc_guard_disarm();
+	vnc_guard_disarm(v);
 	XFlush(vnc_dpy(v));   /* the viewers' input */
 	if (!v->nclients && v->fb)
 		vnc_stop(v);

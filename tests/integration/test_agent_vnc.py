@@ -399,6 +399,17 @@ class VncTest(unittest.TestCase):
         wait_until(lambda: a.result("clipboard.get")[0]["text"] == text, what="the text after the Request")
         a.result("clipboard.set", {"text": "日本 ✓\r\nback"})
         c.wait_cut("日本 ✓\nback", timeout=5)
+        # A Notify that arrives in two pieces (the second after the stall
+        # guard has ticked twice) is still answered, and the viewer kept.
+        for k in range(3):
+            c.clip_offer = "split %d ✓" % k
+            notify = struct.pack(">Bxxxi", 6, -4) + struct.pack(">I", CLIP_NOTIFY | 1)
+            c.send(notify[:6])
+            time.sleep(0.12)
+            c.send(notify[6:])
+            c.wait(lambda u: c.clip_requests == 2 + k, timeout=5, request=False)
+            wait_until(lambda: a.result("clipboard.get")[0]["text"] == "split %d ✓" % k,
+                       what="the split Notify's text")
         # Encodings sent again (noVNC does, on a quality change): our caps again.
         c.clip_caps = None
         c.set_encodings(ENC_EXT)
