@@ -42,6 +42,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -441,10 +442,18 @@ static void enter_userns(struct child *c)
 		_exit(write_map(getppid(), "uid_map", map) || write_map(getppid(), "gid_map", map));
 	}
 	close(go[0]);
+	/* Keep our capabilities across the uid change: hosts that forbid
+	 * unprivileged user namespaces (Debian's unprivileged_userns_clone=0,
+	 * Ubuntu's AppArmor restriction) still let CAP_SYS_ADMIN make one. */
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) < 0)
+		die(c, errno, "PR_SET_SECUREBITS");
 	if (setresuid((uid_t)-1, (uid_t)c->s->host_id, (uid_t)-1) < 0)
 		die(c, errno, "take the range's owner id");
 	if (unshare(CLONE_NEWUSER) < 0)
 		die(c, errno, "user namespace");
+	/* The usual rule again, or uid 1000 would keep every capability. */
+	if (prctl(PR_SET_SECUREBITS, 0) < 0)
+		die(c, errno, "PR_SET_SECUREBITS");
 	if (write(go[1], "x", 1) != 1)
 		die(c, errno, "start the map writer");
 	close(go[1]);
