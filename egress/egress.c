@@ -483,6 +483,7 @@ static void start_relay(struct eg *g, struct econn *c)
 
 	c->connected = 1;
 	c->state = C_RELAY;
+	proto_send(g->chan, PROTO_EG_OPENED, c->sb->key, 0, NULL, 0, NULL, 0);
 	c->deadline_us = 0;
 	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!strcmp(c->proto, "connect")) {

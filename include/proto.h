@@ -50,6 +50,8 @@ enum proto_type {
 	PROTO_EG_REMOVE,   /* → egress: the sandbox is gone */
 	PROTO_EG_LOG,      /* ← egress: one connection record (JSON), arg = allowed */
 	PROTO_EG_REFUSED,  /* ← egress: arg connections refused over the limit */
+	PROTO_EG_OPENED,   /* ← egress: a connection is through (its record
+			    * comes when it closes) */
 };
 
 /* Signals PROTO_SIGNAL forwards to a command's process group. */

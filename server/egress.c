@@ -56,6 +56,7 @@ struct egress_sbx {
 	size_t head, n;
 	uint64_t seq;
 	uint64_t allowed, denied, refused, bytes_out, bytes_in;
+	uint64_t open;             /* through the proxy now (OPENED, no record yet) */
 };
 
 static const char *const proxy_env[] = {
@@ -154,6 +155,8 @@ static void on_record(struct egress *eg, struct sandbox *sb, const char *p, size
 		es->allowed++;
 	else
 		es->denied++;
+	if (json_is_string(json_object_get(rec, "closed")) && es->open)
+		es->open--;
 	es->bytes_out += num(rec, "bytes_out");
 	es->bytes_in += num(rec, "bytes_in");
 	if (!allowed)
@@ -198,6 +201,8 @@ static void on_chan(void *ctx, uint32_t events)
 			on_record(eg, sb, buf, (size_t)n, h.arg);
 		else if (h.type == PROTO_EG_REFUSED && h.arg > 0)
 			sb->egress->refused += (uint64_t)h.arg;
+		else if (h.type == PROTO_EG_OPENED)
+			sb->egress->open++;
 	}
 }
 
@@ -242,10 +247,14 @@ static int spawn(struct egress *eg)
 		helper_gone(eg);
 		return -1;
 	}
-	/* A restarted helper gets every running sandbox back. */
-	for (struct sandbox *sb = eg->srv->sandboxes; sb; sb = sb->next)
+	/* A restarted helper gets every running sandbox back; the connections
+	 * of the old one died with it. */
+	for (struct sandbox *sb = eg->srv->sandboxes; sb; sb = sb->next) {
+		if (sb->egress)
+			sb->egress->open = 0;
 		if (sb->egress && sb->egress->got_listeners && sb->egress->lfd[0] >= 0)
 			send_add(eg, sb);
+	}
 	return 0;
 }
 
@@ -439,7 +448,8 @@ json_t *egress_json(const struct sandbox *sb)
 	if (!es)
 		return json_null();
 	j = json_deep_copy(es->policy);
-	json_object_set_new(j, "stats", json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	json_object_set_new(j, "stats", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
+			    "open", (json_int_t)es->open,
 			    "allowed", (json_int_t)es->allowed, "denied", (json_int_t)es->denied,
 			    "refused", (json_int_t)es->refused,
 			    "bytes_out", (json_int_t)es->bytes_out, "bytes_in", (json_int_t)es->bytes_in));

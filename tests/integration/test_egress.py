@@ -307,6 +307,8 @@ class TestEgressPolicy(EgressCase):
         t = threading.Thread(target=download)
         t.start()
         self.assertTrue(self.origin.stream_started.wait(20))
+        self.assertTrue(wait_until(lambda: self.server.get(sb["id"])["network"]["stats"]["open"] == 1,
+                                   timeout=10), "the open connection is not counted")
         net = self.put_policy(sb, {"allow": ["later.test"]})
         self.assertEqual(net["allow"], ["later.test"])
         t.join(60)
@@ -316,6 +318,7 @@ class TestEgressPolicy(EgressCase):
         self.assertRegex(r["stdout"], r"rc=(18|56)")
         cut = [x for x in self.log(sb) if x.get("closed") == "policy changed"]
         self.assertEqual(len(cut), 1)
+        self.assertEqual(self.server.get(sb["id"])["network"]["stats"]["open"], 0)
         self.assertGreater(cut[0]["bytes_in"], 0)
         # The newly allowed host works at once, in the same sandbox.
         rc, status, body = self.curl(sb, "http://later.test:%d/" % self.port)
