@@ -492,6 +492,14 @@ elif mode == "slow":
         except OSError:
             break
     print("closed after %.0f s: %s" % (time.monotonic() - t0, got.split(b"\r\n")[0].decode()))
+elif mode == "deny":
+    n, t0 = int(sys.argv[2]), time.monotonic()
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", 3128))
+        s.sendall(b"CONNECT denied.test:443 HTTP/1.1\r\n\r\n")
+        assert s.recv(12) == b"HTTP/1.1 403"
+        s.close()
+    print("%.1f" % (time.monotonic() - t0))
 elif mode == "many":
     n, limit = int(sys.argv[2]), int(sys.argv[3])
     socks = []
@@ -553,6 +561,18 @@ class TestEgressAbuse(EgressCase):
         self.assertEqual(status, 200)   # the same sandbox is not stuck either
         t.join(60)
         self.assertRegex(result["r"]["stdout"], r"closed after \d+ s: HTTP/1.1 504")
+
+    def test_a_flood_of_denials_keeps_the_log_bounded(self):
+        off = self.server.log_size()
+        r = self.run_in(self.attacker, "python3 /tmp/abuse.py deny 3000", timeout_ms=120000)
+        self.assertEqual(r["exit_code"], 0, r)
+        secs = float(r["stdout"])
+        self.bystander_fine()
+        self.assertTrue(wait_until(lambda: "more denials" in self.server.log_text(off), timeout=5))
+        lines = [l for l in self.server.log_text(off).splitlines()
+                 if self.attacker["id"] in l and "egress: connect denied.test" in l]
+        self.assertLessEqual(len(lines), 20 * (int(secs) + 2))
+        self.assertGreater(self.server.get(self.attacker["id"])["network"]["stats"]["denied"], 0)
 
     def test_ten_thousand_connections(self):
         result = {}
