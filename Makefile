@@ -46,7 +46,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs
+.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs image
 all: deps $(PROGS) web examples/node_modules/.package-lock.json
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -61,9 +61,9 @@ examples/node_modules/.package-lock.json: examples/package.json examples/package
 deps:
 	@sh scripts/deps.sh build
 deps-test:
-	@sh scripts/deps.sh build test
+	@sh scripts/deps.sh build test image deploy
 deps-bench:
-	@sh scripts/deps.sh build test bench
+	@sh scripts/deps.sh build test bench image deploy
 # npm packages the tests drive deskboxd with (the MCP SDK client).
 test-npm:
 	@sh tests/mcp/install.sh
@@ -123,6 +123,13 @@ bench: deps-bench all test-npm
 
 run: all
 	$(BUILD)/deskboxd --listen $(LISTEN)
+
+# deskbox's OCI image from Debian packages (deploy/image/build.sh): the
+# debootstrapped root is cached in $(BUILD)/image/, the image lands in the
+# local containers storage and as $(BUILD)/image/deskbox.oci.tar.
+image: all
+	@sh scripts/deps.sh build image
+	sh deploy/image/build.sh $(BUILD)
 
 rootfs:
 	@sh scripts/deps.sh build rootfs

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages deskbox needs, if any are missing.
 # Idempotent and silent when everything is there; the Makefile runs it before
-# every build. Usage: deps.sh [build|test|bench|rootfs]...
+# every build. Usage: deps.sh [build|test|bench|rootfs|image|deploy]...
 set -eu
 
 build="build-essential pkg-config libwebsockets-dev libjansson-dev
@@ -15,6 +15,13 @@ test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-ut
 gvncviewer"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
+# The container image (make image) and its test: debootstrap builds the root,
+# buildah packs it, podman runs it. runc, because crun refuses hosts whose
+# cgroups are hybrid (v1 controllers, v2 mounted) when v2 holds a controller.
+image="debootstrap buildah podman runc"
+# The Kubernetes manifests' offline checks, metrics format and the
+# load-balancer simulation (make test).
+deploy="kubectl yamllint shellcheck prometheus haproxy"
 
 want="$build $runtime"
 for set in "$@"; do
@@ -23,6 +30,8 @@ for set in "$@"; do
 	test) want="$want $test" ;;
 	bench) want="$want $test $bench" ;;
 	rootfs) want="$want $rootfs" ;;
+	image) want="$want $image" ;;
+	deploy) want="$want $deploy" ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done
