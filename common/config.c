@@ -39,9 +39,20 @@ const char config_usage[] =
 	"                         /etc/hosts format) the egress proxy maps to these\n"
 	"                         addresses, reachable even if private (not\n"
 	"                         link-local); off by default\n"
+	"  --drain-grace S        on SIGTERM, refuse creates and wait up to S s for\n"
+	"                         sandboxes to end before destroying them (30)\n"
+	"  --advertise-url URL    this server's URL in a sandbox's `endpoint`\n"
+	"                         (default http://LISTEN)\n"
+	"  --single JSON          single-sandbox mode: boot one sandbox from this\n"
+	"                         create body at start; ready when it is\n"
+	"  --activity-url URL     single mode: while a viewer or control WebSocket\n"
+	"                         is open, GET this URL every --activity-interval s\n"
+	"                         (60) with X-Sandbox-ID --activity-id and\n"
+	"                         X-Sandbox-Namespace --activity-namespace\n"
+	"  --activity-id NAME, --activity-namespace NS, --activity-interval S\n"
 	"  --help, --version\n";
 
-enum kind { K_STR, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE };
+enum kind { K_STR, K_URL, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE };
 
 struct key {
 	const char *name;
@@ -76,6 +87,14 @@ static const struct key keys[] = {
 	{ "max-rpc-message", K_SIZE, F(max_rpc_message), 0, 1024, 1UL << 32 },
 	/* multiples of 65536 below systemd's foreign range (uidrange.h) */
 	{ "uid-base", K_LONG, F(uid_base), 0, 65536, 0x7FFE0000L - 65536 },
+	{ "drain-grace", K_LONG, F(drain_grace_s), 0, 0, 86400 },
+	{ "advertise-url", K_URL, F(advertise_url), sizeof(((struct config *)0)->advertise_url), 0, 0 },
+	{ "single", K_STR, F(single), sizeof(((struct config *)0)->single), 0, 0 },
+	{ "activity-url", K_URL, F(activity_url), sizeof(((struct config *)0)->activity_url), 0, 0 },
+	{ "activity-id", K_STR, F(activity_id), sizeof(((struct config *)0)->activity_id), 0, 0 },
+	{ "activity-namespace", K_STR, F(activity_namespace),
+	  sizeof(((struct config *)0)->activity_namespace), 0, 0 },
+	{ "activity-interval", K_LONG, F(activity_interval_s), 0, 1, 86400 },
 };
 #undef F
 
@@ -95,6 +114,28 @@ void config_defaults(struct config *c)
 	c->exec_timeout_ms = 60000;
 	c->max_width = 1920;
 	c->max_height = 1080;
+	c->drain_grace_s = 30;
+	c->activity_interval_s = 60;
+}
+
+/* http://HOST[:PORT][/PATH]: what a client can be sent to as is, so no
+ * spaces or controls (it goes into JSON and HTTP headers). */
+static int url_ok(const char *v)
+{
+	const char *rest;
+
+	if (!strncmp(v, "http://", 7))
+		rest = v + 7;
+	else if (!strncmp(v, "https://", 8))
+		rest = v + 8;
+	else
+		return 0;
+	if (!*rest || *rest == '/' || *rest == ':')
+		return 0;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
 }
 
 static int set_listen(struct config *c, const char *v, char *err, size_t errlen)
@@ -152,6 +193,12 @@ int config_set(struct config *c, const char *key, const char *value,
 	switch (k->kind) {
 	case K_LISTEN:
 		return set_listen(c, value, err, errlen);
+	case K_URL:
+		if (value[0] && !url_ok(value)) {
+			snprintf(err, errlen, "%s: want http://HOST[:PORT][/PATH], got '%s'", key, value);
+			return -1;
+		}
+		/* fall through */
 	case K_STR:
 		if (strlen(value) >= k->cap) {
 			snprintf(err, errlen, "%s: value too long", key);

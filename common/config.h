@@ -30,6 +30,14 @@ struct config {
 	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
 	char egress_hosts[PATH_MAX]; /* "" or an /etc/hosts-format file (tests) */
 	long uid_base;              /* root: first host id of sandboxes' ranges */
+	long drain_grace_s;         /* SIGTERM: wait this long for sandboxes */
+	char advertise_url[256];    /* a sandbox's `endpoint`; "" = from listen */
+	int pool;                   /* booted desktops kept waiting (0 = none) */
+	char single[4096];          /* single-sandbox mode: its create body */
+	char activity_url[512];     /* single mode: keep-alive request target */
+	char activity_id[254];      /* ... its X-Sandbox-ID (the sandbox's name) */
+	char activity_namespace[64];/* ... its X-Sandbox-Namespace */
+	long activity_interval_s;
 };
 
 void config_defaults(struct config *c);

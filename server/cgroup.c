@@ -419,3 +419,46 @@ int cgroup_nprocs(const struct cgroup_host *cg, const char *id)
 	sandbox_path(&cg->h[0], id, dir, sizeof(dir));
 	return nprocs(dir);
 }
+
+/* The number after key (a "key value" line) in the file at dir/name, or -1;
+ * key NULL: the file's first number. */
+static long long read_number(const char *dir, const char *name, const char *key)
+{
+	char path[PATH_MAX], buf[4096], *p = buf;
+	size_t kl = key ? strlen(key) : 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    read_file(path, buf, sizeof(buf)))
+		return -1;
+	while (key && p) {
+		if (!strncmp(p, key, kl) && p[kl] == ' ') {
+			p += kl + 1;
+			break;
+		}
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return p ? strtoll(p, NULL, 10) : -1;
+}
+
+void cgroup_usage(const struct cgroup_host *cg, const char *id, long long *mem, long long *cpu_us)
+{
+	*mem = *cpu_us = -1;
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char dir[PATH_MAX];
+		long long v;
+
+		if (snprintf(dir, sizeof(dir), "%s/%s", h->base, id) >= (int)sizeof(dir))
+			continue;
+		if ((h->ctrls & CG_MEMORY) && *mem < 0)
+			*mem = read_number(dir, h->v2 ? "memory.current" : "memory.usage_in_bytes", NULL);
+		if ((h->ctrls & CG_CPU) && *cpu_us < 0) {
+			if (h->v2) {
+				*cpu_us = read_number(dir, "cpu.stat", "usage_usec");
+			} else if ((v = read_number(dir, "cpuacct.usage", NULL)) >= 0) {
+				*cpu_us = v / 1000;
+			}
+		}
+	}
+}

@@ -60,6 +60,11 @@ void cgroup_kill(const struct cgroup_host *cg, const char *id);
  * busy and the caller should try again later. Returns 0, 1, or -1 (logged). */
 int cgroup_destroy(const struct cgroup_host *cg, const char *id, int wait);
 
+/* What the sandbox's cgroups have used: memory charged now (bytes) and CPU
+ * time so far (µs); -1 for what no hierarchy here tells (v1 CPU time needs
+ * cpuacct mounted with cpu). */
+void cgroup_usage(const struct cgroup_host *cg, const char *id, long long *mem, long long *cpu_us);
+
 /* Number of processes in the sandbox's cgroups (first hierarchy), or -1. */
 int cgroup_nprocs(const struct cgroup_host *cg, const char *id);
 

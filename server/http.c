@@ -329,6 +329,12 @@ static int write_headers(struct http_req *r)
 						(const unsigned char *)r->xhdr[i].value,
 						(int)strlen(r->xhdr[i].value), &p, end))
 			return -1;
+	/* A 503 (shutting down, draining, not ready) is temporary: another
+	 * server behind the same name may take the call now. */
+	if (r->status == 503 &&
+	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"retry-after:",
+					(const unsigned char *)"1", 1, &p, end))
+		return -1;
 	if (r->close_after &&
 	    lws_add_http_header_by_name(r->wsi, (const unsigned char *)"connection:",
 					(const unsigned char *)"close", 5, &p, end))

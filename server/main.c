@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "drain.h"
 #include "mcp.h"
 #include "adapt_bash.h"
 #include "egress.h"
@@ -37,6 +38,7 @@
 #include "rpc_ws.h"
 #include "sandbox.h"
 #include "seccomp.h"
+#include "single.h"
 #include "srv.h"
 #include "util.h"
 
@@ -252,12 +254,37 @@ static void open_binaries(char *exe_dir, size_t cap)
 	}
 }
 
+/* A sandbox's `endpoint`: --advertise-url, else the address we listen on
+ * (the host's name when that is every address). */
+static void set_endpoint(void)
+{
+	char host[256];
+	const char *h = srv.cfg.listen_host;
+
+	if (srv.cfg.advertise_url[0])
+		return;
+	if (!strcmp(h, "0.0.0.0") || !strcmp(h, "::")) {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		h = host;
+	}
+	snprintf(srv.cfg.advertise_url, sizeof(srv.cfg.advertise_url), strchr(h, ':') ? "http://[%s]:%d" : "http://%s:%d",
+		 h, srv.cfg.listen_port);
+}
+
 static void on_signal(void *ctx, uint32_t events)
 {
 	struct signalfd_siginfo si;
 
 	while (read(srv.signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+		/* SIGTERM drains first (what Kubernetes and podman send); SIGINT,
+		 * a second SIGTERM or --drain-grace 0 stop at once. */
+		if (si.ssi_signo == SIGTERM && srv.cfg.drain_grace_s > 0 && !srv.drain.exit) {
+			drain_begin(&srv, 1, "SIGTERM");
+		} else if (si.ssi_signo == SIGUSR1) {
+			drain_begin(&srv, 0, "SIGUSR1");
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			if (!srv.stopping)
 				log_event(NULL, "signal %d: shutting down", (int)si.ssi_signo);
 			srv.stopping = 1;
@@ -275,7 +302,7 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static struct lws_http_mount mounts[3];
+static struct lws_http_mount mounts[5];
 
 /* What lws does not know by itself (it answers 415 for unknown types). */
 static const struct lws_protocol_vhost_options mimetypes[] = {
@@ -302,21 +329,31 @@ static void setup_mounts(const char *web_dir)
 	mounts[1].mountpoint_len = 8;
 	mounts[1].origin = "http";
 	mounts[1].origin_protocol = LWSMPRO_CALLBACK;
+	mounts[1].mount_next = &mounts[2];
+	mounts[2].mountpoint = "/readyz";
+	mounts[2].mountpoint_len = 7;
+	mounts[2].origin = "http";
+	mounts[2].origin_protocol = LWSMPRO_CALLBACK;
+	mounts[2].mount_next = &mounts[3];
+	mounts[3].mountpoint = "/metrics";
+	mounts[3].mountpoint_len = 8;
+	mounts[3].origin = "http";
+	mounts[3].origin_protocol = LWSMPRO_CALLBACK;
 	if (stat(web, &st) == 0 && S_ISDIR(st.st_mode)) {
-		mounts[1].mount_next = &mounts[2];
-		mounts[2].mountpoint = "/";
-		mounts[2].mountpoint_len = 1;
-		mounts[2].origin = web;
-		mounts[2].def = "index.html";
-		mounts[2].origin_protocol = LWSMPRO_FILE;
-		mounts[2].extra_mimetypes = mimetypes;
+		mounts[3].mount_next = &mounts[4];
+		mounts[4].mountpoint = "/";
+		mounts[4].mountpoint_len = 1;
+		mounts[4].origin = web;
+		mounts[4].def = "index.html";
+		mounts[4].origin_protocol = LWSMPRO_FILE;
+		mounts[4].extra_mimetypes = mimetypes;
 	}
 }
 
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	char exe_dir[PATH_MAX], web[PATH_MAX + 16], real[PATH_MAX];
+	char exe_dir[PATH_MAX], web[PATH_MAX + 16], real[PATH_MAX], err[1024];
 	sigset_t set;
 	int generated;
 
@@ -375,6 +412,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srv.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -408,6 +446,9 @@ int main(int argc, char **argv)
 	}
 	egress_start(&srv, exe_dir);
 
+	set_endpoint();
+	if (single_start(&srv, err, sizeof(err)) < 0)
+		fatal("%s", err);
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
 		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
 	if (generated || isatty(2))
@@ -420,6 +461,8 @@ int main(int argc, char **argv)
 		if (lws_service(srv.ctx, 0) < 0)
 			break;
 
+	single_stop(&srv);
+	ev_timer_cancel(&srv.drain.timer);
 	sbx_destroy_all(&srv);
 	bus_destroy(&srv);
 	mcp_destroy(&srv);
@@ -431,5 +474,5 @@ int main(int argc, char **argv)
 	seccomp_prog_free(srv.seccomp);
 	uidrange_close(&srv.uids);
 	log_event(NULL, "stopped");
-	return 0;
+	return srv.exit_code;
 }

@@ -16,6 +16,7 @@
 
 #include "desktop.h"
 #include "fields.h"
+#include "metrics.h"
 #include "req.h"
 #include "sandbox.h"
 
@@ -29,6 +30,7 @@ extern const struct op op_events_rows[];
 extern const struct op op_proc_rows[];
 extern const struct op adapt_anthropic_rows[];
 extern const struct op adapt_openai_rows[];
+extern const struct op op_admin_rows[];
 
 #define OP_MAX 96
 
@@ -57,7 +59,7 @@ static void op_build(void)
 {
 	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_proc_rows,
 					  op_files_rows, op_desktop_rows, op_events_rows,
-					  op_network_rows,
+					  op_network_rows, op_admin_rows,
 					  adapt_anthropic_rows, adapt_openai_rows };
 
 	op_n = 0;
@@ -115,6 +117,7 @@ void op_call_init(struct op_call *c, struct srv *srv, const struct op *op,
 	c->params = params ? params : json_object();
 	c->index = -1;
 	c->out_fd = -1;
+	c->start_us = srv_mono_us();
 	snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
 }
 
@@ -130,6 +133,9 @@ void op_call_release(struct op_call *c)
 
 static void op_finish(struct op_call *c)
 {
+	if (c->op && c->srv)
+		metrics_op_done(c->srv, c->op, c->err,
+				(double)(srv_mono_us() - c->start_us) / 1e6);
 	c->done = 1;
 	c->job = NULL;
 	c->job_cancel = NULL;

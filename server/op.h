@@ -122,6 +122,8 @@ struct op_call {
 	int not_modified;            /* with etag: the client's copy is current */
 	int created;                 /* the answer made something new */
 
+	int64_t start_us;            /* monotonic, for the latency metrics */
+
 	/* Parked work. */
 	void *job;
 	void (*job_cancel)(void *job);

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drain.h"
 #include "log.h"
 #include "op.h"
 #include "req.h"
 #include "sandbox.h"
+#include "single.h"
 
 static void run_health(struct op_call *c)
 {
@@ -57,9 +59,15 @@ static void run_create(struct op_call *c)
 		return op_fail(c, OPERR_BAD_REQUEST, "the desktop can be at most %dx%d", srv->cfg.max_width,
 			       srv->cfg.max_height);
 	}
-	if (srv->stopping) {
+	if (drain_refusing(srv)) {
 		req_create_free(&spec);
-		return op_fail(c, OPERR_UNAVAILABLE, "the server is shutting down");
+		return op_fail(c, OPERR_UNAVAILABLE, "the server is %s; create the sandbox on another one",
+			       srv->stopping ? "shutting down" : "draining");
+	}
+	if (single_refusing(srv)) {
+		req_create_free(&spec);
+		return op_fail(c, OPERR_FORBIDDEN, "this server runs in single-sandbox mode and holds "
+			       "its one sandbox");
 	}
 	sbx_create(srv, &spec, c);
 }

@@ -38,6 +38,9 @@ struct rest_route {
 
 static const struct rest_route rest_routes[] = {
 	{ HM_GET, "/healthz", "server.health", 200, RB_NONE },
+	{ HM_GET, "/readyz", "server.ready", 200, RB_NONE },
+	{ HM_GET, "/metrics", "server.metrics", 200, RB_NONE },
+	{ HM_POST, "/v1/admin/drain", "server.drain", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes", "sandbox.list", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes", "sandbox.create", 201, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*", "sandbox.get", 200, RB_NONE },

@@ -28,12 +28,14 @@
 
 #include "bus.h"
 #include "desktop.h"
+#include "drain.h"
 #include "egress.h"
 #include "ev.h"
 #include "vncport.h"
 #include "ws.h"
 #include "jail.h"
 #include "log.h"
+#include "single.h"
 
 static const char *const state_names[] = {
 	[SBX_STARTING] = "starting",
@@ -112,10 +114,12 @@ json_t *sbx_json(const struct sandbox *sb)
 		json_object_set_new(j, "display", json_null());
 		json_object_set_new(j, "desktop", json_false());
 	}
-	if (j)
+	if (j) {
 		json_object_set_new(j, "vnc", sb->vnc ? vncport_json(sb->vnc) : json_null());
-	if (j)
 		json_object_set_new(j, "network", egress_json(sb));
+		/* Where follow-up calls go when several servers share a name. */
+		json_object_set_new(j, "endpoint", json_string(sb->srv->cfg.advertise_url));
+	}
 	return j;
 }
 
@@ -408,6 +412,9 @@ static void unlink_sandbox(struct sandbox *sb)
 		if (*pp == sb) {
 			*pp = sb->next;
 			srv->nsandboxes--;
+			srv->metrics.destroys++;
+			single_sandbox_gone(srv, sb->id);
+			drain_sandbox_gone(srv);
 			break;
 		}
 	}
@@ -620,6 +627,7 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
 		return;
 	}
 	log_event(sb->id, "expired");
+	sb->srv->metrics.expirations++;
 	sbx_remove(sb, NULL);
 }
 

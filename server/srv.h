@@ -11,16 +11,41 @@
 #include <libwebsockets.h>
 #include <linux/filter.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "cgroup.h"
 #include "config.h"
 #include "uidrange.h"
+#include "metrics.h"
 
 struct sandbox;
 struct ev;
 struct bus;
 struct egress;
 struct mcp;
+struct op_call;
+
+/* drain.c: taking the server out of service. */
+struct drain_state {
+	int on;                   /* creates refused, /readyz failing */
+	int exit;                 /* stop once no sandbox is left (SIGTERM) */
+	int64_t since_us;         /* monotonic */
+	lws_sorted_usec_list_t timer;   /* the grace */
+};
+
+/* single.c: single-sandbox mode and its activity keep-alive. */
+struct single {
+	int on, running;
+	char id[40];
+	struct op_call *call;     /* the create, while it runs */
+	lws_sorted_usec_list_t tick;   /* the activity keep-alive */
+	lws_sorted_usec_list_t gone;   /* stop after the sandbox ended */
+	int ping_fd, ping_sent;
+	uint64_t pings;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char request[1536];
+};
 
 struct srv {
 	struct config cfg;
@@ -44,7 +69,12 @@ struct srv {
 	struct sandbox *sandboxes;
 	int nsandboxes;
 	int stopping;
+	int exit_code;            /* main's, once the loop ends */
 	int signal_fd;
+	struct drain_state drain;
+	struct single single;
+	int pool_size;            /* pool members among nsandboxes (pool.c) */
+	struct metrics metrics;
 };
 
 /* The srv a connection belongs to (the lws context's user pointer). */

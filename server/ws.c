@@ -458,6 +458,7 @@ static int writeable(struct ws_conn *c)
 		memcpy(buf + LWS_PRE, c->out + c->out_off, n);
 		if (lws_write(c->wsi, buf + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
 			return -1;
+		srv_of(c->wsi)->metrics.viewer_bytes += n;
 		c->out_off += n;
 		if (c->out_off == c->out_len)
 			c->out_off = c->out_len = 0;

@@ -555,6 +555,34 @@ static void test_usage_names_real_keys(void **state)
 	assert_true(seen >= 18);
 }
 
+/* The operating keys: drain grace, advertised URL, single mode, activity. */
+static void test_operating_keys(void **state)
+{
+	struct config *c = *state;
+
+	assert_int_equal(c->drain_grace_s, 30);
+	assert_int_equal(c->activity_interval_s, 60);
+	assert_string_equal(c->advertise_url, "");
+	set_ok(c, "drain-grace", "0");
+	assert_int_equal(c->drain_grace_s, 0);
+	set_fails(c, "drain-grace", "-1", "from 0");
+	set_ok(c, "advertise-url", "http://deskbox-0.deskbox-pods.ns.svc:8080");
+	assert_string_equal(c->advertise_url, "http://deskbox-0.deskbox-pods.ns.svc:8080");
+	set_ok(c, "advertise-url", "https://d.example/base");
+	set_ok(c, "activity-url", "http://router:8080/healthz");
+	set_fails(c, "advertise-url", "deskbox-0:8080", "http://HOST");
+	set_fails(c, "advertise-url", "http://", "http://HOST");
+	set_fails(c, "advertise-url", "http:///x", "http://HOST");
+	set_fails(c, "advertise-url", "http://a b", "http://HOST");
+	set_fails(c, "advertise-url", "http://a\"b", "http://HOST");
+	set_fails(c, "activity-url", "ftp://x", "http://HOST");
+	set_ok(c, "advertise-url", "");
+	assert_string_equal(c->advertise_url, "");
+	set_ok(c, "single", "{\"apps\": [\"xterm\"]}");
+	assert_string_equal(c->single, "{\"apps\": [\"xterm\"]}");
+	set_fails(c, "activity-interval", "0", "from 1");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -579,6 +607,7 @@ int main(void)
 		T(test_args_errors),
 		T(test_config_file_arg),
 		T(test_usage_names_real_keys),
+		T(test_operating_keys),
 	};
 #undef T
 
