@@ -157,6 +157,10 @@ static void on_record(struct egress *eg, struct sandbox *sb, const char *p, size
 		es->denied++;
 	if (json_is_string(json_object_get(rec, "closed")) && es->open)
 		es->open--;
+	if (allowed)
+		eg->srv->metrics.egress_allowed++;
+	else
+		eg->srv->metrics.egress_denied++;
 	es->bytes_out += num(rec, "bytes_out");
 	es->bytes_in += num(rec, "bytes_in");
 	if (!allowed)

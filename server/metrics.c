@@ -254,6 +254,12 @@ char *metrics_render(struct srv *srv, size_t *len)
 	counter(&b, "deskbox_execs_total", "Commands run through exec.", m->execs);
 	counter(&b, "deskbox_viewer_bytes_total", "Bytes sent to VNC and terminal WebSockets.",
 		m->viewer_bytes);
+	head(&b, "deskbox_egress_connections_total", "counter",
+	     "Sandbox connections through the egress proxies, by the policy's verdict.");
+	put(&b, "deskbox_egress_connections_total{verdict=\"allowed\"} %llu\n",
+	    (unsigned long long)m->egress_allowed);
+	put(&b, "deskbox_egress_connections_total{verdict=\"denied\"} %llu\n",
+	    (unsigned long long)m->egress_denied);
 	head(&b, "deskbox_screenshot_seconds", "histogram",
 	     "Screenshot calls, request to image (capture and encode in the sandbox).");
 	hist(&b, "deskbox_screenshot_seconds", "", &m->screenshot);
