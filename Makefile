@@ -46,7 +46,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs image
+.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs image deploy-npm
 all: deps $(PROGS) web examples/node_modules/.package-lock.json
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -60,13 +60,18 @@ examples/node_modules/.package-lock.json: examples/package.json examples/package
 
 deps:
 	@sh scripts/deps.sh build
-deps-test:
+deps-test: deploy-npm
 	@sh scripts/deps.sh build test image deploy
-deps-bench:
+deps-bench: deploy-npm
 	@sh scripts/deps.sh build test bench image deploy
 # npm packages the tests drive deskboxd with (the MCP SDK client).
 test-npm:
 	@sh tests/mcp/install.sh
+
+# The Kubernetes manifests' schema checks (tests/integration/test_deploy_k8s.py)
+# use npm's kubernetes-models, installed from deploy/package-lock.json.
+deploy-npm: deps
+	@sh deploy/npm.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

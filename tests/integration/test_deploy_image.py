@@ -92,10 +92,14 @@ class TestImage(unittest.TestCase):
         self.addCleanup(_podman, "rm", "--force", "--time", "0", self.name, check=False)
 
     def start(self):
+        # The image's own arguments, with a short drain: podman stop's
+        # SIGTERM then waits 3 s for the sandboxes before destroying them.
         _podman("run", "--detach", "--name", self.name, *_rlimit_args(),
                 "--cap-drop", "ALL", "--cap-add", ",".join(CAPS),
                 "--publish", "127.0.0.1:%d:8080" % self.port,
-                "--env", "DESKBOX_TOKEN=" + self.token, IMAGE)
+                "--env", "DESKBOX_TOKEN=" + self.token, IMAGE,
+                "--listen", "0.0.0.0:8080", "--state-dir", "/var/lib/deskbox",
+                "--web", "/opt/deskbox/web", "--drain-grace", "3")
         c = Client("127.0.0.1", self.port, self.token, timeout=30)
 
         def up():
@@ -128,8 +132,8 @@ class TestImage(unittest.TestCase):
         self.assertEqual(lines[2].split()[1], "0000000000000000")
         self.assertTrue(lines[3].strip().isdigit(), "xterm is not running: %r" % r)
 
-        # SIGTERM (podman stop): every sandbox destroyed, exit 0, well
-        # before podman's own deadline would SIGKILL it.
+        # SIGTERM (podman stop): a drain, then every sandbox destroyed at
+        # the grace, exit 0, well before podman's deadline would SIGKILL.
         t0 = time.monotonic()
         _podman("stop", "--time", "30", self.name, timeout=60)
         took = time.monotonic() - t0
@@ -137,6 +141,7 @@ class TestImage(unittest.TestCase):
         logs = self.logs()
         self.assertEqual(state, "0", logs)
         self.assertLess(took, 30, "podman had to SIGKILL deskboxd:\n" + logs)
+        self.assertIn("drain: SIGTERM", logs)
         self.assertIn("%s destroyed" % sid, logs)
         self.assertIn("stopped", logs.strip().split("\n")[-1])
 
