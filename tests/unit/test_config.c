@@ -459,7 +459,7 @@ static void test_args(void **state)
 static void test_args_help_version(void **state)
 {
 	struct config *c = *state;
-	char err[2048] = "";
+	char err[8192] = "";
 
 	assert_int_equal(args(c, err, sizeof(err), 2, "--help"), 1);
 	assert_string_equal(err, config_usage);

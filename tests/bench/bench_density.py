@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""bench_density.py - how many idle desktops (each with xterm) one deskboxd
+holds here, what stops it, and what each costs; plus /metrics scrape time
+and drain time at a given count.
+
+Creates desktop sandboxes one after another ({"apps": ["xterm"]}, memory
+limit BENCH_DENSITY_MEMORY_MB) until one of: BENCH_DENSITY_MAX sandboxes,
+the host's MemAvailable falls under BENCH_DENSITY_FLOOR_MIB (the machine is
+shared: the bench stops before it starves anyone), or a create fails (its
+error is printed: that is the limit found). Then, with all of them idle:
+
+  memory per sandbox     PSS of the processes in its cgroups (sampled),
+                         its memory cgroup's charge, and the host's
+                         MemAvailable drop divided by the count
+  deskboxd               RSS, CPU over BENCH_DENSITY_IDLE_S idle seconds,
+                         open fds
+  all sandboxes          CPU over the same idle seconds
+  latency at full load   /healthz, a screenshot of one sandbox, /metrics,
+                         each beside the same measure with one sandbox
+  drain                  SIGTERM with --drain-grace 1 to exit, minus the
+                         grace: what destroying every sandbox costs
+
+Defaults keep `make bench` short (BENCH_DENSITY_MAX=40); for the real
+figure: BENCH_DENSITY_MAX=2000 python3 tests/bench/bench_density.py
+Nothing is asserted; it exits non-zero only if it could not measure.
+"""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+
+from deskbox import (API, Server, cgroup_dir_for, cpu_ticks, fd_count,  # noqa: E402
+                     install_signal_cleanup, percentile, pids_in_cgroups_matching,
+                     pss_kb, rss_kib)
+
+MAX = int(os.environ.get("BENCH_DENSITY_MAX", 40))
+FLOOR_MIB = int(os.environ.get("BENCH_DENSITY_FLOOR_MIB", 4096))
+MEMORY_MB = int(os.environ.get("BENCH_DENSITY_MEMORY_MB", 256))
+IDLE_S = float(os.environ.get("BENCH_DENSITY_IDLE_S", 10))
+BODY = {"apps": ["xterm"]}
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def mem_available_mib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def charge_kib(srv, sid):
+    dirs = srv.sandbox_record(sid).cgroups
+    for d, name in ((cgroup_dir_for(dirs, "memory"), "memory.usage_in_bytes"),
+                    (dirs.get(""), "memory.current")):
+        try:
+            with open(os.path.join(d, name)) as f:
+                return int(f.read()) / 1024.0
+        except (OSError, TypeError, ValueError):
+            continue
+    return None
+
+
+def timings(fn, n):
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def row(name, vals, unit):
+    if not vals:
+        print("%-44s %6s %10s %10s  %s" % (name, 0, "-", "-", unit))
+        return
+    print("%-44s %6d %10.2f %10.2f  %s" % (name, len(vals), percentile(vals, 50),
+                                           percentile(vals, 95), unit))
+
+
+def note(name, text):
+    print("%-44s %s" % (name, text))
+
+
+def latencies(srv, sid):
+    c = srv.client(keepalive=True)
+    health = timings(lambda: c.expect(200, "GET", "/healthz", token=None), 50)
+    shot = timings(lambda: c.expect(200, "GET", "%s/%s/screenshot" % (API, sid), raw=True), 20)
+    scrape = timings(lambda: c.expect(200, "GET", "/metrics", token=None, raw=True), 10)
+    c.close()
+    return health, shot, scrape
+
+
+def main():
+    install_signal_cleanup()
+    srv = Server(max_sandboxes=max(MAX, 1), memory_mb=MEMORY_MB, drain_grace=1,
+                 start_timeout=60).start()
+    try:
+        return run(srv)
+    finally:
+        srv.stop(check=False, timeout=300)
+
+
+def run(srv):
+    avail0 = mem_available_mib()
+    rss0 = rss_kib(srv.proc.pid)
+    first = srv.create(**BODY)
+    floor_health, floor_shot, floor_scrape = latencies(srv, first["id"])
+    ids = [first["id"]]
+    creates, stop = [], "BENCH_DENSITY_MAX=%d reached" % MAX
+    while len(ids) < MAX:
+        if mem_available_mib() < FLOOR_MIB:
+            stop = "host MemAvailable under the %d MiB floor (shared machine)" % FLOOR_MIB
+            break
+        t0 = time.perf_counter()
+        r = srv.request("POST", API, BODY, timeout=120)
+        creates.append((time.perf_counter() - t0) * 1000.0)
+        if r.status != 201:
+            stop = "create %d failed: %s %s" % (len(ids) + 1, r.status, r.body)
+            break
+        srv._track(r.body)
+        ids.append(r.body["id"])
+        if len(ids) % 100 == 0:
+            print("  ... %d desktops, MemAvailable %.0f MiB" % (len(ids), mem_available_mib()),
+                  flush=True)
+    n = len(ids)
+    time.sleep(3)  # let the last desktops settle to idle
+
+    sample = ids[:: max(1, n // 10)][:10]
+    pss = [sum(pss_kb(p) for p in pids_in_cgroups_matching(s)) / 1024.0 for s in sample]
+    charge = [c / 1024.0 for c in (charge_kib(srv, s) for s in sample) if c is not None]
+    avail1 = mem_available_mib()
+    pid = srv.proc.pid
+    # Every sandbox process sits under the instance's cgroup directory.
+    dirs = srv.sandbox_record(ids[0]).cgroups
+    inst = "/%s/" % os.path.basename(os.path.dirname(next(d for d in dirs.values() if d)))
+    procs = pids_in_cgroups_matching(inst)
+    d0, s0, t0 = cpu_ticks(pid), cpu_ticks(procs), time.monotonic()
+    time.sleep(IDLE_S)
+    d1, s1, t1 = cpu_ticks(pid), cpu_ticks(procs), time.monotonic()
+    health, shot, scrape = latencies(srv, ids[n // 2])
+
+    print("held: %d idle desktops with xterm (memory limit %d MiB each); stopped by: %s"
+          % (n, MEMORY_MB, stop))
+    print("%-44s %6s %10s %10s  %s" % ("measure", "n", "p50", "p95", "unit"))
+    row("create (desktop + xterm), one at a time", creates, "ms")
+    row("PSS per sandbox (its processes)", pss, "MiB")
+    row("memory cgroup charge per sandbox", charge, "MiB")
+    note("host MemAvailable drop per sandbox", "%.1f MiB" % ((avail0 - avail1) / max(n, 1)))
+    note("deskboxd RSS", "%.1f MiB (%.1f at start; %.1f KiB per sandbox)"
+         % (rss_kib(pid) / 1024.0, rss0 / 1024.0, (rss_kib(pid) - rss0) / max(n, 1)))
+    note("deskboxd CPU, idle", "%.2f %% of a core over %.0f s" % (100.0 * (d1 - d0) / HZ / (t1 - t0), t1 - t0))
+    note("all sandboxes' CPU, idle", "%.2f %% of a core (%.4f %% each)"
+         % (100.0 * (s1 - s0) / HZ / (t1 - t0), 100.0 * (s1 - s0) / HZ / (t1 - t0) / max(n, 1)))
+    note("deskboxd open fds", "%d (%.1f per sandbox)" % (fd_count(pid), fd_count(pid) / max(n, 1)))
+    row("/healthz, 1 sandbox", floor_health, "ms")
+    row("/healthz, %d sandboxes" % n, health, "ms")
+    row("screenshot of one sandbox, 1 sandbox", floor_shot, "ms")
+    row("screenshot of one sandbox, %d sandboxes" % n, shot, "ms")
+    row("/metrics scrape, 1 sandbox", floor_scrape, "ms")
+    row("/metrics scrape, %d sandboxes" % n, scrape, "ms")
+
+    # Drain: SIGTERM, 1 s of grace with every sandbox held, then teardown.
+    t0 = time.perf_counter()
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.proc.wait(600)
+    took = time.perf_counter() - t0
+    note("drain: SIGTERM to exit, %d sandboxes" % n, "%.2f s (grace 1 s + %.2f s to destroy all; %.1f ms each)"
+         % (took, took - 1.0, (took - 1.0) * 1000.0 / max(n, 1)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
