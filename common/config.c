@@ -42,6 +42,8 @@ const char config_usage[] =
 	"  --drain-grace S        SIGTERM: refuse creates, wait up to S s for the\n"
 	"                         sandboxes, then destroy them (30)\n"
 	"  --advertise-url URL    this server in a sandbox's endpoint (http://LISTEN)\n"
+	"  --pool N               keep N desktops ({}) booted for creates to take\n"
+	"  --pool-shapes JSON     more pools: [{\"size\": N, \"spec\": {create body}}]\n"
 	"  --single JSON          boot one sandbox from this create body; serve only it\n"
 	"  --activity-url URL     --single: GET URL while its desktop is watched, every\n"
 	"                         --activity-interval S (60), as --activity-id NAME\n"
@@ -85,6 +87,8 @@ static const struct key keys[] = {
 	{ "uid-base", K_LONG, F(uid_base), 0, 65536, 0x7FFE0000L - 65536 },
 	{ "drain-grace", K_LONG, F(drain_grace_s), 0, 0, 86400 },
 	{ "advertise-url", K_URL, F(advertise_url), sizeof(((struct config *)0)->advertise_url), 0, 0 },
+	{ "pool", K_INT, F(pool), 0, 0, 10000 },
+	{ "pool-shapes", K_STR, F(pool_shapes), sizeof(((struct config *)0)->pool_shapes), 0, 0 },
 	{ "single", K_STR, F(single), sizeof(((struct config *)0)->single), 0, 0 },
 	{ "activity-url", K_URL, F(activity_url), sizeof(((struct config *)0)->activity_url), 0, 0 },
 	{ "activity-id", K_STR, F(activity_id), sizeof(((struct config *)0)->activity_id), 0, 0 },

@@ -33,6 +33,7 @@ struct config {
 	long drain_grace_s;         /* SIGTERM: wait this long for sandboxes */
 	char advertise_url[256];    /* a sandbox's `endpoint`; "" = from listen */
 	int pool;                   /* booted desktops kept waiting (0 = none) */
+	char pool_shapes[4096];     /* JSON: [{"size": N, "spec": {...}}, ...] */
 	char single[4096];          /* single-sandbox mode: its create body */
 	char activity_url[512];     /* single mode: keep-alive request target */
 	char activity_id[254];      /* ... its X-Sandbox-ID (the sandbox's name) */

@@ -18,6 +18,7 @@
 
 #include "ev.h"
 #include "log.h"
+#include "pool.h"
 
 /* How long the last answers get to go out before the loop stops. */
 #define DRAIN_LINGER_MS 200
@@ -47,7 +48,8 @@ void drain_begin(struct srv *srv, int then_exit, const char *why)
 		srv->drain.on = 1;
 		srv->drain.since_us = srv_mono_us();
 		log_event(NULL, "drain: %s; refusing creates, serving %d sandbox(es)", why,
-			  srv->nsandboxes);
+			  srv->nsandboxes - srv->pool_size);
+		pool_drain(srv);
 	}
 	if (!then_exit || srv->drain.exit)
 		return;
@@ -83,8 +85,10 @@ int drain_ready(const struct srv *srv, char *why, size_t cap)
 		snprintf(why, cap, "draining");
 		return 0;
 	}
-	if (srv->nsandboxes >= srv->cfg.max_sandboxes) {
-		snprintf(why, cap, "full: %d of %d sandboxes", srv->nsandboxes, srv->cfg.max_sandboxes);
+	/* Pool members count toward the limit but make way for a create. */
+	if (srv->nsandboxes - srv->pool_size >= srv->cfg.max_sandboxes) {
+		snprintf(why, cap, "full: %d of %d sandboxes", srv->nsandboxes - srv->pool_size,
+			 srv->cfg.max_sandboxes);
 		return 0;
 	}
 	return 1;

@@ -34,6 +34,7 @@
 #include "http.h"
 #include "log.h"
 #include "op.h"
+#include "pool.h"
 #include "rest.h"
 #include "rpc_ws.h"
 #include "sandbox.h"
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
 	egress_start(&srv, exe_dir);
 
 	set_endpoint();
-	if (single_start(&srv, err, sizeof(err)) < 0)
+	if (single_start(&srv, err, sizeof(err)) < 0 || pool_start(&srv, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
 		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
@@ -464,6 +465,7 @@ int main(int argc, char **argv)
 	single_stop(&srv);
 	ev_timer_cancel(&srv.drain.timer);
 	sbx_destroy_all(&srv);
+	pool_stop(&srv);
 	bus_destroy(&srv);
 	mcp_destroy(&srv);
 	adapt_bash_destroy_all(&srv);

@@ -162,6 +162,8 @@ static void sandboxes(struct buf *b, struct srv *srv)
 	struct usage *u = calloc((size_t)srv->nsandboxes + 1, sizeof(*u));
 
 	for (struct sandbox *s = srv->sandboxes; s; s = s->next) {
+		if (s->pooled)
+			continue;
 		if (s->state <= SBX_FAILED)
 			by_state[s->state]++;
 		if (s->desk) {

@@ -13,6 +13,7 @@
 #include "drain.h"
 #include "log.h"
 #include "op.h"
+#include "pool.h"
 #include "req.h"
 #include "sandbox.h"
 #include "single.h"
@@ -27,7 +28,7 @@ static void run_list(struct op_call *c)
 	json_t *arr = json_array();
 
 	for (struct sandbox *s = c->srv->sandboxes; s; s = s->next)
-		if (s->state != SBX_STARTING)
+		if (s->state != SBX_STARTING && !s->pooled)
 			json_array_append_new(arr, sbx_json(s));
 	op_ok(c, json_pack("{s:o}", "sandboxes", arr));
 }
@@ -69,6 +70,8 @@ static void run_create(struct op_call *c)
 		return op_fail(c, OPERR_FORBIDDEN, "this server runs in single-sandbox mode and holds "
 			       "its one sandbox");
 	}
+	if (pool_take(srv, &spec, c))
+		return;
 	sbx_create(srv, &spec, c);
 }
 

@@ -35,6 +35,7 @@
 #include "ws.h"
 #include "jail.h"
 #include "log.h"
+#include "pool.h"
 #include "single.h"
 
 static const char *const state_names[] = {
@@ -58,9 +59,10 @@ static void set_state(struct sandbox *sb, enum sbx_state state)
 
 struct sandbox *sbx_find(struct srv *srv, const char *id)
 {
+	/* Pool members are nobody's yet: not found by id. */
 	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next)
 		if (!strcmp(sb->id, id))
-			return sb;
+			return sb->pooled ? NULL : sb;
 	return NULL;
 }
 
@@ -412,7 +414,9 @@ static void unlink_sandbox(struct sandbox *sb)
 		if (*pp == sb) {
 			*pp = sb->next;
 			srv->nsandboxes--;
-			srv->metrics.destroys++;
+			if (!sb->pooled)
+				srv->metrics.destroys++;
+			pool_sandbox_gone(srv, sb);
 			single_sandbox_gone(srv, sb->id);
 			drain_sandbox_gone(srv);
 			break;
@@ -664,7 +668,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	uint8_t rnd[ID_BYTES];
 	int sv[2] = { -1, -1 }, cg;
 
-	if (srv->nsandboxes >= srv->cfg.max_sandboxes) {
+	if (pool_live_count(srv) >= srv->cfg.max_sandboxes) {
 		op_fail(req, OPERR_TOO_MANY_SANDBOXES, "%d sandboxes are running, the most allowed",
 			srv->nsandboxes);
 		goto fail_spec;

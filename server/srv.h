@@ -24,6 +24,7 @@ struct bus;
 struct egress;
 struct mcp;
 struct op_call;
+struct pool;
 
 /* drain.c: taking the server out of service. */
 struct drain_state {
@@ -73,7 +74,8 @@ struct srv {
 	int signal_fd;
 	struct drain_state drain;
 	struct single single;
-	int pool_size;            /* pool members among nsandboxes (pool.c) */
+	struct pool *pool;        /* pool.c: warm pools, or NULL */
+	int pool_size;            /* ready pool members among nsandboxes */
 	struct metrics metrics;
 };
 
