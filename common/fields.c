@@ -68,6 +68,16 @@ const char *fields_closest(const char *name, const char *const *known)
 		 * same closeness is not preferred over it arbitrarily. */
 		if (lk > ln && !strncasecmp(known[i], name, ln))
 			d = 1;
+		/* "cwdir" for "cwd", "apps_list" for "apps": a known name
+		 * with something added. */
+		else if (ln > lk && lk >= 3 && !strncasecmp(known[i], name, lk))
+			d = 1;
+		else if (!strcasecmp(known[i], name))
+			d = 1;   /* "WM" for "wm" */
+		/* Otherwise one or two letters are too short to tell a typo
+		 * from another name ("z" is not "x"). */
+		else if (ln < 3)
+			continue;
 		else
 			d = fields_distance(name, ln, known[i], lk);
 		/* Up to a third of the longer word may differ (at least one

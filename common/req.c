@@ -3,6 +3,7 @@
  * field is type- and range-checked here so the server never sees a bad value.
  */
 #include "req.h"
+#include "fields.h"
 
 #include "netpolicy.h"
 #include <jansson.h>
@@ -92,16 +93,10 @@ static int parse_limits(json_t *obj, struct limits *l, char *err, size_t errlen)
 		fail(err, errlen, "limits must be an object");
 		return -1;
 	}
-	const char *key;
-	json_t *v;
+	static const char *const known[] = { "memory_mb", "pids", "cpu", "disk_mb", "nofile", NULL };
 
-	json_object_foreach(obj, key, v) {
-		if (strcmp(key, "memory_mb") && strcmp(key, "pids") && strcmp(key, "cpu") &&
-		    strcmp(key, "disk_mb") && strcmp(key, "nofile")) {
-			fail(err, errlen, "limits.%s is not a known limit", key);
-			return -1;
-		}
-	}
+	if (fields_check(obj, "limits", known, err, errlen) < 0)
+		return -1;
 	if (get_long(obj, "memory_mb", 16, 1L << 22, &l->memory_mb, "limits.", err, errlen) ||
 	    get_long(obj, "pids", 8, 1L << 22, &l->pids, "limits.", err, errlen) ||
 	    get_long(obj, "disk_mb", 1, 1L << 24, &l->disk_mb, "limits.", err, errlen) ||
@@ -226,6 +221,10 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 	} else if (d && json_is_true(d)) {
 		out->desktop = 1;
 	} else if (d && json_is_object(d)) {
+		static const char *const known[] = { "width", "height", "gl", NULL };
+
+		if (fields_check(d, "desktop", known, err, errlen) < 0)
+			return -1;
 		out->desktop = 1;
 		if (get_long(d, "width", 64, 16384, &w, "desktop.", err, errlen) ||
 		    get_long(d, "height", 64, 16384, &h, "desktop.", err, errlen))
@@ -252,6 +251,10 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 		json_t *port = json_object_get(vnc, "port");
 		const char *ps = json_string_value(port);
 
+		static const char *const known[] = { "port", NULL };
+
+		if (json_is_object(vnc) && fields_check(vnc, "vnc", known, err, errlen) < 0)
+			return -1;
 		if (!json_is_object(vnc) ||
 		    !((ps && !strcmp(ps, "auto")) ||
 		      (json_is_integer(port) && json_integer_value(port) >= 1024 &&
@@ -266,6 +269,14 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 		if (!out->apps)
 			return -1;
 	}
+	json_t *wm = json_object_get(root, "wm");
+
+	if (wm && !json_is_boolean(wm) && !json_is_null(wm)) {
+		fail(err, errlen, "wm must be true or false");
+		return -1;
+	}
+	if (json_is_false(wm))
+		out->wm = 0;
 	return 0;
 }
 
@@ -304,10 +315,17 @@ enum req_result req_parse_create(const char *body, size_t len,
 	out->vnc_port = -1;
 	out->width = 1280;
 	out->height = 800;
+	out->wm = 1;
 	snprintf(out->rootfs, sizeof(out->rootfs), "host");
 	root = load_object(body, len, err, errlen);
 	if (!root)
 		return REQ_BAD_JSON;
+	static const char *const known[] = {
+		"timeout_s", "limits", "env", "rootfs", "desktop", "apps", "gl", "vnc", "wm", NULL,
+	};
+
+	if (fields_check(root, "", known, err, errlen) < 0)
+		goto done;
 	if (get_long(root, "timeout_s", 0, 365L * 86400, &out->timeout_s, "", err, errlen) ||
 	    parse_limits(json_object_get(root, "limits"), &out->limits, err, errlen) ||
 	    parse_env(json_object_get(root, "env"), &out->env, err, errlen) ||
@@ -360,6 +378,10 @@ enum req_result req_parse_exec(const char *body, size_t len, long default_timeou
 	root = load_object(body, len, err, errlen);
 	if (!root)
 		return REQ_BAD_JSON;
+	static const char *const known[] = { "cmd", "argv", "env", "cwd", "stdin", "timeout_ms", NULL };
+
+	if (fields_check(root, "", known, err, errlen) < 0)
+		goto done;
 	cmd = json_object_get(root, "cmd");
 	argv = json_object_get(root, "argv");
 	if ((cmd && !json_is_null(cmd)) == (argv && !json_is_null(argv))) {
@@ -444,6 +466,10 @@ enum req_result req_parse_timeout(const char *body, size_t len, long *timeout_s,
 
 	if (!root)
 		return REQ_BAD_JSON;
+	static const char *const known[] = { "timeout_s", NULL };
+
+	if (fields_check(root, "", known, err, errlen) < 0)
+		goto done;
 	v = json_object_get(root, "timeout_s");
 	if (!v || json_is_null(v)) {
 		fail(err, errlen, "timeout_s is required");

@@ -29,6 +29,7 @@ struct req_create {
 	int desktop;         /* 1 = boot a desktop, 0 = none, -1 = not said */
 	int width, height;   /* requested desktop size */
 	int gl;
+	int wm;              /* 1 = a window manager (default), 0 = none */
 	char **apps;         /* NULL-terminated commands, or NULL */
 	int vnc_port;        /* raw VNC port: -1 none, 0 any free one, or N */
 	char *network;       /* egress policy, normalized JSON (netpolicy.h), or NULL */

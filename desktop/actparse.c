@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fields.h"
 #include "jget.h"
 
 #define ERRLEN 256
+
+/* A NULL-terminated list of the keys an object may have. A key outside
+ * its list is refused by name: a typo ("cordinate") must not run a
+ * different action than the one meant. */
+#define F(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 struct act_vocab;
 typedef int (*act_parse_fn)(const json_t *o, const struct act_vocab *row,
@@ -26,6 +32,7 @@ struct act_vocab {
 	enum act_kind kind;
 	int button;     /* click-like rows: X button */
 	int clicks;     /* ACT_CLICK: count; ACT_BUTTON: 1 down, 0 up */
+	const char *const *fields;   /* every key the action may have */
 };
 
 static int act_coordinate(const json_t *o, const char *key, int required,
@@ -64,14 +71,29 @@ static int act_xy(const json_t *o, struct act *a, char *err)
 	return 0;
 }
 
-/* Anthropic: modifiers held during a click come as "text": "shift". */
+/*
+ * Anthropic: modifiers held during a click, scroll or drag. The API docs of
+ * computer_20250124 give them as "text": "shift" (scroll's modifier); the
+ * reference loop (anthropic-quickstarts computer-use-demo,
+ * tools/computer.py, ComputerTool20250124) reads "key" for clicks, and
+ * models emit both. Either is honoured; both at once is ambiguous.
+ */
 static int act_text_mods(const json_t *o, struct act *a, char *err)
 {
-	const char *s;
-	size_t len;
+	const char *s, *k;
+	size_t len, klen;
 
-	if (jget_string(o, "text", 0, &s, &len, err, ERRLEN) < 0)
+	if (jget_string(o, "text", 0, &s, &len, err, ERRLEN) < 0 ||
+	    jget_string(o, "key", 0, &k, &klen, err, ERRLEN) < 0)
 		return -1;
+	if (s && len && k && klen) {
+		snprintf(err, ERRLEN, "give the held modifier as text or key, not both");
+		return -1;
+	}
+	if (k && klen) {
+		s = k;
+		len = klen;
+	}
 	if (!s || len == 0)
 		return 0;
 	return keys_parse_chord(s, len, &a->mods, err, ERRLEN);
@@ -143,14 +165,24 @@ static int act_path_alloc(struct act *a, int n, char *err)
 	return 0;
 }
 
+/*
+ * left_click_drag: from start_coordinate, or, without it, from wherever the
+ * pointer is, as the computer_20241022 reference loop does it (xdotool
+ * mousedown 1 mousemove X Y mouseup 1; anthropic-quickstarts
+ * computer-use-demo, tools/computer.py) and models trained on it still emit.
+ * A path whose first point is "here" has from_pointer set.
+ */
 static int p_a_drag(const json_t *o, const struct act_vocab *row,
 		    struct act *a, char *err)
 {
+	int has_start = 0;
+
 	if (act_path_alloc(a, 2, err) < 0)
 		return -1;
-	if (act_coordinate(o, "start_coordinate", 1, &a->path[0], NULL, err) < 0 ||
+	if (act_coordinate(o, "start_coordinate", 0, &a->path[0], &has_start, err) < 0 ||
 	    act_coordinate(o, "coordinate", 1, &a->path[1], NULL, err) < 0)
 		return -1;
+	a->from_pointer = !has_start;
 	return act_text_mods(o, a, err);
 }
 
@@ -381,10 +413,15 @@ static int p_o_drag(const json_t *o, const struct act_vocab *row,
 	json_array_foreach(v, i, p) {
 		const json_t *x = json_object_get(p, "x"), *y = json_object_get(p, "y");
 
+		char at[32];
+
 		if (!json_is_object(p) || !x || !y) {
 			snprintf(err, ERRLEN, "path[%zu] must be {x, y}", i);
 			return -1;
 		}
+		snprintf(at, sizeof at, "path[%zu]", i);
+		if (fields_check((json_t *)p, at, F("x", "y"), err, ERRLEN) < 0)
+			return -1;
 		if (jget_number(x, "path x", 0, 1L << 20, &a->path[i].x, err, ERRLEN) < 0 ||
 		    jget_number(y, "path y", 0, 1L << 20, &a->path[i].y, err, ERRLEN) < 0)
 			return -1;
@@ -428,40 +465,47 @@ static int p_o_keypress(const json_t *o, const struct act_vocab *row,
 	return act_keys_array(o, 1, &a->chords[0], err);
 }
 
+#define A_NONE F("action")
+#define A_CLICK F("action", "coordinate", "text", "key")
+#define O_CLICK F("type", "x", "y", "button", "keys")
+
 static const struct act_vocab act_anthropic[] = {
-	{"screenshot", p_plain, ACT_SCREENSHOT, 0, 0},
-	{"cursor_position", p_plain, ACT_CURSOR, 0, 0},
-	{"mouse_move", p_a_move, ACT_MOVE, 0, 0},
-	{"left_click", p_a_click, ACT_CLICK, 1, 1},
-	{"right_click", p_a_click, ACT_CLICK, 3, 1},
-	{"middle_click", p_a_click, ACT_CLICK, 2, 1},
-	{"double_click", p_a_click, ACT_CLICK, 1, 2},
-	{"triple_click", p_a_click, ACT_CLICK, 1, 3},
-	{"left_click_drag", p_a_drag, ACT_DRAG, 1, 0},
-	{"left_mouse_down", p_a_button, ACT_BUTTON, 1, 1},
-	{"left_mouse_up", p_a_button, ACT_BUTTON, 1, 0},
-	{"scroll", p_a_scroll, ACT_SCROLL, 0, 0},
-	{"type", p_type, ACT_TYPE, 0, 0},
-	{"key", p_a_key, ACT_KEY, 0, 0},
-	{"hold_key", p_a_hold, ACT_HOLD, 0, 0},
-	{"wait", p_wait, ACT_WAIT, 0, 0},
-	{"zoom", p_a_zoom, ACT_ZOOM, 0, 0},
-	{"focus_window", p_focus, ACT_FOCUS, 0, 0},
-	{NULL, NULL, 0, 0, 0},
+	{"screenshot", p_plain, ACT_SCREENSHOT, 0, 0, A_NONE},
+	{"cursor_position", p_plain, ACT_CURSOR, 0, 0, A_NONE},
+	{"mouse_move", p_a_move, ACT_MOVE, 0, 0, F("action", "coordinate")},
+	{"left_click", p_a_click, ACT_CLICK, 1, 1, A_CLICK},
+	{"right_click", p_a_click, ACT_CLICK, 3, 1, A_CLICK},
+	{"middle_click", p_a_click, ACT_CLICK, 2, 1, A_CLICK},
+	{"double_click", p_a_click, ACT_CLICK, 1, 2, A_CLICK},
+	{"triple_click", p_a_click, ACT_CLICK, 1, 3, A_CLICK},
+	{"left_click_drag", p_a_drag, ACT_DRAG, 1, 0,
+	 F("action", "start_coordinate", "coordinate", "text", "key")},
+	{"left_mouse_down", p_a_button, ACT_BUTTON, 1, 1, F("action", "coordinate")},
+	{"left_mouse_up", p_a_button, ACT_BUTTON, 1, 0, F("action", "coordinate")},
+	{"scroll", p_a_scroll, ACT_SCROLL, 0, 0,
+	 F("action", "coordinate", "scroll_direction", "scroll_amount", "text", "key")},
+	{"type", p_type, ACT_TYPE, 0, 0, F("action", "text", "delay_ms")},
+	{"key", p_a_key, ACT_KEY, 0, 0, F("action", "text", "repeat")},
+	{"hold_key", p_a_hold, ACT_HOLD, 0, 0, F("action", "text", "duration")},
+	{"wait", p_wait, ACT_WAIT, 0, 0, F("action", "duration")},
+	{"zoom", p_a_zoom, ACT_ZOOM, 0, 0, F("action", "region")},
+	{"focus_window", p_focus, ACT_FOCUS, 0, 0, F("action", "window", "title")},
+	{NULL, NULL, 0, 0, 0, NULL},
 };
 
 static const struct act_vocab act_openai[] = {
-	{"screenshot", p_plain, ACT_SCREENSHOT, 0, 0},
-	{"click", p_o_click, ACT_CLICK, 1, 1},
-	{"double_click", p_o_click, ACT_CLICK, 1, 2},
-	{"move", p_o_move, ACT_MOVE, 0, 0},
-	{"drag", p_o_drag, ACT_DRAG, 1, 0},
-	{"scroll", p_o_scroll, ACT_SCROLL, 0, 0},
-	{"type", p_type, ACT_TYPE, 0, 0},
-	{"keypress", p_o_keypress, ACT_KEY, 0, 0},
-	{"wait", p_wait, ACT_WAIT, 0, 0},
-	{"focus_window", p_focus, ACT_FOCUS, 0, 0},
-	{NULL, NULL, 0, 0, 0},
+	{"screenshot", p_plain, ACT_SCREENSHOT, 0, 0, F("type")},
+	{"click", p_o_click, ACT_CLICK, 1, 1, O_CLICK},
+	{"double_click", p_o_click, ACT_CLICK, 1, 2, O_CLICK},
+	{"move", p_o_move, ACT_MOVE, 0, 0, F("type", "x", "y", "keys")},
+	{"drag", p_o_drag, ACT_DRAG, 1, 0, F("type", "path", "keys")},
+	{"scroll", p_o_scroll, ACT_SCROLL, 0, 0,
+	 F("type", "x", "y", "scroll_x", "scroll_y", "keys")},
+	{"type", p_type, ACT_TYPE, 0, 0, F("type", "text", "delay_ms")},
+	{"keypress", p_o_keypress, ACT_KEY, 0, 0, F("type", "keys")},
+	{"wait", p_wait, ACT_WAIT, 0, 0, F("type", "duration")},
+	{"focus_window", p_focus, ACT_FOCUS, 0, 0, F("type", "window", "title")},
+	{NULL, NULL, 0, 0, 0, NULL},
 };
 
 void actparse_error(struct act_error *e, int i, const char *name,
@@ -484,7 +528,14 @@ static void act_free_one(struct act *a)
 	a->chords = NULL;
 }
 
-static int act_parse_one(const json_t *o, struct act *a, int i,
+/* The request-level keys, also allowed beside a lone action. */
+static const char *const act_wrapper_fields[] = { "actions", "scale_to", "format", "quality", NULL };
+
+/*
+ * Parse action i. path names it in the body ("actions[2]", "[2]", or ""
+ * for a lone action object, which may also carry the wrapper's keys).
+ */
+static int act_parse_one(const json_t *o, struct act *a, int i, const char *path,
 			 struct act_error *e)
 {
 	const struct act_vocab *tab = act_anthropic, *row;
@@ -497,6 +548,13 @@ static int act_parse_one(const json_t *o, struct act *a, int i,
 		return -1;
 	}
 	name = json_object_get(o, "action");
+	if (name && json_object_get(o, "type")) {
+		/* Anthropic's and OpenAI's shapes mixed: which one the model
+		 * meant is a guess, and a wrong guess runs the wrong input. */
+		actparse_error(e, i, NULL,
+			       "an action has both \"action\" (Anthropic) and \"type\" (OpenAI): give one");
+		return -1;
+	}
 	if (!name) {
 		name = json_object_get(o, "type");
 		tab = act_openai;
@@ -512,6 +570,23 @@ static int act_parse_one(const json_t *o, struct act *a, int i,
 	if (!row->name) {
 		snprintf(err, sizeof err, "unknown action");
 		actparse_error(e, i, json_string_value(name), err);
+		return -1;
+	}
+	if (!path[0]) {
+		const char *known[24];
+		size_t n = 0;
+
+		for (size_t k = 0; row->fields[k] && n < 18; k++)
+			known[n++] = row->fields[k];
+		for (size_t k = 0; act_wrapper_fields[k]; k++)
+			known[n++] = act_wrapper_fields[k];
+		known[n] = NULL;
+		if (fields_check((json_t *)o, path, known, err, sizeof err) < 0) {
+			actparse_error(e, i, row->name, err);
+			return -1;
+		}
+	} else if (fields_check((json_t *)o, path, row->fields, err, sizeof err) < 0) {
+		actparse_error(e, i, row->name, err);
 		return -1;
 	}
 	a->kind = row->kind;
@@ -540,6 +615,8 @@ static int act_wrapper(const json_t *params, struct act_list *l,
 			actparse_error(e, -1, NULL, "scale_to must be {width, height}");
 			return -1;
 		}
+		if (fields_check((json_t *)st, "scale_to", F("width", "height"), err, sizeof err) < 0)
+			goto fail;
 		if (jget_int(st, "width", 1, SHOT_MAX_SIDE, 0, &w, err, sizeof err) < 0 ||
 		    jget_int(st, "height", 1, SHOT_MAX_SIDE, 0, &h, err, sizeof err) < 0)
 			goto fail;
@@ -586,6 +663,13 @@ int actparse(const json_t *params, struct act_list *l, struct act_error *e)
 		} else if (!json_is_array(list)) {
 			actparse_error(e, -1, NULL, "actions must be an array");
 			return -1;
+		} else {
+			char err[ERRLEN];
+
+			if (fields_check((json_t *)params, "", act_wrapper_fields, err, sizeof err) < 0) {
+				actparse_error(e, -1, NULL, err);
+				return -1;
+			}
 		}
 	} else {
 		actparse_error(e, -1, NULL,
@@ -608,8 +692,11 @@ int actparse(const json_t *params, struct act_list *l, struct act_error *e)
 	for (i = 0; i < n; i++) {
 		const json_t *o = json_is_array(list) ? json_array_get(list, i) : list;
 		enum act_kind k;
+		char path[32] = "";
 
-		if (act_parse_one(o, &l->v[i], (int)i, e) < 0)
+		if (json_is_array(list))
+			snprintf(path, sizeof path, "%s[%zu]", list == params ? "" : "actions", i);
+		if (act_parse_one(o, &l->v[i], (int)i, path, e) < 0)
 			goto fail;
 		l->n = (int)i + 1;
 		k = l->v[i].kind;

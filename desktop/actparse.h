@@ -59,6 +59,7 @@ struct act {
 	int clicks;                  /* ACT_CLICK: 1-3 */
 	int down;                    /* ACT_BUTTON: 1 press, 0 release */
 	struct act_point *path;      /* ACT_DRAG: npath >= 2 points (owned) */
+	int from_pointer;            /* ACT_DRAG: path[0] is wherever the pointer is */
 	int npath;
 	int scroll_x, scroll_y;      /* wheel clicks: + right, + down */
 	const char *text;            /* ACT_TYPE: borrowed from the request */

@@ -217,7 +217,7 @@ static void test_errors_name_the_action(void **state)
 	parse_bad("[{\"action\":\"scroll\"}]", 0, "scroll_direction is required");
 	parse_bad("[{\"action\":\"zoom\",\"region\":[1,2,3]}]", 0, "region must be [x0, y0, x1, y1]");
 	parse_bad("[{\"action\":\"zoom\",\"region\":[5,2,5,9]}]", 0, "x0 < x1");
-	parse_bad("[{\"action\":\"left_click_drag\",\"coordinate\":[1,2]}]", 0, "start_coordinate is required");
+	parse_bad("[{\"action\":\"left_click_drag\",\"start_coordinate\":[1,2]}]", 0, "coordinate is required");
 	parse_bad("[{\"action\":\"focus_window\"}]", 0, "window (an id) or title is required");
 	parse_bad("[{\"action\":\"focus_window\",\"window\":0}]", 0, "window must be from 1");
 	parse_bad("[{\"type\":\"click\",\"x\":1}]", 0, "x and y are required");
@@ -240,6 +240,93 @@ static void test_errors_name_the_action(void **state)
 	parse_bad("{\"actions\":[{\"action\":\"screenshot\"}],\"scale_to\":{\"width\":16384,\"height\":16384}}", -1,
 		  "scale_to is over");
 	parse_bad("{\"actions\":[{\"action\":\"screenshot\"}],\"format\":\"bmp\"}", -1, "format must be");
+}
+
+/* Shapes the vendors' reference loops send that are not in the API docs'
+ * schema (sources cited in actparse.c). */
+static void test_reference_loop_shapes(void **state)
+{
+	struct act_list l;
+	json_t *j;
+
+	/* computer_20241022 loop: left_click_drag with only coordinate drags
+	 * from the current pointer. */
+	j = parse_ok("{\"action\":\"left_click_drag\",\"coordinate\":[30,40]}", &l);
+	assert_int_equal(l.v[0].kind, ACT_DRAG);
+	assert_int_equal(l.v[0].npath, 2);
+	assert_true(l.v[0].from_pointer);
+	assert_int_equal(l.v[0].path[1].x, 30);
+	actparse_free(&l);
+	json_decref(j);
+	j = parse_ok("{\"action\":\"left_click_drag\",\"start_coordinate\":[1,2],\"coordinate\":[3,4]}", &l);
+	assert_false(l.v[0].from_pointer);
+	actparse_free(&l);
+	json_decref(j);
+
+	/* computer_20250124 loop: "key" on a click is the held modifier, like
+	 * "text". */
+	static const char *const with_mod[] = {
+		"{\"action\":\"left_click\",\"coordinate\":[5,5],\"key\":\"shift\"}",
+		"{\"action\":\"left_click\",\"coordinate\":[5,5],\"text\":\"shift\"}",
+		"{\"action\":\"double_click\",\"key\":\"shift\"}",
+		"{\"action\":\"scroll\",\"scroll_direction\":\"down\",\"key\":\"shift\"}",
+		"{\"action\":\"left_click_drag\",\"coordinate\":[1,1],\"key\":\"shift\"}",
+	};
+	for (size_t i = 0; i < sizeof with_mod / sizeof *with_mod; i++) {
+		j = parse_ok(with_mod[i], &l);
+		assert_int_equal(l.v[0].mods.n, 1);
+		assert_int_equal(l.v[0].mods.sym[0], 0xffe1);   /* Shift_L */
+		actparse_free(&l);
+		json_decref(j);
+	}
+	j = parse_ok("{\"action\":\"right_click\",\"key\":\"ctrl+alt\"}", &l);
+	assert_int_equal(l.v[0].mods.n, 2);
+	actparse_free(&l);
+	json_decref(j);
+	parse_bad("{\"action\":\"left_click\",\"key\":\"shift\",\"text\":\"ctrl\"}", 0, "not both");
+	parse_bad("{\"action\":\"left_click\",\"key\":\"nosuchkey\"}", 0, "nosuchkey");
+}
+
+/* Unknown keys are refused by path, with the closest known name. */
+static void test_strict_fields(void **state)
+{
+	static const struct {
+		const char *body;
+		int index;
+		const char *msg;
+	} bad[] = {
+		{"{\"action\":\"left_click\",\"coordinate\":[1,1],\"foo\":1}", 0, "unknown field foo"},
+		{"{\"action\":\"left_click\",\"cordinate\":[1,1]}", 0,
+		 "unknown field cordinate (did you mean coordinate?)"},
+		{"[{\"action\":\"screenshot\"},{\"action\":\"type\",\"txt\":\"a\"}]", 1,
+		 "unknown field [1].txt (did you mean [1].text?)"},
+		{"{\"actions\":[{\"type\":\"click\",\"x\":1,\"y\":1,\"buton\":\"left\"}]}", 0,
+		 "unknown field actions[0].buton (did you mean actions[0].button?)"},
+		{"{\"actions\":[{\"type\":\"screenshot\"}],\"scale\":{}}", -1,
+		 "unknown field scale (did you mean scale_to?)"},
+		{"{\"actions\":[{\"type\":\"screenshot\"}],\"scale_to\":{\"width\":10,\"height\":10,\"w\":1}}", -1,
+		 "unknown field scale_to.w (did you mean scale_to.width?)"},
+		{"{\"type\":\"drag\",\"path\":[{\"x\":1,\"y\":1},{\"x\":2,\"y\":2,\"z\":3}]}", 0,
+		 "unknown field path[1].z"},
+		{"{\"type\":\"keypress\",\"keys\":[\"a\"],\"key\":\"b\"}", 0,
+		 "unknown field key (did you mean keys?)"},
+		{"{\"action\":\"screenshot\",\"coordinate\":[1,1]}", 0, "unknown field coordinate"},
+		/* Both vocabularies' names in one object: ambiguous. */
+		{"{\"action\":\"left_click\",\"type\":\"click\",\"x\":1,\"y\":1}", 0, "both"},
+		{"{\"action\":\"type\",\"type\":\"type\",\"text\":\"a\"}", 0, "both"},
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		parse_bad(bad[i].body, bad[i].index, bad[i].msg);
+
+	/* A lone action may carry the request-level keys. */
+	struct act_list l;
+	json_t *j = parse_ok("{\"action\":\"screenshot\",\"scale_to\":{\"width\":64,\"height\":40},"
+			     "\"format\":\"jpeg\",\"quality\":50}", &l);
+
+	assert_int_equal(l.scale_w, 64);
+	actparse_free(&l);
+	json_decref(j);
 }
 
 static void test_too_many_actions(void **state)
@@ -384,6 +471,8 @@ int main(void)
 		cmocka_unit_test(test_anthropic_vocabulary),
 		cmocka_unit_test(test_openai_vocabulary),
 		cmocka_unit_test(test_errors_name_the_action),
+		cmocka_unit_test(test_reference_loop_shapes),
+		cmocka_unit_test(test_strict_fields),
 		cmocka_unit_test(test_too_many_actions),
 		cmocka_unit_test(test_shot_parse),
 		cmocka_unit_test(test_etag),

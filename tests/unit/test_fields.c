@@ -125,6 +125,18 @@ static void test_closest(void **state)
 	assert_null(fields_closest("", k));
 	assert_null(fields_closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", k));
 	assert_null(fields_closest("text", NULL));
+	/* A known name with something added. */
+	const char *const e[] = { "cmd", "argv", "cwd", "env", NULL };
+
+	assert_string_equal(fields_closest("cwdir", e), "cwd");
+	assert_string_equal(fields_closest("envs", e), "env");
+	/* One or two letters: only as the start of a name. */
+	const char *const xy[] = { "x", "y", "width", NULL };
+
+	assert_null(fields_closest("z", xy));
+	assert_null(fields_closest("xx", xy));
+	assert_string_equal(fields_closest("w", xy), "width");
+	assert_string_equal(fields_closest("wi", xy), "width");
 }
 
 static void test_path(void **state)

@@ -118,7 +118,7 @@ static void test_create_defaults(void **state)
 		"", "{}", " { } ",
 		("{\"timeout_s\":null,\"limits\":null,\"env\":null,"
 		 "\"rootfs\":null,\"desktop\":null,\"apps\":null}"),
-		"{\"limits\":{}}", "{\"unknown_top_level\":[1,2,3]}",
+		"{\"limits\":{}}", "{\"wm\":null}", "{\"wm\":true}",
 	};
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
@@ -316,8 +316,9 @@ static void test_create_limits_bad(void **state)
 		{ "{\"limits\":\"x\"}", "limits must be an object" },
 		{ "{\"limits\":[]}", "limits must be an object" },
 		{ "{\"limits\":true}", "limits must be an object" },
-		{ "{\"limits\":{\"memory\":1}}", "limits.memory is not a known limit" },
-		{ "{\"limits\":{\"\":1}}", "is not a known limit" },
+		{ "{\"limits\":{\"memory\":1}}",
+		  "unknown field limits.memory (did you mean limits.memory_mb?)" },
+		{ "{\"limits\":{\"\":1}}", "unknown field limits." },
 		{ "{\"limits\":{\"memory_mb\":15}}", "limits.memory_mb must be from" },
 		{ "{\"limits\":{\"memory_mb\":4194305}}", "limits.memory_mb" },
 		{ "{\"limits\":{\"memory_mb\":\"1024\"}}", "limits.memory_mb must be a whole" },
@@ -583,7 +584,7 @@ static void test_create_err_truncated(void **state)
 	/* A short error buffer gets a cut message, never an overflow. */
 	assert_non_null(err);
 	assert_int_equal(create("{\"limits\":{\"nope\":1}}", &c, err, 4), REQ_BAD_FIELD);
-	assert_string_equal(err, "lim");
+	assert_string_equal(err, "unk");
 	assert_int_equal(create("{", &c, err, 4), REQ_BAD_JSON);
 	assert_int_equal(strlen(err), 3);
 	free(err);
@@ -809,9 +810,55 @@ static void test_timeout(void **state)
 	assert_int_equal(req_parse_timeout("{\"timeout_s\":31536000}", 22, &t, err,
 					   sizeof(err)), REQ_OK);
 	assert_int_equal(t, 31536000);
-	assert_int_equal(req_parse_timeout("{\"timeout_s\":12.0,\"x\":1}", 24, &t, err,
+	assert_int_equal(req_parse_timeout("{\"timeout_s\":12.0}", 18, &t, err,
 					   sizeof(err)), REQ_OK);
 	assert_int_equal(t, 12);
+}
+
+/* Every body refuses keys it does not know, by path, with a hint. */
+static void test_unknown_fields(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *needle;
+	} create_bad[] = {
+		{ "{\"appz\":[\"xterm\"]}", "unknown field appz (did you mean apps?)" },
+		{ "{\"desktop\":{\"w\":800,\"h\":600}}",
+		  "unknown field desktop.w (did you mean desktop.width?)" },
+		{ "{\"timeout\":60}", "unknown field timeout (did you mean timeout_s?)" },
+		{ "{\"unknown_top_level\":[1,2,3]}", "unknown field unknown_top_level" },
+		{ "{\"vnc\":{\"prot\":\"auto\"}}", "unknown field vnc.prot (did you mean vnc.port?)" },
+		{ "{\"WM\":false}", "unknown field WM (did you mean wm?)" },
+		{ "{\"wm\":0}", "wm must be true or false" },
+	};
+
+	for (size_t i = 0; i < sizeof(create_bad) / sizeof(create_bad[0]); i++)
+		create_fails(create_bad[i].body, REQ_BAD_FIELD, create_bad[i].needle);
+	exec_fails("{\"cmd\":\"true\",\"timeout\":5}", REQ_BAD_FIELD,
+		   "unknown field timeout (did you mean timeout_ms?)");
+	exec_fails("{\"command\":\"true\"}", REQ_BAD_FIELD, "unknown field command");
+	exec_fails("{\"argv\":[\"true\"],\"std_in\":\"\"}", REQ_BAD_FIELD,
+		   "unknown field std_in (did you mean stdin?)");
+
+	long t = -7;
+	char err[256] = "";
+
+	assert_int_equal(req_parse_timeout("{\"timeout_s\":12,\"x\":1}", 22, &t, err, sizeof(err)),
+			 REQ_BAD_FIELD);
+	assert_string_equal(err, "unknown field x");
+	assert_int_equal(req_parse_timeout("{\"timeout\":12}", 14, &t, err, sizeof(err)),
+			 REQ_BAD_FIELD);
+	assert_string_equal(err, "unknown field timeout (did you mean timeout_s?)");
+	assert_int_equal(t, -7);
+
+	struct req_create c;
+
+	assert_int_equal(create("{\"wm\":false}", &c, err, sizeof(err)), REQ_OK);
+	assert_int_equal(c.wm, 0);
+	req_create_free(&c);
+	assert_int_equal(create("{}", &c, err, sizeof(err)), REQ_OK);
+	assert_int_equal(c.wm, 1);
+	req_create_free(&c);
 }
 
 static void test_timeout_bad(void **state)
@@ -824,7 +871,7 @@ static void test_timeout_bad(void **state)
 		{ "", REQ_BAD_FIELD, "timeout_s is required" },
 		{ "{}", REQ_BAD_FIELD, "timeout_s is required" },
 		{ "{\"timeout_s\":null}", REQ_BAD_FIELD, "timeout_s is required" },
-		{ "{\"timeout\":5}", REQ_BAD_FIELD, "timeout_s is required" },
+		{ "{\"timeout\":5}", REQ_BAD_FIELD, "unknown field timeout (did you mean timeout_s?)" },
 		{ "{\"timeout_s\":-1}", REQ_BAD_FIELD, "timeout_s must be from" },
 		{ "{\"timeout_s\":31536001}", REQ_BAD_FIELD, "timeout_s" },
 		{ "{\"timeout_s\":\"5\"}", REQ_BAD_FIELD, "timeout_s" },
@@ -890,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_exec_big_stdin),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_timeout_bad),
+		cmocka_unit_test(test_unknown_fields),
 	};
 
 	return cmocka_run_group_tests_name("req", tests, NULL, NULL);
