@@ -31,12 +31,15 @@ struct job {
 	int i;                      /* running action */
 	int phase;                  /* runner-defined, 0 at start */
 	size_t pos;                 /* ACT_TYPE: next byte of text */
+	size_t ready;               /* ACT_TYPE: text before this is bound */
 	struct input_held held;     /* ACT_HOLD: keys down */
 	int64_t wake;               /* monotonic ms; 0: now */
 };
 
 struct actions {
 	struct agent *a;
+	int64_t released;           /* last button release, monotonic ms */
+	int px, py;                 /* where the runner last put the pointer */
 	struct job *head, *tail;
 	int n;
 };
@@ -96,12 +99,15 @@ static int move_first(struct step *s)
 	if (to_real(s, &s->act->pos, &x, &y) < 0)
 		return -1;
 	input_move(s->a->in, x, y);
+	s->a->acts->px = x;
+	s->a->acts->py = y;
 	return 0;
 }
 
 static int mods_press(struct step *s, struct input_held *h)
 {
 	h->n = 0;
+	h->numlock = 0;
 	if (!s->act->mods.n ||
 	    input_chord_press(s->a->in, &s->act->mods, h) == INPUT_OK)
 		return 0;
@@ -169,52 +175,133 @@ static enum step_rc run_cursor(struct step *s)
 	return STEP_DONE;
 }
 
+/*
+ * The clicks of a double or triple click come CLICK_GAP_MS apart, as from a
+ * real pointer: Chromium takes presses with no time between them for
+ * separate single clicks (no dblclick, detail stays 1), while 500 ms is
+ * the usual toolkit double-click time (GTK, Qt, Chromium's X11 default).
+ * The same gap separates a button release from a pointer action
+ * somewhere else: Chromium reports a press that follows a release at once
+ * at the position after it (and, still answering a right click's
+ * contextmenu, delivers that mouseup late and drops a drag that follows).
+ * Clicks again at the same spot need no gap: in any toolkit they are a
+ * multi-click anyway. The runner sleeps for these gaps, so the loop keeps
+ * serving.
+ */
+#define CLICK_GAP_MS 40
+
+/* A pointer action that starts elsewhere waits until CLICK_GAP_MS after
+ * the last release. Returns 1 when it must sleep first (wake-up set). */
+static int pointer_paced(struct step *s)
+{
+	struct actions *as = s->a->acts;
+	const struct act *a = s->act;
+	const struct act_point *p = a->kind == ACT_DRAG ? (a->from_pointer ? NULL : &a->path[0]) :
+				    a->has_pos ? &a->pos : NULL;
+	int64_t at = as->released + CLICK_GAP_MS;
+	int x, y;
+
+	if (!as->released || input_now_ms() >= at)
+		return 0;
+	if (!p || scale_to_real(&s->sc, p->x, p->y, &x, &y) < 0 || (x == as->px && y == as->py))
+		return 0;   /* here (a bad point fails when the action runs) */
+	sleep_until(s, at);
+	return 1;
+}
+
+static void released(struct step *s, int button)
+{
+	s->a->acts->released = input_now_ms();
+}
+
 static enum step_rc run_move(struct step *s)
 {
+	if (pointer_paced(s))
+		return STEP_SLEEP;
 	return move_first(s) < 0 ? STEP_FAIL : STEP_DONE;
 }
 
 static enum step_rc run_click(struct step *s)
 {
-	struct input_held h;
+	struct job *j = s->j;
 
-	if (move_first(s) < 0 || mods_press(s, &h) < 0)
+	if (j->phase == 0 && pointer_paced(s))
+		return STEP_SLEEP;
+	if (j->phase == 0 && (move_first(s) < 0 || mods_press(s, &j->held) < 0))
 		return STEP_FAIL;
-	for (int c = 0; c < s->act->clicks; c++) {
-		input_button(s->a->in, s->act->button, 1);
-		input_button(s->a->in, s->act->button, 0);
-	}
-	input_chord_release(s->a->in, &h);
+	input_button(s->a->in, s->act->button, 1);
+	input_button(s->a->in, s->act->button, 0);
+	released(s, s->act->button);
+	if (++j->phase < s->act->clicks)
+		return sleep_until(s, input_now_ms() + CLICK_GAP_MS);
+	input_chord_release(s->a->in, &j->held);
 	return STEP_DONE;
 }
+
+/*
+ * A drag is pressed, moved point by point and released with DRAG_STEP_MS
+ * between the steps, as a hand would: a browser that gets the press, the
+ * moves and the release in one instant coalesces them (the press lands at
+ * the end point, no mousemove with the button down, no drag). The runner
+ * sleeps between steps; the modifiers stay held in j->held meanwhile. A
+ * long path gets shorter steps, about two seconds in all.
+ * Phase p: 0 = press at the start, 1..npath-1 = move to path[p], npath =
+ * release.
+ */
+#define DRAG_STEP_MS 16
 
 static enum step_rc run_drag(struct step *s)
 {
 	struct act *a = s->act;
-	struct input_held h;
+	struct job *j = s->j;
 	int x, y;
 
-	for (int i = 0; i < a->npath; i++)   /* all or nothing */
-		if (to_real(s, &a->path[i], &x, &y) < 0)
+	if (j->phase == 0) {
+		if (pointer_paced(s))
+			return STEP_SLEEP;
+		/* from_pointer: the first point is wherever the pointer is. */
+		for (int i = a->from_pointer; i < a->npath; i++)   /* all or nothing */
+			if (to_real(s, &a->path[i], &x, &y) < 0)
+				return STEP_FAIL;
+		if (mods_press(s, &j->held) < 0)
 			return STEP_FAIL;
-	if (mods_press(s, &h) < 0)
-		return STEP_FAIL;
-	for (int i = 0; i < a->npath; i++) {
-		to_real(s, &a->path[i], &x, &y);
+		if (!a->from_pointer) {
+			to_real(s, &a->path[0], &x, &y);
+			input_move(s->a->in, x, y);
+			s->a->acts->px = x;
+			s->a->acts->py = y;
+		}
+		input_button(s->a->in, a->button, 1);
+	} else if (j->phase < a->npath) {
+		/* The screen may have changed size while we slept. */
+		if (to_real(s, &a->path[j->phase], &x, &y) < 0) {
+			input_button(s->a->in, a->button, 0);
+			return STEP_FAIL;
+		}
 		input_move(s->a->in, x, y);
-		if (i == 0)
-			input_button(s->a->in, a->button, 1);
+		s->a->acts->px = x;
+		s->a->acts->py = y;
+	} else {
+		input_button(s->a->in, a->button, 0);
+		released(s, a->button);
+		input_chord_release(s->a->in, &j->held);
+		return STEP_DONE;
 	}
-	input_button(s->a->in, a->button, 0);
-	input_chord_release(s->a->in, &h);
-	return STEP_DONE;
+	j->phase++;
+	/* A long path keeps to about two seconds in all. */
+	return sleep_until(s, input_now_ms() +
+			   (a->npath > 2000 / DRAG_STEP_MS ? 2000 / a->npath : DRAG_STEP_MS));
 }
 
 static enum step_rc run_button(struct step *s)
 {
+	if (pointer_paced(s))
+		return STEP_SLEEP;
 	if (move_first(s) < 0)
 		return STEP_FAIL;
 	input_button(s->a->in, s->act->button, s->act->down);
+	if (!s->act->down)
+		released(s, s->act->button);
 	return STEP_DONE;
 }
 
@@ -232,6 +319,8 @@ static enum step_rc run_scroll(struct step *s)
 {
 	struct input_held h;
 
+	if (pointer_paced(s))
+		return STEP_SLEEP;
 	if (move_first(s) < 0 || mods_press(s, &h) < 0)
 		return STEP_FAIL;
 	wheel(s->a->in, s->act->scroll_y, 4, 5);
@@ -244,6 +333,45 @@ static enum step_rc run_scroll(struct step *s)
  * a 160 KiB text is seconds of X events. */
 #define TYPE_SLICE 4096
 
+/* Characters looked ahead per keymap preparation. */
+#define TYPE_PREPARE 256
+
+/*
+ * Bind what the text from j->pos on needs, in one keymap change, before
+ * typing any of it; j->ready marks how far the bindings reach. STEP_DONE
+ * when typing may go on now, STEP_SLEEP to let clients apply a change (or
+ * to wait for a slot to settle).
+ */
+static enum step_rc type_prepare(struct step *s)
+{
+	struct act *a = s->act;
+	struct job *j = s->j;
+	unsigned long syms[TYPE_PREPARE];
+	size_t ends[TYPE_PREPARE], off = j->pos;
+	int n = 0, ready, changed;
+	enum input_res r;
+	uint32_t cp;
+
+	while (off < a->text_len && n < TYPE_PREPARE) {
+		int len = keys_utf8_next(a->text + off, a->text_len - off, &cp);
+
+		if (len < 0)
+			return fail(s, "bad_request", "text is not UTF-8");
+		syms[n] = keys_from_codepoint(cp);
+		off += (size_t)len;
+		ends[n++] = off;
+	}
+	r = input_prepare(s->a->in, syms, n, &ready, &changed);
+	if (r == INPUT_BUSY)
+		return sleep_until(s, input_busy_until(s->a->in));
+	if (r != INPUT_OK)
+		return fail(s, "internal", "no keycode can type the text");
+	j->ready = ends[ready - 1];
+	if (changed)
+		return sleep_until(s, input_now_ms() + INPUT_APPLY_MS);
+	return STEP_DONE;
+}
+
 static enum step_rc run_type(struct step *s)
 {
 	struct act *a = s->act;
@@ -253,8 +381,16 @@ static enum step_rc run_type(struct step *s)
 	uint32_t cp;
 
 	while (j->pos < a->text_len) {
-		int n = keys_utf8_next(a->text + j->pos, a->text_len - j->pos, &cp);
+		int n;
 		enum input_res r;
+
+		if (j->pos >= j->ready) {
+			enum step_rc pr = type_prepare(s);
+
+			if (pr != STEP_DONE)
+				return pr;
+		}
+		n = keys_utf8_next(a->text + j->pos, a->text_len - j->pos, &cp);
 
 		if (n < 0)
 			return fail(s, "bad_request", "text is not UTF-8");
@@ -281,10 +417,29 @@ static enum step_rc run_type(struct step *s)
 	return STEP_DONE;
 }
 
+/* Phase 0 of key and hold_key: bind what the chords need in one keymap
+ * change, and give clients INPUT_APPLY_MS to see it (as for typing). */
+static enum step_rc chords_prepare(struct step *s)
+{
+	unsigned long syms[ACT_MAX_CHORDS * KEYS_MAX_CHORD];
+	int n = 0, ready, changed;
+
+	s->j->phase = 1;
+	for (int c = 0; c < s->act->nchords; c++)
+		for (int k = 0; k < s->act->chords[c].n; k++)
+			syms[n++] = s->act->chords[c].sym[k];
+	/* Too few slots for them all is left to the per-key binding. */
+	if (input_prepare(s->a->in, syms, n, &ready, &changed) == INPUT_OK && changed)
+		return sleep_until(s, input_now_ms() + INPUT_APPLY_MS);
+	return STEP_DONE;
+}
+
 static enum step_rc run_key(struct step *s)
 {
 	struct input_held h;
 
+	if (s->j->phase == 0 && chords_prepare(s) == STEP_SLEEP)
+		return STEP_SLEEP;
 	for (int r = 0; r < s->act->repeat; r++) {
 		for (int c = 0; c < s->act->nchords; c++) {
 			if (input_chord_press(s->a->in, &s->act->chords[c], &h) != INPUT_OK)
@@ -299,13 +454,15 @@ static enum step_rc run_hold(struct step *s)
 {
 	struct job *j = s->j;
 
-	if (j->phase == 1) {
+	if (j->phase == 0 && chords_prepare(s) == STEP_SLEEP)
+		return STEP_SLEEP;
+	if (j->phase == 2) {
 		input_chord_release(s->a->in, &j->held);
 		return STEP_DONE;
 	}
 	if (input_chord_press(s->a->in, &s->act->chords[0], &j->held) != INPUT_OK)
 		return fail(s, "internal", "no keycode is free for the key");
-	j->phase = 1;
+	j->phase = 2;
 	return sleep_until(s, input_now_ms() + s->act->duration_ms);
 }
 
@@ -441,6 +598,16 @@ static int job_step(struct actions *as, struct job *j)
 {
 	struct display *d = as->a->disp;
 
+	/* Scaling is for models that see a smaller screen; a larger one
+	 * would stretch screenshots and land clicks between pixels. */
+	if (j->i == 0 && j->phase == 0 && (j->list.scale_w > d->width || j->list.scale_h > d->height)) {
+		char msg[160];
+
+		snprintf(msg, sizeof msg, "scale_to %dx%d is larger than the %dx%d screen",
+			 j->list.scale_w, j->list.scale_h, d->width, d->height);
+		chan_reply_error(&as->a->chan, j->id, "bad_request", msg, -1);
+		return 1;
+	}
 	while (j->i < j->list.n) {
 		struct step s = {.a = as->a, .j = j, .act = &j->list.v[j->i]};
 		enum step_rc r;
@@ -471,6 +638,7 @@ static int job_step(struct actions *as, struct job *j)
 		j->i++;
 		j->phase = 0;
 		j->pos = 0;
+		j->ready = 0;
 		j->wake = 0;
 	}
 	/* watch.c sends it, after the screen settles if the request asks. */

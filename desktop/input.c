@@ -11,6 +11,7 @@
 
 #include <X11/XKBlib.h>
 #include <X11/extensions/XTest.h>
+#include <X11/Xutil.h>
 #include <X11/keysym.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ struct input {
 	int shift_down;             /* typing's own Shift is down */
 	uint8_t down[256];          /* keycodes we hold down */
 	unsigned buttons;           /* buttons we hold down, bit b-1 */
+	int block_lo, block_hi;     /* the contiguous spare block, or 0 */
+	unsigned numlock;           /* NumLock's modifier mask, 0 if none */
 };
 
 int64_t input_now_ms(void)
@@ -160,6 +163,7 @@ static int input_load(struct input *in, char *err, size_t errlen)
 			if (syms[k * per + level] != NoSymbol && !spare[in->min_kc + k])
 				input_map_put(in, syms[k * per + level],
 					      (KeyCode)(in->min_kc + k), level);
+	in->numlock = XkbKeysymToModifiers(in->dpy, XK_Num_Lock);
 	in->shift_kc = XKeysymToKeycode(in->dpy, XK_Shift_L);
 	in->shift_r_kc = XKeysymToKeycode(in->dpy, XK_Shift_R);
 	XFree(syms);
@@ -177,6 +181,64 @@ fail:
 	return -1;
 }
 
+/* Keysyms of multimedia and launcher keys (XF86AudioPlay, XF86Launch1...):
+ * what a model or viewer rarely presses, and binds on demand when it does. */
+static int input_is_xf86(KeySym ks)
+{
+	return ks >= 0x1008ff00 && ks <= 0x1008ffff;
+}
+
+/*
+ * Make the top of the keycode range one contiguous block of spare
+ * keycodes, once, before any client connects: the keycodes there that
+ * carry only XF86 launcher/media keysyms are cleared (those keysyms are
+ * bound on demand like any other). Bindings for a whole text then fit in
+ * one XChangeKeyboardMapping over the block, so clients get one
+ * MappingNotify per text instead of one per keycode.
+ */
+static void input_make_block(struct input *in)
+{
+	XModifierKeymap *mods = XGetModifierMapping(in->dpy);
+	uint8_t is_mod[256] = {0};
+	KeySym *syms, *none;
+	int per, lo, hi, n;
+
+	XDisplayKeycodes(in->dpy, &lo, &hi);
+	n = hi - lo + 1;
+	syms = XGetKeyboardMapping(in->dpy, (KeyCode)lo, n, &per);
+	if (!syms || !mods)
+		goto done;
+	for (int i = 0; i < 8 * mods->max_keypermod; i++)
+		is_mod[mods->modifiermap[i]] = 1;
+	int first = hi + 1;
+
+	for (int kc = hi; kc > lo + 1 && hi - kc < INPUT_MAX_SLOTS / 2; kc--) {
+		const KeySym *k = syms + (kc - lo) * per;
+		int ok = !is_mod[kc];
+
+		for (int j = 0; ok && j < per; j++)
+			ok = k[j] == NoSymbol || input_is_xf86(k[j]);
+		if (!ok)
+			break;
+		first = kc;
+	}
+	if (hi - first + 1 < 8)
+		goto done;   /* not worth it: keep the keymap as it is */
+	none = calloc((size_t)(hi - first + 1) * 2, sizeof *none);
+	if (!none)
+		goto done;
+	XChangeKeyboardMapping(in->dpy, first, 2, none, hi - first + 1);
+	free(none);
+	XSync(in->dpy, False);
+	in->block_lo = first;
+	in->block_hi = hi;
+done:
+	if (syms)
+		XFree(syms);
+	if (mods)
+		XFreeModifiermap(mods);
+}
+
 struct input *input_create(Display *dpy, char *err, size_t errlen)
 {
 	struct input *in = calloc(1, sizeof *in);
@@ -187,6 +249,7 @@ struct input *input_create(Display *dpy, char *err, size_t errlen)
 	}
 	in->dpy = dpy;
 	in->screen = DefaultScreen(dpy);
+	input_make_block(in);
 	if (input_load(in, err, errlen) < 0) {
 		free(in);
 		return NULL;
@@ -292,6 +355,97 @@ static enum input_res input_lookup(struct input *in, KeySym ks, int shifted,
 	return INPUT_OK;
 }
 
+/* The keysym a keycode's level shows, from the slots bound on it: an
+ * unbound level repeats the other (see input_bind). */
+static KeySym input_slot_level(struct input *in, int kc, int level)
+{
+	struct input_slot *me = input_slot_at(in->slot, in->nslots, kc, level);
+	struct input_slot *other = input_slot_at(in->slot, in->nslots, kc, !level);
+
+	if (me && me->sym != NoSymbol)
+		return me->sym;
+	return other ? other->sym : NoSymbol;
+}
+
+/* Write the slot keycodes in [lo, hi] (all of them slots) in one request. */
+static void input_write_range(struct input *in, int lo, int hi)
+{
+	KeySym pairs[2 * 256];
+
+	for (int kc = lo; kc <= hi; kc++) {
+		pairs[2 * (kc - lo)] = input_slot_level(in, kc, 0);
+		pairs[2 * (kc - lo) + 1] = input_slot_level(in, kc, 1);
+	}
+	XChangeKeyboardMapping(in->dpy, lo, 2, pairs, hi - lo + 1);
+}
+
+enum input_res input_prepare(struct input *in, const unsigned long *syms, int n,
+			     int *ready, int *changed)
+{
+	uint8_t pinned[INPUT_MAX_SLOTS] = {0}, dirty[256] = {0};
+	int64_t now = input_now_ms();
+	int i, any = 0;
+
+	*changed = 0;
+	*ready = 0;
+	for (i = 0; i < n; i++) {
+		struct input_slot *best = NULL;
+		int k, bi = -1;
+
+		if (input_map_get(in, syms[i]))
+			continue;
+		for (k = 0; k < in->nslots && in->slot[k].sym != syms[i]; k++)
+			;
+		if (k < in->nslots) {
+			pinned[k] = 1;   /* bound already (perhaps in this batch) */
+			continue;
+		}
+		/* A free slot: not needed by this text, not held, and not
+		 * pressed within the settle time (its old meaning may still be
+		 * queued at a client). With a block, only its slots are used,
+		 * so the batch stays one keymap change. */
+		for (k = 0; k < in->nslots; k++) {
+			struct input_slot *sl = &in->slot[k];
+
+			if (pinned[k] || in->down[sl->kc] ||
+			    (sl->used_ms && now - sl->used_ms < INPUT_SETTLE_MS) ||
+			    (in->block_lo && (sl->kc < in->block_lo || sl->kc > in->block_hi)))
+				continue;
+			if (!best || sl->used_ms < best->used_ms) {
+				best = sl;
+				bi = k;
+			}
+		}
+		if (!best)
+			break;
+		best->sym = syms[i];
+		pinned[bi] = 1;
+		dirty[best->kc] = 1;
+		any = 1;
+	}
+	*ready = i;
+	if (any) {
+		/* One request per run of contiguous slot keycodes: with the
+		 * block, one for the whole text. */
+		for (int kc = 0; kc < 256; kc++) {
+			int hi;
+
+			if (!dirty[kc])
+				continue;
+			for (hi = kc; hi + 1 < 256 && input_is_slot_kc(in, hi + 1); hi++)
+				;
+			while (!dirty[hi])
+				hi--;
+			input_write_range(in, kc, hi);
+			kc = hi;
+		}
+		*changed = 1;
+	}
+	if (i == 0 && n > 0)
+		return in->nslots ? INPUT_BUSY : INPUT_ERR;
+	return INPUT_OK;
+}
+
 int64_t input_busy_until(const struct input *in)
 {
 	int64_t t = 0;
@@ -362,11 +516,27 @@ enum input_res input_chord_press(struct input *in, const struct keys_chord *c,
 	int level;
 
 	h->n = 0;
+	h->numlock = 0;
 	for (int i = 0; i < c->n; i++) {
 		r = input_lookup(in, c->sym[i], 1, &kc, &level, &slot);
 		if (r != INPUT_OK) {
 			input_chord_release(in, h);
 			return r;
+		}
+		if (level && IsKeypadKey(c->sym[i]) && in->numlock) {
+			/* KP_0 is the second level of the KP_Insert key, and
+			 * NumLock, not Shift, selects it: Shift would send
+			 * Shift+KP_Insert. Lock NumLock for the chord unless it
+			 * is locked already. */
+			XkbStateRec st = {0};
+
+			if (!h->numlock && XkbGetState(in->dpy, XkbUseCoreKbd, &st) == Success &&
+			    !(st.locked_mods & in->numlock)) {
+				XkbLockModifiers(in->dpy, XkbUseCoreKbd, in->numlock, in->numlock);
+				h->numlock = in->numlock;
+			}
+			if (h->numlock || (st.locked_mods & in->numlock))
+				level = 0;
 		}
 		if (level && !has_shift) {
 			input_key(in, in->shift_kc, 1);
@@ -390,6 +560,9 @@ void input_chord_release(struct input *in, struct input_held *h)
 				input_touch(&in->slot[i]);
 		input_key(in, kc, 0);
 	}
+	if (h->numlock)
+		XkbLockModifiers(in->dpy, XkbUseCoreKbd, h->numlock, 0);
+	h->numlock = 0;
 }
 
 /* Keysyms that are characters (Latin-1 and Unicode), as opposed to

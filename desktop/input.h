@@ -6,7 +6,11 @@
  * Keysyms map to keycodes through a cached copy of the server's keymap
  * (levels 1 and 2 of group 1: plain and Shift). A keysym the keymap lacks
  * is bound to a slot: the plain or the Shift level of a spare keycode (one
- * with no symbols), so Xvfb's 18 spare keycodes hold 36 bindings. Bindings
+ * with no symbols). At start the agent also clears a contiguous block at
+ * the top of the keycode range (keys with only XF86 media/launcher
+ * keysyms), so Xvfb gives 18 + 24 spare keycodes, 84 slots, and a text's
+ * bindings go out in one keymap change over the block (input_prepare).
+ * Keypad digits are pressed under a locked NumLock, not Shift. Bindings
  * are kept for reuse and recycled least recently used first, never within
  * INPUT_SETTLE_MS of their last press: an X client translates a keycode
  * with the keymap it fetches when it reads the event, so a rebinding must
@@ -30,6 +34,9 @@
 #include "keys.h"
 
 #define INPUT_SETTLE_MS 250
+/* Time clients get to apply a keymap change before its keys arrive:
+ * Chromium fetches the new keymap asynchronously after MappingNotify. */
+#define INPUT_APPLY_MS 40
 
 enum input_res {
 	INPUT_OK,
@@ -41,6 +48,7 @@ enum input_res {
 struct input_held {
 	KeyCode kc[2 * KEYS_MAX_CHORD];
 	int n;
+	unsigned numlock;   /* NumLock mask the chord locked, to unlock */
 };
 
 struct input;
@@ -70,6 +78,20 @@ void input_chord_release(struct input *in, struct input_held *h);
 /* One keysym down or up, as a VNC client sends it (no Shift added, so
  * only plain-level slots are used). */
 enum input_res input_keysym(struct input *in, unsigned long ks, int down);
+
+/*
+ * Make the n keysyms syms[] typable before any is pressed: bind the ones
+ * the keymap lacks to slots, all in one keymap change when the slots allow
+ * (the agent keeps a contiguous block of spare keycodes for that). *ready
+ * gets how many leading keysyms are now typable (fewer than n when the
+ * slots ran out: type those, then prepare the rest). *changed is set when
+ * the keymap changed: the caller flushes and lets clients apply it
+ * (INPUT_APPLY_MS) before pressing, since a client reads a key event with
+ * the keymap it has, not the server's. INPUT_BUSY when not even the first
+ * can be bound yet (see input_busy_until).
+ */
+enum input_res input_prepare(struct input *in, const unsigned long *syms, int n,
+			     int *ready, int *changed);
 
 /* Monotonic ms at which a spare keycode will be free again. */
 int64_t input_busy_until(const struct input *in);
