@@ -20,9 +20,22 @@
 #include "xserver.h"
 
 #define AGENT_MAX_APPS 16
+#define AGENT_APP_TAIL 1024          /* bytes of an app's stderr kept */
 
 struct actions;
 struct watch;
+
+/* One --app command (or the window manager) and what became of it. */
+struct agent_app {
+	const char *command;
+	pid_t pid;                  /* process group leader, or -1: never started */
+	int errfd;                  /* read end of its stderr, or -1 */
+	int exited;                 /* status is its wait status */
+	int status;
+	int start_errno;            /* fork failed */
+	char tail[AGENT_APP_TAIL];  /* the last bytes of its stderr */
+	size_t tail_len;
+};
 
 struct agent {
 	struct chan chan;           /* fd 3, to deskboxd */
@@ -37,8 +50,9 @@ struct agent {
 	struct watch *watch;        /* events and settle waits */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
-	pid_t apps[AGENT_MAX_APPS]; /* --app process groups */
+	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */
 	int napps;
+	pid_t wm;                   /* the window manager's group, or -1 */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
 };
 

@@ -14,6 +14,7 @@
  * code and the two exit paths end the process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -33,13 +35,14 @@
 #include "log.h"
 #include "methods.h"
 #include "spawn.h"
+#include "util.h"
 #include "watch.h"
 
 #define CHAN_FD 3
 #define MAX_SIDE 16384
 
 struct opts {
-	int width, height, max_w, max_h, gl, display;
+	int width, height, max_w, max_h, gl, display, no_wm;
 	const char *xauth;
 	const char *apps[AGENT_MAX_APPS];
 	int napps;
@@ -68,7 +71,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: deskbox-desktop [--width W --height H] [--max-width MW --max-height MH]\n"
-		"                       [--gl] [--app CMD]... [--display N] [--xauth PATH]\n"
+		"                       [--gl] [--no-wm] [--app CMD]... [--display N] [--xauth PATH]\n"
 		"Serves deskboxd on fd 3 (AF_UNIX SOCK_SEQPACKET). Defaults: 1280x800,\n"
 		"max 1920x1080, display 0, xauth $HOME/.Xauthority.\n");
 	exit(2);
@@ -96,6 +99,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"max-width", required_argument, NULL, 'W'},
 		{"max-height", required_argument, NULL, 'H'},
 		{"gl", no_argument, NULL, 'g'},
+		{"no-wm", no_argument, NULL, 'n'},
 		{"app", required_argument, NULL, 'a'},
 		{"display", required_argument, NULL, 'd'},
 		{"xauth", required_argument, NULL, 'x'},
@@ -114,6 +118,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'W': o->max_w = parse_int(optarg, 1, MAX_SIDE, "--max-width"); break;
 		case 'H': o->max_h = parse_int(optarg, 1, MAX_SIDE, "--max-height"); break;
 		case 'g': o->gl = 1; break;
+		case 'n': o->no_wm = 1; break;
 		case 'd': o->display = parse_int(optarg, 0, 65535, "--display"); break;
 		case 'x': o->xauth = optarg; break;
 		case 'a':
@@ -148,14 +153,22 @@ static void parse_args(int argc, char **argv, struct opts *o)
 static void stop_children(struct agent *a)
 {
 	for (int i = 0; i < a->napps; i++)
-		spawn_kill_group(a->apps[i], SIGTERM);
+		if (!a->apps[i].exited)
+			spawn_kill_group(a->apps[i].pid, SIGTERM);
+	spawn_kill_group(a->wm, SIGTERM);
 	if (a->disp) {
 		display_close(a->disp);
 		a->disp = NULL;
 	}
 	xserver_stop(&a->xs);
-	for (int i = 0; i < a->napps; i++)
-		spawn_kill_group(a->apps[i], SIGKILL);
+	for (int i = 0; i < a->napps; i++) {
+		if (!a->apps[i].exited)
+			spawn_kill_group(a->apps[i].pid, SIGKILL);
+		if (a->apps[i].errfd >= 0)
+			close(a->apps[i].errfd);
+		a->apps[i].errfd = -1;
+	}
+	spawn_kill_group(a->wm, SIGKILL);
 }
 
 /* Xlib calls this when the X connection breaks; it must not return. */
@@ -173,18 +186,169 @@ static int display_lost(Display *dpy)
 	_exit(1);
 }
 
+/* Apps wait this long at most for the window manager to take the screen. */
+#define WM_WAIT_MS 3000
+
+/*
+ * The window manager owns the WM_S0 selection once it manages the screen
+ * (ICCCM 2.8). Apps start after that, so their first windows are already
+ * managed (framed, focused) when a client first sees them, rather than
+ * moved and refocused under it a moment later.
+ */
+static int wm_ready(struct agent *a)
+{
+	Atom sel = XInternAtom(a->disp->dpy, "WM_S0", False);
+
+	return a->wm < 0 || XGetSelectionOwner(a->disp->dpy, sel) != None;
+}
+
+/*
+ * The window manager: openbox, click to focus. Without one, X gives focus
+ * to whatever window is under the pointer, so a mouse_move after a click
+ * sends the next typing elsewhere. Not waited for: openbox adopts the
+ * windows already mapped when it starts.
+ */
+/*
+ * openbox's configuration: click to focus, new windows focused, one
+ * desktop, windows moved by their title bar, and no other key or mouse
+ * bindings: Alt+click, Alt+Tab or Ctrl+Alt+arrows belong to the apps the
+ * agent drives, not to the window manager (openbox's stock rc.xml takes
+ * them). Read from a sealed memfd, so nothing is written to the disk.
+ */
+static const char wm_config[] =
+	"<?xml version=\"1.0\"?>\n"
+	"<openbox_config xmlns=\"http://openbox.org/3.4/rc\">\n"
+	"<focus><focusNew>yes</focusNew><followMouse>no</followMouse>"
+	"<focusLast>yes</focusLast></focus>\n"
+	"<desktops><number>1</number></desktops>\n"
+	"<keyboard></keyboard>\n"
+	"<mouse><dragThreshold>8</dragThreshold><doubleClickTime>500</doubleClickTime>\n"
+	"<context name=\"Client\">"
+	"<mousebind button=\"Left\" action=\"Press\"><action name=\"Focus\"/><action name=\"Raise\"/></mousebind>"
+	"<mousebind button=\"Middle\" action=\"Press\"><action name=\"Focus\"/><action name=\"Raise\"/></mousebind>"
+	"<mousebind button=\"Right\" action=\"Press\"><action name=\"Focus\"/><action name=\"Raise\"/></mousebind>"
+	"</context>\n"
+	"<context name=\"Titlebar\">"
+	"<mousebind button=\"Left\" action=\"Press\"><action name=\"Focus\"/><action name=\"Raise\"/></mousebind>"
+	"<mousebind button=\"Left\" action=\"Drag\"><action name=\"Move\"/></mousebind>"
+	"</context>\n"
+	"</mouse>\n"
+	"</openbox_config>\n";
+
+static void start_wm(struct agent *a, const struct opts *o)
+{
+	char path[64], *argv[] = {"openbox", "--sm-disable", "--config-file", path, NULL};
+	int fd;
+
+	a->wm = -1;
+	if (o->no_wm)
+		return;
+	fd = memfd_create("openbox-rc.xml", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, wm_config, sizeof wm_config - 1) != (ssize_t)(sizeof wm_config - 1) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		agent_log("window manager config: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* The child keeps fd open at the same number: /proc/self/fd/N is it. */
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	a->wm = spawn_exec("/usr/bin/openbox", argv, fd, -1, SIGTERM);
+	if (a->wm < 0)
+		agent_log("window manager: %s", strerror(errno));
+	close(fd);
+}
+
+/* Keep the last AGENT_APP_TAIL bytes of what an app wrote to stderr (and
+ * pass it on to the agent's own stderr, deskboxd's log, as before). */
+static void app_read(struct agent_app *app)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(app->errfd, buf, sizeof buf)) > 0) {
+		size_t k = (size_t)n;
+
+		if (write(2, buf, k) < 0) {
+			/* the log is best effort */
+		}
+		if (k >= AGENT_APP_TAIL) {
+			memcpy(app->tail, buf + k - AGENT_APP_TAIL, AGENT_APP_TAIL);
+			app->tail_len = AGENT_APP_TAIL;
+			continue;
+		}
+		if (app->tail_len + k > AGENT_APP_TAIL) {
+			size_t drop = app->tail_len + k - AGENT_APP_TAIL;
+
+			memmove(app->tail, app->tail + drop, app->tail_len - drop);
+			app->tail_len -= drop;
+		}
+		memcpy(app->tail + app->tail_len, buf, k);
+		app->tail_len += k;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close(app->errfd);
+		app->errfd = -1;
+	}
+}
+
+/* Tell deskboxd every app's state: at start and whenever one ends. */
+static void announce_apps(struct agent *a)
+{
+	json_t *list = json_array();
+
+	for (int i = 0; i < a->napps; i++) {
+		struct agent_app *app = &a->apps[i];
+		json_t *o = json_pack("{sssIss}", "command", app->command, "pid",
+				      (json_int_t)app->pid,
+				      "state", app->exited || app->pid < 0 ? "exited" : "running");
+
+		json_object_set_new(o, "exit_code", app->exited && WIFEXITED(app->status) ?
+				    json_integer(WEXITSTATUS(app->status)) :
+				    app->pid < 0 ? json_integer(127) : json_null());
+		json_object_set_new(o, "signal", app->exited && WIFSIGNALED(app->status) ?
+				    json_integer(WTERMSIG(app->status)) : json_null());
+		if (app->pid < 0) {
+			char why[160];
+
+			snprintf(why, sizeof why, "cannot start: %s", strerror(app->start_errno));
+			json_object_set_new(o, "stderr_tail", json_string(why));
+		} else {
+			/* JSON strings are UTF-8: repair what is not (the
+			 * tail may also start inside a character). */
+			char fixed[3 * AGENT_APP_TAIL + 1];
+			size_t n = utf8_repair(app->tail, app->tail_len, fixed, sizeof fixed);
+
+			json_object_set_new(o, "stderr_tail", json_stringn_nocheck(fixed, n));
+		}
+		json_array_append_new(list, o);
+	}
+	chan_event(&a->chan, "apps", json_pack("{so}", "apps", list));
+}
+
 static void start_apps(struct agent *a, const struct opts *o)
 {
 	for (int i = 0; i < o->napps; i++) {
+		struct agent_app *app = &a->apps[a->napps++];
 		char *argv[] = {"sh", "-c", (char *)o->apps[i], NULL};
-		pid_t pid = spawn_exec("/bin/sh", argv, -1, SIGTERM);
+		int p[2] = {-1, -1};
 
-		if (pid < 0) {
+		*app = (struct agent_app){.command = o->apps[i], .pid = -1, .errfd = -1};
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+			app->start_errno = errno;
 			agent_log("app '%s': %s", o->apps[i], strerror(errno));
 			continue;
 		}
-		agent_log("app pid %d: %s", (int)pid, o->apps[i]);
-		a->apps[a->napps++] = pid;
+		app->pid = spawn_exec("/bin/sh", argv, -1, p[1], SIGTERM);
+		close(p[1]);
+		if (app->pid < 0) {
+			app->start_errno = errno;
+			close(p[0]);
+			agent_log("app '%s': %s", o->apps[i], strerror(app->start_errno));
+			continue;
+		}
+		app->errfd = p[0];
+		agent_log("app pid %d: %s", (int)app->pid, o->apps[i]);
 	}
 }
 
@@ -231,7 +395,7 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "setenv: %s", strerror(errno));
 		return -1;
 	}
-	start_apps(a, o);
+	start_wm(a, o);
 	return 0;
 }
 
@@ -277,7 +441,7 @@ static void x_dispatch(struct agent *a)
 static int on_signal(struct agent *a, int sfd)
 {
 	struct signalfd_siginfo si;
-	int st, stop = 0;
+	int st, stop = 0, apps_changed = 0;
 	pid_t pid;
 
 	while (read(sfd, &si, sizeof si) == sizeof si)
@@ -286,6 +450,21 @@ static int on_signal(struct agent *a, int sfd)
 			stop = 1;
 		}
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int app = -1;
+
+		for (int i = 0; i < a->napps; i++)
+			if (a->apps[i].pid == pid && !a->apps[i].exited)
+				app = i;
+		if (app >= 0) {
+			/* What it wrote last is already in the pipe. */
+			if (a->apps[app].errfd >= 0)
+				app_read(&a->apps[app]);
+			a->apps[app].exited = 1;
+			a->apps[app].status = st;
+			apps_changed = 1;
+		}
+		if (pid == a->wm)
+			a->wm = -1;
 		if (xserver_reaped(&a->xs, pid, st))
 			agent_log("Xvfb (pid %d) ended, status 0x%x", (int)pid, st);
 		else if (WIFSIGNALED(st))
@@ -293,6 +472,8 @@ static int on_signal(struct agent *a, int sfd)
 		else
 			agent_log("pid %d exited with status %d", (int)pid, WEXITSTATUS(st));
 	}
+	if (apps_changed)
+		announce_apps(a);
 	return stop;
 }
 
@@ -319,9 +500,13 @@ static int earlier(int t1, int t2)
 	return t2 < 0 || t1 < t2 ? t1 : t2;
 }
 
-static int serve(struct agent *a, int sfd)
+static int serve(struct agent *a, int sfd, const struct opts *o)
 {
-	struct pollfd p[3 + VNC_MAX_CLIENTS];
+	int64_t apps_by = input_now_ms() + WM_WAIT_MS;
+	int apps_started = 0;
+
+	struct pollfd p[3 + VNC_MAX_CLIENTS + AGENT_MAX_APPS];
+	int app_at[AGENT_MAX_APPS];
 	char bad[256];
 	json_t *msg;
 	int fd;
@@ -332,14 +517,28 @@ static int serve(struct agent *a, int sfd)
 		x_dispatch(a);
 		vnc_run(a->vnc);
 		watch_run(a->watch);
+		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
+			start_apps(a, o);
+			announce_apps(a);
+			apps_started = 1;
+		}
 		p[0] = (struct pollfd){.fd = a->chan.fd, .events = POLLIN};
 		p[1] = (struct pollfd){.fd = ConnectionNumber(a->disp->dpy), .events = POLLIN};
 		p[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		n = 3 + vnc_pollfds(a->vnc, p + 3, VNC_MAX_CLIENTS);
+		for (int i = 0; i < a->napps; i++) {
+			app_at[i] = -1;
+			if (a->apps[i].errfd >= 0) {
+				app_at[i] = n;
+				p[n++] = (struct pollfd){.fd = a->apps[i].errfd, .events = POLLIN};
+			}
+		}
 		clipboard_expire(a->clip);
 		timeout = earlier(actions_timeout_ms(a->acts), vnc_timeout_ms(a->vnc));
 		timeout = earlier(timeout, clipboard_timeout_ms(a->clip));
 		timeout = earlier(timeout, watch_timeout_ms(a->watch));
+		if (!apps_started)
+			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
 		 * longer shows. */
 		if (XQLength(a->disp->dpy))
@@ -348,11 +547,16 @@ static int serve(struct agent *a, int sfd)
 			agent_log("poll: %s", strerror(errno));
 			return 1;
 		}
+		for (int i = 0; i < a->napps; i++)
+			if (app_at[i] >= 0 && p[app_at[i]].revents && a->apps[i].errfd >= 0)
+				app_read(&a->apps[i]);
 		if ((p[2].revents & POLLIN) && on_signal(a, sfd))
 			return 0;
 		if (p[0].revents) {
 			rc = chan_recv(&a->chan, &msg, &fd, bad, sizeof bad);
-			if (rc == 0) {
+			/* A peer that closes with our messages unread (an
+			 * "apps" report, say) shows as a reset: closed too. */
+			if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
 				agent_log("channel closed: stopping");
 				return 0;
 			}
@@ -410,7 +614,7 @@ int main(int argc, char **argv)
 						a->disp->width, "height", a->disp->height,
 						"display_name", a->xs.name,
 						"xauthority", a->xauth));
-	rc = serve(a, sfd);
+	rc = serve(a, sfd, &o);
 	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);

@@ -11,10 +11,10 @@
 /*
  * fork and execv(path, argv) in a new process group. keep_fd (or -1)
  * stays open in the child; everything else the agent holds is CLOEXEC.
- * deathsig is sent to the child when the agent dies. Returns the pid, or
- * -1 with errno.
+ * err_fd (or -1) becomes the child's stderr. deathsig is sent to the
+ * child when the agent dies. Returns the pid, or -1 with errno.
  */
-pid_t spawn_exec(const char *path, char *const argv[], int keep_fd,
+pid_t spawn_exec(const char *path, char *const argv[], int keep_fd, int err_fd,
 		 int deathsig);
 
 /* Signal the process group led by pid (if pid > 0). */

@@ -198,7 +198,7 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 		argv[a++] = "GLX";
 	}
 	argv[a] = NULL;
-	xs->pid = spawn_exec(XSERVER_BIN, argv, p[1], SIGKILL);
+	xs->pid = spawn_exec(XSERVER_BIN, argv, p[1], -1, SIGKILL);
 	close(p[1]);
 	if (xs->pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));

@@ -63,6 +63,7 @@ struct desk {
 	unsigned watched;         /* bus topics the agent was last told; ~0u: unknown */
 	char logbuf[1024];
 	size_t loglen;
+	json_t *apps;             /* the agent's last "apps" report, checked */
 };
 
 static const char *const desk_env_vars[] = { "DISPLAY=:0", "XAUTHORITY=" DESK_XAUTH, NULL };
@@ -334,6 +335,40 @@ static void desk_watch_changed(struct srv *srv, const char *sandbox)
 			send_watch(sb->desk);
 }
 
+/*
+ * The agent's report of its apps, rebuilt field by field: the agent is
+ * untrusted, so only the documented fields, types and sizes get through.
+ * NULL if the report is malformed.
+ */
+static json_t *desk_apps_checked(json_t *in)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+
+	if (!json_is_array(in) || json_array_size(in) > 64)
+		goto bad;
+	json_array_foreach(in, i, a) {
+		json_t *cmd = json_object_get(a, "command"), *pid = json_object_get(a, "pid");
+		json_t *code = json_object_get(a, "exit_code"), *sig = json_object_get(a, "signal");
+		json_t *tail = json_object_get(a, "stderr_tail");
+		const char *st = json_string_value(json_object_get(a, "state"));
+
+		if (!json_is_string(cmd) || json_string_length(cmd) > 65536 || !json_is_integer(pid) ||
+		    !st || (strcmp(st, "running") && strcmp(st, "exited")) ||
+		    !(json_is_null(code) || json_is_integer(code)) ||
+		    !(json_is_null(sig) || json_is_integer(sig)) ||
+		    !json_is_string(tail) || json_string_length(tail) > 4096)
+			goto bad;
+		json_array_append_new(out, json_pack("{s:O,s:O,s:s,s:O,s:O,s:O}", "command", cmd,
+						     "pid", pid, "state", st, "exit_code", code,
+						     "signal", sig, "stderr_tail", tail));
+	}
+	return out;
+bad:
+	json_decref(out);
+	return NULL;
+}
+
 static void on_event(struct desk *d, json_t *msg)
 {
 	const char *ev = json_string_value(json_object_get(msg, "event"));
@@ -369,6 +404,15 @@ static void on_event(struct desk *d, json_t *msg)
 		d->height = (int)json_integer_value(json_object_get(msg, "height"));
 		bus_emit(d->sb->srv, d->sb->id, BUS_DISPLAY_RESIZED,
 			 json_pack("{s:i,s:i}", "width", d->width, "height", d->height));
+	} else if (!strcmp(ev, "apps")) {
+		json_t *apps = desk_apps_checked(json_object_get(msg, "apps"));
+
+		if (!apps) {
+			log_event(d->sb->id, "desktop: dropped a malformed apps report");
+			return;
+		}
+		json_decref(d->apps);
+		d->apps = apps;
 	} else if (!strcmp(ev, "display_lost")) {
 		const char *e = json_string_value(json_object_get(msg, "error"));
 
@@ -512,6 +556,8 @@ static int agent_argv(const struct sandbox *sb, char **argv, size_t cap, char st
 	argv[n++] = DESK_XAUTH;
 	if (s->gl)
 		argv[n++] = "--gl";
+	if (!s->wm)
+		argv[n++] = "--no-wm";
 	for (size_t i = 0; s->apps && s->apps[i]; i++) {
 		if (n + 3 > cap)
 			return -1;
@@ -622,6 +668,7 @@ void desk_destroy(struct sandbox *sb)
 	if (d->restart_call)
 		op_fail(d->restart_call, OPERR_SANDBOX_NOT_RUNNING, "the sandbox stopped");
 	sb->desk = NULL;
+	json_decref(d->apps);
 	free(d);
 }
 
@@ -793,6 +840,8 @@ json_t *desk_json(const struct sandbox *sb)
 		      "width", d->width, "height", d->height);
 	if (j && error[0])
 		json_object_set_new(j, "error", json_string(error));
+	if (j)
+		json_object_set_new(j, "apps", d->apps ? json_deep_copy(d->apps) : json_array());
 	return j;
 }
 

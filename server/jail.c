@@ -208,6 +208,14 @@ static void build_etc(struct child *c)
 		   "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"
 		   "networks: files\nprotocols: files\nservices: files\n", 0644);
 	write_text(c, "etc/resolv.conf", "", 0644);
+	/* Debian's /usr/bin/chromium sources every file in /etc/chromium.d and exits
+	 * when the glob matches nothing. Chromium's own sandbox needs new
+	 * namespaces, which the jail's seccomp filter refuses (the jail is
+	 * the sandbox here); /dev/shm is small; there is no keyring. */
+	mkdir_or_die(c, "etc/chromium.d", 0755);
+	write_text(c, "etc/chromium.d/deskbox",
+		   "export CHROMIUM_FLAGS=\"$CHROMIUM_FLAGS --no-sandbox --disable-dev-shm-usage"
+		   " --no-first-run --password-store=basic\"\n", 0644);
 	for (size_t i = 0; i < sizeof(host_etc) / sizeof(host_etc[0]); i++) {
 		snprintf(src, sizeof(src), "/etc/%s", host_etc[i]);
 		snprintf(dst, sizeof(dst), "etc/%s", host_etc[i]);
