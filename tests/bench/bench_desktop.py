@@ -5,7 +5,8 @@ the common agent stack (scrot, xdotool) on the same Xvfb.
 Starts its own deskboxd (tests/integration/deskbox.py) and prints one table,
 measured through the REST API on loopback with one keep-alive connection at
 1280x800: screenshot JPEG and PNG, the 304 path, a left_click round trip,
-typing 100 and 1000 ASCII characters in one action, create -> first
+typing 100 and 1000 ASCII characters and 200 CJK characters in one action,
+a double_click and a key chord round trip, create -> first
 screenshot, and per idle desktop sandbox its memory (PSS summed over the
 sandbox's init and every descendant, found through /proc/*/stat) and CPU
 over 5 s.
@@ -81,6 +82,13 @@ def ascii_text(count, seed):
     rnd = random.Random(seed)
     alphabet = string.ascii_letters + string.digits + " .,;:-_!?()[]{}'\"/\\@#$%&*+=<>~"
     return "".join(rnd.choice(alphabet) for _ in range(count))
+
+
+def cjk_text(count, seed):
+    """count characters from the common CJK block: more distinct ones than a
+    keymap has spare keycodes, as real Chinese or Japanese text has."""
+    rnd = random.Random(seed)
+    return "".join(chr(rnd.randrange(0x4E00, 0x9FA0)) for _ in range(count))
 
 
 def timed_loop(count, fn):
@@ -165,6 +173,17 @@ class Bench:
         out["type1000"] = timed_loop(n(50), lambda: self.act(sid, t1000))
         t.add("type 1000 ASCII chars", len(out["type1000"]), out["type1000"], "ms",
               "<= 50 ms", 1000)
+        # Characters no keymap has: every run binds spare keycodes first.
+        cjk = {"action": "type", "text": cjk_text(200, 4)}
+        out["type_cjk"] = timed_loop(n(30, 20), lambda: self.act(sid, cjk))
+        t.add("type 200 CJK chars", len(out["type_cjk"]), out["type_cjk"], "ms", "", 1000)
+        dbl = {"action": "double_click", "coordinate": list(EMPTY)}
+        out["dblclick"] = timed_loop(n(100), lambda: self.act(sid, dbl))
+        t.add("double_click round trip", len(out["dblclick"]), out["dblclick"], "ms", "", 1000)
+        chord = {"action": "key", "text": "ctrl+shift+F7"}
+        out["chord"] = timed_loop(n(200), lambda: self.act(sid, chord))
+        t.add("key chord round trip (ctrl+shift+F7)", len(out["chord"]), out["chord"], "ms",
+              "", 1000)
         return out
 
     # -- the common stack, inside the sandbox
