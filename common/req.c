@@ -321,7 +321,8 @@ enum req_result req_parse_create(const char *body, size_t len,
 	if (!root)
 		return REQ_BAD_JSON;
 	static const char *const known[] = {
-		"timeout_s", "limits", "env", "rootfs", "desktop", "apps", "gl", "vnc", "wm", NULL,
+		"timeout_s", "limits", "env", "rootfs", "desktop", "apps", "gl", "vnc", "wm",
+		"network", NULL,
 	};
 
 	if (fields_check(root, "", known, err, errlen) < 0)

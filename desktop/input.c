@@ -402,16 +402,19 @@ enum input_res input_prepare(struct input *in, const unsigned long *syms, int n,
 		}
 		/* A free slot: not needed by this text, not held, and not
 		 * pressed within the settle time (its old meaning may still be
-		 * queued at a client). With a block, only its slots are used,
-		 * so the batch stays one keymap change. */
+		 * queued at a client). The block's slots first, so a batch
+		 * that fits in it is one keymap change; then the others
+		 * (one more change each) rather than recycling sooner. */
 		for (k = 0; k < in->nslots; k++) {
 			struct input_slot *sl = &in->slot[k];
+			int inb = sl->kc >= in->block_lo && sl->kc <= in->block_hi;
+			int best_inb = best && best->kc >= in->block_lo && best->kc <= in->block_hi;
 
 			if (pinned[k] || in->down[sl->kc] ||
-			    (sl->used_ms && now - sl->used_ms < INPUT_SETTLE_MS) ||
-			    (in->block_lo && (sl->kc < in->block_lo || sl->kc > in->block_hi)))
+			    (sl->used_ms && now - sl->used_ms < INPUT_SETTLE_MS))
 				continue;
-			if (!best || sl->used_ms < best->used_ms) {
+			if (!best || (inb && !best_inb) ||
+			    (inb == best_inb && sl->used_ms < best->used_ms)) {
 				best = sl;
 				bi = k;
 			}

@@ -17,7 +17,8 @@
  * not overtake presses still queued at a client, and a busy client (an
  * xterm looking for a font for a new glyph) lags by tens of milliseconds;
  * 50 ms was measured too short for that, 200 ms enough in over 10,000
- * characters. When every slot is
+ * characters on an idle machine, and 250 ms too short on a loaded one
+ * (24 CJK characters garbled in an xterm). When every slot is
  * that fresh the call answers INPUT_BUSY and the caller flushes, waits
  * until input_busy_until(), and tries again.
  *
@@ -33,7 +34,7 @@
 
 #include "keys.h"
 
-#define INPUT_SETTLE_MS 250
+#define INPUT_SETTLE_MS 500
 /* Time clients get to apply a keymap change before its keys arrive:
  * Chromium fetches the new keymap asynchronously after MappingNotify. */
 #define INPUT_APPLY_MS 40

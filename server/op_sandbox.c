@@ -156,6 +156,8 @@ const struct op op_sandbox_rows[] = {
 	  "\"apps\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
 	  "\"description\":\"commands started on the desktop\"},"
 	  "\"gl\":{\"type\":\"boolean\"},"
+	  "\"wm\":{\"type\":\"boolean\",\"description\":\"a window manager (openbox, click to focus); "
+	  "default true\"},"
 	  "\"vnc\":{\"type\":\"object\",\"properties\":{\"port\":{\"oneOf\":["
 	  "{\"const\":\"auto\"},{\"type\":\"integer\",\"minimum\":1024,\"maximum\":65535}]}}},"
 	  "\"network\":{\"type\":\"object\",\"description\":\"egress policy: allow, deny, "

@@ -41,10 +41,13 @@ class StrictRequestsTest(ServerTestCase):
         ({"argv": ["true"], "cwdir": "/tmp"}, "cwdir", "cwd"),
         ({"cmd": "true", "stdin": "", "envs": {}}, "envs", "env"),
     ]
+    # REST hands a lone action or a bare array to the operation as
+    # {"actions": [...]}, so every action's path starts with actions[i].
     ACTIONS = [
-        ({"action": "left_click", "coordinate": [1, 1], "foo": 1}, "foo", None),
-        ({"action": "left_click", "cordinate": [1, 1]}, "cordinate", "coordinate"),
-        ([{"action": "type", "txt": "a"}], "[0].txt", "[0].text"),
+        ({"action": "left_click", "coordinate": [1, 1], "foo": 1}, "actions[0].foo", None),
+        ({"action": "left_click", "cordinate": [1, 1]}, "actions[0].cordinate",
+         "actions[0].coordinate"),
+        ([{"action": "type", "txt": "a"}], "actions[0].txt", "actions[0].text"),
         ({"actions": [{"type": "click", "x": 1, "y": 1, "buton": "left"}]},
          "actions[0].buton", "actions[0].button"),
         ({"actions": [{"type": "screenshot"}], "scale": {"width": 10, "height": 10}},
@@ -52,7 +55,7 @@ class StrictRequestsTest(ServerTestCase):
         ({"actions": [{"type": "screenshot"}], "scale_to": {"width": 10, "height": 10, "w": 1}},
          "scale_to.w", "scale_to.width"),
         ({"type": "drag", "path": [{"x": 1, "y": 1}, {"x": 2, "y": 2, "z": 0}]}, "path[1].z", None),
-        ({"type": "keypress", "keys": ["a"], "key": "b"}, "key", "keys"),
+        ({"type": "keypress", "keys": ["a"], "key": "b"}, "actions[0].key", "actions[0].keys"),
     ]
 
     def check_400(self, r, body, field, hint):
