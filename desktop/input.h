@@ -37,7 +37,7 @@
 #define INPUT_SETTLE_MS 500
 /* Time clients get to apply a keymap change before its keys arrive:
  * Chromium fetches the new keymap asynchronously after MappingNotify. */
-#define INPUT_APPLY_MS 40
+#define INPUT_APPLY_MS 100
 
 enum input_res {
 	INPUT_OK,
