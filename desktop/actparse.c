@@ -529,7 +529,11 @@ static void act_free_one(struct act *a)
 }
 
 /* The request-level keys, also allowed beside a lone action. */
-static const char *const act_wrapper_fields[] = { "actions", "scale_to", "format", "quality", NULL };
+static const char *const act_wrapper_fields[] = {
+	"actions", "scale_to", "format", "quality",
+	"settle_ms", "settle_timeout_ms",   /* read by watch.c */
+	NULL,
+};
 
 /*
  * Parse action i. path names it in the body ("actions[2]", "[2]", or ""
