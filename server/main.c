@@ -20,6 +20,10 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U   /* Linux 6.3: executable even under vm.memfd_noexec=1 */
+#endif
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -204,8 +208,11 @@ static int exec_only_copy(int fd)
 	struct stat st;
 	off_t off = 0;
 	char path[64];
-	int p, m = memfd_create("deskbox-desktop", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int p, m = memfd_create("deskbox-desktop", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 
+	/* Before Linux 6.3 there is no MFD_EXEC, and memfds are executable. */
+	if (m < 0 && errno == EINVAL)
+		m = memfd_create("deskbox-desktop", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (m < 0 || fstat(fd, &st) < 0)
 		goto fail;
 	while (off < st.st_size)

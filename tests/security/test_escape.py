@@ -254,6 +254,8 @@ class TestNotTheUsersProcesses(EscapeCase):
         sb = self.sandbox()
         self.install(sb, "attack", ATTACK)
         pid = self.agent_pid(sb)
+        # Started from the execute-only memfd, so non-dumpable from exec on.
+        self.assertNotIn("exec-only copy", self.server.log_text())
         self.check_table(self.outcomes(sb, "%s proc %s" % (ATTACK, pid)), NOT_YOURS, "agent")
         # Its memory is out of reach; its X server is the user's own, as
         # before: the desktop still answers.
