@@ -7,7 +7,7 @@
  * (so it lives in the jail as the sandbox user) with the channel as its fd 3.
  * Everything from the agent is untrusted: replies are parsed with size
  * limits and only relayed as JSON; media types are checked against a list;
- * its events become bus events only through a table of names, each field
+ * its events become bus events only through common/agentev.c, each field
  * checked and copied into a fresh object, never relayed as sent.
  * What the agent reports is what the bus's subscribers watch for its
  * sandbox (bus_watching): the watch hook sends it "events.watch" whenever
@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentev.h"
 #include "agentproto.h"
 #include "bus.h"
 #include "ev.h"
@@ -171,133 +171,18 @@ static void set_failed(struct desk *d, const char *why)
 		sbx_desktop_failed(sb, why);
 }
 
-/* An integer field of an agent event within [lo, hi], or -1. */
-static json_int_t ev_int(const json_t *msg, const char *key, json_int_t lo, json_int_t hi)
-{
-	const json_t *v = json_object_get(msg, key);
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return -1;
-	n = json_integer_value(v);
-	return n < lo || n > hi ? -1 : n;
-}
-
-/* screen.changed: {rects: [[x,y,w,h]...] (1..AGENTPROTO_MAX_RECTS), frame}. */
-static json_t *ev_screen_changed(const json_t *msg)
-{
-	const json_t *rects = json_object_get(msg, "rects");
-	json_int_t frame = ev_int(msg, "frame", 0, INT64_MAX);
-	json_t *out, *r;
-	size_t i;
-
-	if (frame < 0 || !json_is_array(rects) || !json_array_size(rects) ||
-	    json_array_size(rects) > AGENTPROTO_MAX_RECTS)
-		return NULL;
-	out = json_array();
-	json_array_foreach(rects, i, r) {
-		json_t *v = json_array();
-
-		for (size_t k = 0; k < 4 && json_array_size(r) == 4; k++) {
-			const json_t *n = json_array_get(r, k);
-
-			if (json_is_integer(n) && json_integer_value(n) >= 0 && json_integer_value(n) <= 65535)
-				json_array_append_new(v, json_integer(json_integer_value(n)));
-		}
-		if (json_array_size(v) != 4) {
-			json_decref(v);
-			json_decref(out);
-			return NULL;
-		}
-		json_array_append_new(out, v);
-	}
-	return json_pack("{s:o,s:I}", "rects", out, "frame", frame);
-}
-
-static json_t *ev_screen_settled(const json_t *msg)
-{
-	json_int_t frame = ev_int(msg, "frame", 0, INT64_MAX);
-	json_int_t quiet = ev_int(msg, "quiet_ms", 1, AGENTPROTO_MAX_QUIET_MS);
-
-	return frame < 0 || quiet < 0 ? NULL : json_pack("{s:I,s:I}", "frame", frame, "quiet_ms", quiet);
-}
-
-/* A window title: a string of at most AGENTPROTO_MAX_TITLE bytes. */
-static const json_t *ev_title(const json_t *msg)
-{
-	const json_t *t = json_object_get(msg, "title");
-
-	return json_is_string(t) && json_string_length(t) <= AGENTPROTO_MAX_TITLE ? t : NULL;
-}
-
-static json_t *ev_window(const json_t *msg, int with_title, int with_pid)
-{
-	json_int_t win = ev_int(msg, "window", 1, UINT32_MAX);
-	json_int_t pid = with_pid ? ev_int(msg, "pid", 0, INT32_MAX) : 0;
-	const json_t *title = ev_title(msg);
-	json_t *out;
-
-	if (win < 0 || pid < 0 || (with_title && !title))
-		return NULL;
-	out = json_pack("{s:I}", "window", win);
-	if (with_title)
-		json_object_set_new(out, "title", json_copy((json_t *)title));
-	if (with_pid)
-		json_object_set_new(out, "pid", json_integer(pid));
-	return out;
-}
-
-static json_t *ev_window_opened(const json_t *msg)
-{
-	return ev_window(msg, 1, 1);
-}
-
-static json_t *ev_window_closed(const json_t *msg)
-{
-	return ev_window(msg, 0, 0);
-}
-
-static json_t *ev_window_focused(const json_t *msg)
-{
-	return ev_window(msg, 1, 0);
-}
-
-static json_t *ev_clipboard_changed(const json_t *msg)
-{
-	return json_object();
-}
-
-/* The agent's events that become bus events: name, topic, checker (a
- * fresh object of checked fields, or NULL when the event is malformed). */
-static const struct {
-	const char *name;
-	enum bus_topic topic;
-	json_t *(*fields)(const json_t *msg);
-} desk_bus_events[] = {
-	{ AGENT_E_SCREEN_CHANGED, BUS_SCREEN_CHANGED, ev_screen_changed },
-	{ AGENT_E_SCREEN_SETTLED, BUS_SCREEN_SETTLED, ev_screen_settled },
-	{ AGENT_E_WINDOW_OPENED, BUS_WINDOW_OPENED, ev_window_opened },
-	{ AGENT_E_WINDOW_CLOSED, BUS_WINDOW_CLOSED, ev_window_closed },
-	{ AGENT_E_WINDOW_FOCUSED, BUS_WINDOW_FOCUSED, ev_window_focused },
-	{ AGENT_E_CLIPBOARD_CHANGED, BUS_CLIPBOARD_CHANGED, ev_clipboard_changed },
-};
-
-/* A bus event from the agent. Returns 1 if ev was one (emitted or dropped). */
+/* A bus event from the agent (agentev.h checks it). Returns 1 if ev was
+ * one (emitted or dropped). */
 static int bus_event(struct desk *d, const char *ev, const json_t *msg)
 {
-	for (size_t i = 0; i < sizeof(desk_bus_events) / sizeof(desk_bus_events[0]); i++) {
-		json_t *fields;
+	json_t *fields;
+	int r = agentev_check(ev, msg, &fields);
 
-		if (strcmp(ev, desk_bus_events[i].name))
-			continue;
-		fields = desk_bus_events[i].fields(msg);
-		if (fields)
-			bus_emit(d->sb->srv, d->sb->id, desk_bus_events[i].topic, fields);
-		else
-			log_event(d->sb->id, "desktop: dropped a malformed %s event", desk_bus_events[i].name);
-		return 1;
-	}
-	return 0;
+	if (r < 0)
+		log_event(d->sb->id, "desktop: dropped a malformed %s event", ev);
+	else if (r > 0)
+		bus_emit(d->sb->srv, d->sb->id, (enum bus_topic)bus_topic_of(ev), fields);
+	return r != 0;
 }
 
 /* What the agent should report for these watched bus topics. */
