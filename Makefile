@@ -29,6 +29,7 @@ PURE_SRC    := $(wildcard common/*.c)
 SERVER_SRC  := $(filter-out server/%_pure.c,$(wildcard server/*.c))
 INIT_SRC    := $(wildcard init/*.c)
 EGRESS_SRC  := $(wildcard egress/*.c)
+CLI_SRC     := $(wildcard clients/cli/*.c)
 DESKTOP_SRC :=
 -include desktop/build.mk
 
@@ -36,12 +37,13 @@ PURE_OBJ    := $(PURE_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ  := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 INIT_OBJ    := $(INIT_SRC:%.c=$(BUILD)/obj/init/%.o) $(BUILD)/obj/init/common/proto.o
 DESKTOP_OBJ := $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 # The egress helper shares the sandbox seccomp filter and the log format.
 EGRESS_OBJ  := $(EGRESS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/server/seccomp.o $(BUILD)/obj/server/log.o
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init $(BUILD)/deskbox-egress
+PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init $(BUILD)/deskbox-egress $(BUILD)/deskbox
 ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
@@ -96,6 +98,10 @@ $(BUILD)/deskbox-init: $(INIT_OBJ)
 
 $(BUILD)/deskbox-egress: $(EGRESS_OBJ) $(BUILD)/libpure.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_EGRESS))
+
+# The command-line client (clients/cli/).
+$(BUILD)/deskbox: $(CLI_OBJ) $(BUILD)/libpure.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson)
 
 $(BUILD)/deskbox-desktop: $(DESKTOP_OBJ) $(BUILD)/libpure.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_DESKTOP)) -lm
