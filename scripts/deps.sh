@@ -12,7 +12,7 @@ libturbojpeg0-dev libspng-dev libc-ares-dev"
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2 curl"
 test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer
-gvncviewer"
+gvncviewer python3-venv python3-pip python3-setuptools"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
 # The container image (make image) and its test: debootstrap builds the root,
