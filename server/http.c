@@ -96,7 +96,7 @@ void http_error(struct http_req *r, enum operr e, const char *fmt, ...)
 
 void http_add_header(struct http_req *r, const char *name, const char *value)
 {
-	if (r->nxhdr >= 2)
+	if (r->nxhdr >= (int)(sizeof(r->xhdr) / sizeof(r->xhdr[0])))
 		return;
 	snprintf(r->xhdr[r->nxhdr].name, sizeof(r->xhdr[0].name), "%s", name);
 	snprintf(r->xhdr[r->nxhdr].value, sizeof(r->xhdr[0].value), "%s", value);

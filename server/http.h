@@ -43,7 +43,7 @@ struct http_req {
 	int stream_fd;              /* >= 0: body streams from this fd */
 	uint64_t stream_len, stream_off;
 	char etag[128];
-	struct { char name[32]; char value[96]; } xhdr[2];  /* extra response headers */
+	struct { char name[32]; char value[96]; } xhdr[6];  /* extra response headers */
 	int nxhdr;
 	void *ext;                  /* a binding's per-request state (mcp.c), or NULL */
 	void (*ext_free)(void *ext);

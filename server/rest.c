@@ -306,6 +306,30 @@ static enum operr rest_body(struct http_req *r, json_t *params, char *err, size_
 	return OPERR_OK;
 }
 
+/* What a binary answer's result says besides the bytes (a settle wait's
+ * outcome, an image's size) goes in Deskbox-* headers. */
+static void rest_meta_headers(struct http_req *r, const json_t *result)
+{
+	static const char *const keys[] = { "settled", "waited_ms", "width", "height" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *v = json_object_get(result, keys[i]);
+		char name[32], value[32];
+
+		if (!json_is_integer(v) && !json_is_boolean(v))
+			continue;
+		snprintf(name, sizeof(name), "deskbox-%s:", keys[i]);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		if (json_is_boolean(v))
+			snprintf(value, sizeof(value), "%s", json_is_true(v) ? "true" : "false");
+		else
+			snprintf(value, sizeof(value), "%lld", (long long)json_integer_value(v));
+		http_add_header(r, name, value);
+	}
+}
+
 static void rest_done(struct op_call *c)
 {
 	struct http_req *r = c->tctx;
@@ -324,6 +348,7 @@ static void rest_done(struct op_call *c)
 	if (c->not_modified) {
 		http_respond(r, 304, NULL, NULL, 0);
 	} else if (c->out_fd >= 0) {
+		rest_meta_headers(r, c->result);
 		http_respond_fd(r, 200, c->media_type, c->out_fd, c->out_len);
 		c->out_fd = -1;
 	} else if (r->route->ok_status == 204) {

@@ -99,6 +99,10 @@ class SettleTest(ServerTestCase):
         r = self.wait({"quiet_ms": 100, "screenshot": {"format": "png", "width": 640}}, raw=True)
         self.assertEqual(r.headers["content-type"], "image/png")
         self.assertEqual(png_size(r.body), (640, 400))
+        # What the wait found rides in headers beside the image.
+        self.assertEqual(r.headers["deskbox-settled"], "true")
+        self.assertGreaterEqual(int(r.headers["deskbox-waited-ms"]), 100)
+        self.assertEqual((r.headers["deskbox-width"], r.headers["deskbox-height"]), ("640", "400"))
         r = self.server.request("GET", self.path("screenshot?settle_ms=100&timeout_ms=3000&format=png"),
                                 raw=True, timeout=60)
         self.assertEqual(r.status, 200, r.body[:200])
