@@ -17,8 +17,10 @@
  * not overtake presses still queued at a client, and a busy client (an
  * xterm looking for a font for a new glyph) lags by tens of milliseconds;
  * 50 ms was measured too short for that, 200 ms enough in over 10,000
- * characters on an idle machine, and 250 ms too short on a loaded one
- * (24 CJK characters garbled in an xterm). When every slot is
+ * characters on an idle machine; on one loaded ten times past its cores
+ * an xterm was seen lagging more (24 CJK characters garbled), and 500 ms
+ * did not always do either while doubling CJK typing time, so 250 ms it
+ * is. When every slot is
  * that fresh the call answers INPUT_BUSY and the caller flushes, waits
  * until input_busy_until(), and tries again.
  *
@@ -34,7 +36,7 @@
 
 #include "keys.h"
 
-#define INPUT_SETTLE_MS 500
+#define INPUT_SETTLE_MS 250
 /* Time clients get to apply a keymap change before its keys arrive:
  * Chromium fetches the new keymap asynchronously after MappingNotify. */
 #define INPUT_APPLY_MS 100
