@@ -16,6 +16,9 @@ import functools
 import hashlib
 import json
 import os
+import re
+import subprocess
+import unittest
 import time
 
 import websockets
@@ -771,6 +774,25 @@ class TestLeaks(RPCCase):
         self.assertHealthy()
 
 
+class TestDocs(unittest.TestCase):
+    """docs/rpc.md names every method of the operation table and every
+    event topic (a new operation or topic needs its line there)."""
+
+    def test_every_method_and_topic_documented(self):
+        from deskbox import REPO, deskboxd_path
+        with open(os.path.join(REPO, "docs", "rpc.md")) as f:
+            doc = f.read()
+        ops = json.loads(subprocess.run([deskboxd_path(), "--list-ops"], check=True,
+                                        capture_output=True, text=True).stdout)
+        missing = [o["name"] for o in ops if "`%s`" % o["name"] not in doc]
+        self.assertEqual(missing, [], "docs/rpc.md does not mention these methods (add them to "
+                                      "their family under Methods)")
+        with open(os.path.join(REPO, "server", "bus.c")) as f:
+            topics = re.findall(r'\[BUS_[A-Z_]+\] = "([a-z_.]+)"', f.read())
+        self.assertGreater(len(topics), 5)
+        missing = [t for t in topics if "| `%s` |" % t not in doc]
+        self.assertEqual(missing, [], "docs/rpc.md's event table lacks these topics")
+
+
 if __name__ == "__main__":
-    import unittest
     unittest.main()
