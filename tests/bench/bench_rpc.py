@@ -9,7 +9,8 @@ Same run, same sandbox:
   own fork+exec of /bin/sh -c true from spawnfloor.c (compiled here);
 - process.spawn of `yes | head -c 100M`: throughput to the client, beside a
   host pipe of the same command read by this Python (the floor);
-- 20 clients on 20 desktop sandboxes, each asking 10 screenshots/s (JPEG)
+- 20 clients on 20 desktop sandboxes, each asking 10 screenshots/s (JPEG;
+  at most 10 in flight per client, later ticks counted as skipped)
   for BENCH_RPC_SECONDS (default 60): p50, p99, errors.
 
 Environment: DESKBOX_BUILD, BENCH_RPC_N (round trips per measure, 200),
@@ -35,6 +36,7 @@ N = int(os.environ.get("BENCH_RPC_N", 200))
 SECONDS = float(os.environ.get("BENCH_RPC_SECONDS", 60))
 CLIENTS = int(os.environ.get("BENCH_RPC_CLIENTS", 20))
 RATE = 10.0            # screenshots per second per client
+MAX_OUTSTANDING = 10   # per client: one second's worth
 
 
 class Table:
@@ -123,13 +125,17 @@ async def stream_throughput(srv, sid, nbytes):
         await ws.close()
 
 
-async def one_viewer(srv, sid, seconds, lat, errors):
+async def one_viewer(srv, sid, seconds, lat, errors, skipped):
+    """Ask a screenshot every 1/RATE s. Open loop (a slow answer does not
+    slow the rate), but at most MAX_OUTSTANDING in flight: a tick that
+    finds that many still waiting is counted as skipped, not sent."""
     async with RPC(srv) as rpc:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        tasks = []
+        tasks, outstanding = [], [0]
 
         async def shot():
+            outstanding[0] += 1
             t0 = time.perf_counter()
             try:
                 r = await rpc.call("desktop.screenshot", {"sandbox": sid, "format": "jpeg"}, timeout=30)
@@ -138,6 +144,8 @@ async def one_viewer(srv, sid, seconds, lat, errors):
                 lat.append(time.perf_counter() - t0)
             except Exception as e:   # counted, not fatal: errors are a figure
                 errors.append(repr(e)[:200])
+            finally:
+                outstanding[0] -= 1
 
         i = 0
         while True:
@@ -147,7 +155,10 @@ async def one_viewer(srv, sid, seconds, lat, errors):
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(shot()))   # open loop: a slow answer does not slow the rate
+            if outstanding[0] >= MAX_OUTSTANDING:
+                skipped.append(1)
+            else:
+                tasks.append(asyncio.ensure_future(shot()))
             i += 1
         await asyncio.gather(*tasks)
 
@@ -191,12 +202,13 @@ async def channel_figures(srv, api, sid, table):
 
 
 async def load_figures(srv, sids, table):
-    lat, errors = [], []
+    lat, errors, skipped = [], [], []
     t0 = time.perf_counter()
-    await asyncio.gather(*(one_viewer(srv, s, SECONDS, lat, errors) for s in sids))
+    await asyncio.gather(*(one_viewer(srv, s, SECONDS, lat, errors, skipped) for s in sids))
     wall = time.perf_counter() - t0
     table.add("%d clients x %g shots/s x %gs, jpeg" % (len(sids), RATE, SECONDS), lat,
-              extra="errors %d; %.0f shots/s done" % (len(errors), len(lat) / wall))
+              extra="errors %d; %d ticks skipped (%d in flight); %.0f of %.0f shots/s done"
+              % (len(errors), len(skipped), MAX_OUTSTANDING, len(lat) / wall, len(sids) * RATE))
     if errors:
         table.note("  first error", errors[0])
 
