@@ -195,9 +195,11 @@ static void sandboxes(struct buf *b, struct srv *srv)
 	gauge(b, "deskbox_sandboxes_max", "The most sandboxes this server holds (--max-sandboxes).",
 	      srv->cfg.max_sandboxes);
 	gauge(b, "deskbox_desktops_ready", "Sandboxes whose desktop is up.", desk_ready);
-	head(b, "deskbox_websockets", "gauge", "Open WebSockets by kind (vnc: viewers; terminal).");
+	head(b, "deskbox_websockets", "gauge",
+	     "Open WebSockets by kind (vnc: viewers; terminal; control: JSON-RPC channels).");
 	put(b, "deskbox_websockets{kind=\"vnc\"} %d\n", ws_vnc);
 	put(b, "deskbox_websockets{kind=\"terminal\"} %d\n", ws_pty);
+	put(b, "deskbox_websockets{kind=\"control\"} %d\n", srv->metrics.control_conns);
 	if (nmem)
 		gauge(b, "deskbox_sandboxes_memory_bytes",
 		      "Memory charged to all running sandboxes' cgroups.", (double)mem_total);

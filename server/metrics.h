@@ -34,6 +34,7 @@ struct metrics {
 	uint64_t pool_hits, pool_misses;
 	uint64_t execs;
 	uint64_t viewer_bytes;                /* WebSocket bytes to viewers */
+	int control_conns;                    /* open control channels (rpc_ws.c) */
 	uint64_t egress_allowed, egress_denied;   /* connections, egress.c */
 	struct metrics_hist screenshot;       /* request to image, seconds */
 	struct metrics_hist create_ready;     /* create to running (desktop up) */

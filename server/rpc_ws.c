@@ -173,6 +173,7 @@ static int rpc_ws_established(struct lws *wsi, struct rpc_ws_pss *pss)
 	c->peer.conn.backlog = rpc_ws_backlog;
 	c->wsi = wsi;
 	pss->c = c;
+	srv->metrics.control_conns++;
 	return 0;
 }
 
@@ -184,6 +185,7 @@ static void rpc_ws_closed(struct rpc_ws_pss *pss)
 		return;
 	pss->c = NULL;
 	c->closing = 1;
+	c->peer.srv->metrics.control_conns--;
 	rpc_peer_close(&c->peer);
 	while (c->out) {
 		struct rpc_frame *f = c->out;

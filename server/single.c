@@ -94,11 +94,13 @@ static void on_ping(void *ctx, uint32_t events)
 	ping_close(srv);
 }
 
+/* A viewer or terminal on the desktop, or a control channel (in this mode
+ * every control channel is about the one sandbox). */
 static int watched(const struct srv *srv)
 {
 	const struct sandbox *sb = srv->single.id[0] ? sbx_find((struct srv *)srv, srv->single.id) : NULL;
 
-	return sb && sb->ws_conns;
+	return sb && (sb->ws_conns || srv->metrics.control_conns > 0);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul)

@@ -20,6 +20,10 @@ error is printed: that is the limit found). Then, with all of them idle:
   drain                  SIGTERM with --drain-grace 1 to exit, minus the
                          grace: what destroying every sandbox costs
 
+Then, on fresh servers, create → first screenshot (PNG) BENCH_POOL_N times
+each way: taken from a warm pool (--pool 2), cold, and beside them the floor,
+Xvfb alone (same flags and size, no GLX) from exec to -displayfd ready.
+
 Defaults keep `make bench` short (BENCH_DENSITY_MAX=40); for the real
 figure: BENCH_DENSITY_MAX=2000 python3 tests/bench/bench_density.py
 Nothing is asserted; it exits non-zero only if it could not measure.
@@ -27,7 +31,9 @@ Nothing is asserted; it exits non-zero only if it could not measure.
 
 import os
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -40,6 +46,7 @@ MAX = int(os.environ.get("BENCH_DENSITY_MAX", 40))
 FLOOR_MIB = int(os.environ.get("BENCH_DENSITY_FLOOR_MIB", 4096))
 MEMORY_MB = int(os.environ.get("BENCH_DENSITY_MEMORY_MB", 256))
 IDLE_S = float(os.environ.get("BENCH_DENSITY_IDLE_S", 10))
+POOL_N = int(os.environ.get("BENCH_POOL_N", 30))
 BODY = {"apps": ["xterm"]}
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -94,14 +101,67 @@ def latencies(srv, sid):
     return health, shot, scrape
 
 
+def xvfb_ready_ms():
+    """Xvfb alone, as the agent starts it (deskbox's flags, 1920x1080 screen,
+    no GLX): exec to the display number on -displayfd."""
+    r, w = os.pipe()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(["Xvfb", ":%d" % (200 + os.getpid() % 500), "-displayfd", str(w),
+                              "-nolisten", "tcp", "-nolisten", "local", "-s", "0", "-dpms",
+                              "-noreset", "-screen", "0", "1920x1080x24", "-extension", "GLX"],
+                             pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, cwd=tmp)
+        os.close(w)
+        os.read(r, 16)
+        took = (time.perf_counter() - t0) * 1000.0
+        os.close(r)
+        p.kill()
+        p.wait()
+    return took
+
+
+def first_screenshot(pool):
+    """create → first screenshot, ms, POOL_N times, with or without a pool."""
+    srv = Server(pool=2 if pool else None, drain_grace=0, start_timeout=60).start()
+    out = []
+    try:
+        c = srv.client(keepalive=True)
+        for _ in range(POOL_N):
+            if pool:  # measure a take, not a wait for the refill
+                deadline = time.monotonic() + 30
+                while (b"deskbox_pool_size 2" not in c.expect(200, "GET", "/metrics", token=None,
+                                                               raw=True).body
+                       and time.monotonic() < deadline):
+                    time.sleep(0.02)
+            t0 = time.perf_counter()
+            sb = c.expect(201, "POST", API, {}).body
+            c.expect(200, "GET", "%s/%s/screenshot" % (API, sb["id"]), raw=True)
+            out.append((time.perf_counter() - t0) * 1000.0)
+            c.expect(204, "DELETE", "%s/%s" % (API, sb["id"]))
+        c.close()
+    finally:
+        srv.stop(check=False, timeout=120)
+    return out
+
+
 def main():
     install_signal_cleanup()
     srv = Server(max_sandboxes=max(MAX, 1), memory_mb=MEMORY_MB, drain_grace=1,
                  start_timeout=60).start()
     try:
-        return run(srv)
+        run(srv)
     finally:
         srv.stop(check=False, timeout=300)
+    pooled, cold = first_screenshot(True), first_screenshot(False)
+    xvfb = [xvfb_ready_ms() for _ in range(POOL_N)]
+    print()
+    print("%-44s %6s %10s %10s  %s" % ("create -> first screenshot (PNG)", "n", "p50", "p95", "unit"))
+    row("from the warm pool (--pool 2)", pooled, "ms")
+    row("cold", cold, "ms")
+    row("floor: Xvfb alone, exec to ready", xvfb, "ms")
+    note("cold / Xvfb alone (p50)", "%.2fx" % (percentile(cold, 50) / percentile(xvfb, 50)))
+    return 0
 
 
 def run(srv):

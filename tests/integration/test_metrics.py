@@ -62,8 +62,12 @@ class TestMetrics(ServerTestCase):
         viewer = RFBClient(WSSocket(ws))
         self.addCleanup(viewer.close)
         viewer.start()
+        ctl = WSClient(self.server.host, self.server.port, "/v1/rpc?token=%s" % self.server.token,
+                       protocol="deskbox.rpc.v1")
+        self.addCleanup(ctl.close)
 
         m = self.scrape()
+        self.assertEqual(sample(m, "deskbox_websockets", kind="control"), 1)
         self.assertEqual(sample(m, "deskbox_sandboxes", state="running"), 1)
         self.assertEqual(sample(m, "deskbox_desktops_ready"), 1)
         self.assertEqual(sample(m, "deskbox_sandbox_creates_total"), 1)
@@ -78,11 +82,14 @@ class TestMetrics(ServerTestCase):
         self.assertEqual(sample(m, "deskbox_draining"), 0)
 
         viewer.close()
+        ctl.close()
         self.delete_checked(sid)
         m = self.scrape()
         self.assertEqual(sample(m, "deskbox_sandboxes", state="running"), 0)
         self.assertEqual(sample(m, "deskbox_sandbox_destroys_total"), 1)
         self.assertEqual(sample(m, "deskbox_websockets", kind="vnc"), 0)
+        until(lambda: sample(self.scrape(), "deskbox_websockets", kind="control") == 0,
+              what="the control channel counted out")
         self.assertNotIn(("deskbox_sandbox_memory_bytes", frozenset({("sandbox", sid)})), m)
 
 

@@ -92,6 +92,13 @@ class TestSingle(unittest.TestCase):
         time.sleep(2.5)
         self.assertEqual(len(router.seen), n, "no keep-alive once nobody watches")
 
+        # A control channel (JSON-RPC) counts as watching too.
+        ctl = WSClient(srv.host, srv.port, "/v1/rpc?token=%s" % srv.token,
+                       protocol="deskbox.rpc.v1")
+        self.addCleanup(ctl.close)
+        until(lambda: len(router.seen) > n, timeout=10, what="keep-alive while a control channel is open")
+        ctl.close()
+
         # Deleting its sandbox ends the server, cleanly.
         srv.expect(204, "DELETE", "%s/%s" % (API, sb["id"]))
         srv.proc.wait(20)
