@@ -469,9 +469,9 @@ int main(int argc, char **argv)
 		if (lws_service(srv.ctx, 0) < 0)
 			break;
 
-	single_stop(&srv);
 	ev_timer_cancel(&srv.drain.timer);
 	sbx_destroy_all(&srv);
+	single_stop(&srv);
 	pool_stop(&srv);
 	bus_destroy(&srv);
 	mcp_destroy(&srv);

@@ -31,8 +31,14 @@ struct pool_shape {
 	int64_t retry_after_us;      /* monotonic; boots wait after a failure */
 };
 
+struct pool_boot {
+	struct op_call call;
+	struct pool_boot *next;
+};
+
 struct pool {
 	struct srv *srv;
+	struct pool_boot *boots;     /* in flight, owned here */
 	struct pool_shape shape[POOL_MAX_SHAPES];
 	int n, booting, leaving, stopped;
 	lws_sorted_usec_list_t timer;
@@ -73,6 +79,17 @@ static struct sandbox *find_member(struct srv *srv, const char *id)
 	return NULL;
 }
 
+static void boot_free(struct pool *p, struct pool_boot *b)
+{
+	for (struct pool_boot **pp = &p->boots; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	op_call_release(&b->call);
+	free(b);
+}
+
 static void on_booted(struct op_call *c)
 {
 	struct srv *srv = c->srv;
@@ -97,8 +114,7 @@ static void on_booted(struct op_call *c)
 		log_event(NULL, "pool: a boot failed: %s", c->msg);
 		s->retry_after_us = srv_mono_us() + POOL_RETRY_MS * 1000LL;
 	}
-	op_call_release(c);
-	free(c);
+	boot_free(p, lws_container_of(c, struct pool_boot, call));
 	refill_soon(srv);
 }
 
@@ -107,6 +123,7 @@ static int boot(struct srv *srv, struct pool_shape *s)
 	struct op_auth auth = { .scope = OPS_FULL };
 	struct req_create spec;
 	char err[512];
+	struct pool_boot *b;
 	struct op_call *c;
 
 	if (req_parse_create(s->body, strlen(s->body), &srv->cfg.limits, 0, &spec, err,
@@ -115,11 +132,14 @@ static int boot(struct srv *srv, struct pool_shape *s)
 	if (spec.desktop < 0)
 		spec.desktop = srv->desktop_fd >= 0;
 	spec.timeout_s = 0;      /* members wait as long as it takes */
-	c = calloc(1, sizeof(*c));
-	if (!c) {
+	b = calloc(1, sizeof(*b));
+	if (!b) {
 		req_create_free(&spec);
 		return -1;
 	}
+	b->next = srv->pool->boots;
+	srv->pool->boots = b;
+	c = &b->call;
 	/* No op row: a boot is not a user's create in the metrics. */
 	op_call_init(c, srv, NULL, &auth, NULL, NULL);
 	c->on_done = on_booted;
@@ -332,6 +352,9 @@ void pool_stop(struct srv *srv)
 	if (!p)
 		return;
 	ev_timer_cancel(&p->timer);
+	/* Boots the shutdown cut short were never answered. */
+	while (p->boots)
+		boot_free(p, p->boots);
 	for (int i = 0; i < p->n; i++) {
 		req_create_free(&p->shape[i].spec);
 		free(p->shape[i].body);

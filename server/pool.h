@@ -46,6 +46,8 @@ int pool_live_count(const struct srv *srv);
  * timeout_s). Pure. */
 int pool_same_shape(const struct req_create *a, const struct req_create *b);
 
+/* Shutdown, after the sandboxes are gone: free the shapes and any boot
+ * never answered. */
 void pool_stop(struct srv *srv);
 
 #endif

@@ -260,4 +260,10 @@ void single_stop(struct srv *srv)
 	ev_timer_cancel(&srv->single.tick);
 	ev_timer_cancel(&srv->single.gone);
 	ping_close(srv);
+	/* A create the shutdown cut short was never answered. */
+	if (srv->single.call) {
+		op_call_release(srv->single.call);
+		free(srv->single.call);
+		srv->single.call = NULL;
+	}
 }

@@ -28,7 +28,8 @@ int single_refusing(const struct srv *srv);
 /* A sandbox is gone (from sandbox.c): if it was ours, stop the server. */
 void single_sandbox_gone(struct srv *srv, const char *id);
 
-/* Shutdown: cancel the timer and any request in flight. */
+/* Shutdown, after the sandboxes are gone: timers, the keep-alive in flight,
+ * a create never answered. */
 void single_stop(struct srv *srv);
 
 #endif

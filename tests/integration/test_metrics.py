@@ -62,6 +62,7 @@ class TestMetrics(ServerTestCase):
         viewer = RFBClient(WSSocket(ws))
         self.addCleanup(viewer.close)
         viewer.start()
+        viewer.start_reader()
         ctl = WSClient(self.server.host, self.server.port, "/v1/rpc?token=%s" % self.server.token,
                        protocol="deskbox.rpc.v1")
         self.addCleanup(ctl.close)

@@ -80,6 +80,7 @@ class TestSingle(unittest.TestCase):
         view = RFBClient(WSSocket(ws))
         self.addCleanup(view.close)
         view.start()
+        view.start_reader()
         until(lambda: len(router.seen) >= 2, timeout=10, what="keep-alive requests while watched")
         path, hdrs = router.seen[0]
         self.assertEqual(path, "/healthz")
