@@ -12,6 +12,7 @@ SYS_ADMIN NET_ADMIN SETUID SETGID SETPCAP CHOWN KILL SYS_RESOURCE.
 Skipped, saying why, only where this machine cannot run a container.
 """
 
+import hashlib
 import os
 import resource
 import secrets
@@ -24,7 +25,9 @@ import zlib
 
 from deskbox import REPO, Client, free_port, until
 
-IMAGE = "localhost/deskbox:test"
+# One tag per tree: two checkouts testing at once on one machine must not
+# build, replace or remove each other's image.
+IMAGE = "localhost/deskbox:test-%s" % hashlib.sha256(REPO.encode()).hexdigest()[:12]
 CAPS = ["SYS_ADMIN", "NET_ADMIN", "SETUID", "SETGID", "SETPCAP", "CHOWN",
         "KILL", "SYS_RESOURCE"]
 
