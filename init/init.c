@@ -67,12 +67,20 @@ static void close_all(int *fds, int n)
 			close(fds[i]);
 }
 
-static void reset_signals(void)
+/* Every disposition to its default: once, when init starts (what
+ * deskboxd ignored, SIGPIPE, would otherwise reach every command through
+ * exec). init installs no handler after that, so a command only needs
+ * unblock_signals: 64 fewer system calls on every spawn. */
+static void default_signals(void)
+{
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+}
+
+static void unblock_signals(void)
 {
 	sigset_t none;
 
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -214,7 +222,7 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 			}
 			close(fd);
 		}
-		reset_signals();
+		unblock_signals();
 		for (int i = 0; i < 3; i++)
 			if (dup2(fds[i], i) < 0)
 				_exit(126);
@@ -623,6 +631,7 @@ int main(void)
 
 	/* Same uid as the commands: keep them out of our memory and fds. */
 	prctl(PR_SET_DUMPABLE, 0);
+	default_signals();
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
