@@ -69,7 +69,9 @@ class DrainCase(unittest.TestCase):
 class TestDrain(DrainCase):
     def test_api_drain_with_work_in_flight(self):
         srv = self.server(drain_grace=30)
-        a = srv.create(apps=["xterm"])
+        # No window manager: assert_still_serves expects the xterm's first
+        # line of text at the top-left corner, undecorated.
+        a = srv.create(apps=["xterm"], wm=False)
         b = srv.create(desktop=False)
         view = viewer(srv, a["id"])
         self.addCleanup(view.close)
@@ -115,7 +117,9 @@ class TestDrain(DrainCase):
 class TestSigterm(DrainCase):
     def test_sigterm_waits_for_the_last_sandbox(self):
         srv = self.server(drain_grace=60)
-        a = srv.create(apps=["xterm"])
+        # No window manager: assert_still_serves expects the xterm's first
+        # line of text at the top-left corner, undecorated.
+        a = srv.create(apps=["xterm"], wm=False)
         b = srv.create(desktop=False)
         view = viewer(srv, a["id"])
         self.addCleanup(view.close)
