@@ -125,9 +125,11 @@ browser: deps-test all
 
 test: unit integration security browser
 
-# docs/operations.md is generated from the operation table (a test checks it).
+# docs/operations.md and docs/openapi.json are generated from the operation
+# table (tests check both).
 docs: all
 	$(BUILD)/deskboxd --list-ops | $(PYTHON) scripts/opsdoc.py > docs/operations.md
+	$(BUILD)/deskboxd --list-ops | $(PYTHON) docs/openapi.py > docs/openapi.json
 
 bench: deps-bench all test-npm
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/bench/run.py
