@@ -31,6 +31,7 @@
 #define EXIT_NOT_FOUND   66   /* no such sandbox, file or method */
 #define EXIT_UNAVAILABLE 69   /* cannot reach the server, or it is stopping */
 #define EXIT_SERVER      70   /* the server failed (5xx) */
+#define EXIT_NOT_SETTLED 75   /* wait: the screen kept changing until the timeout */
 #define EXIT_LOCAL       74   /* a local file could not be read or written */
 #define EXIT_AUTH        77   /* missing or wrong token, or not allowed */
 
@@ -343,7 +344,8 @@ static int write_file(const char *path, const char *data, size_t len)
 static int cmd_shot(struct cli *c, int argc, char **argv)
 {
 	const char *out = NULL, *fmt = "png";
-	char path[200], *body = NULL;
+	char path[240], *body = NULL;
+	int settle = 0;
 	size_t len = 0;
 	int rc;
 
@@ -352,12 +354,16 @@ static int cmd_shot(struct cli *c, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--jpeg"))
 			fmt = "jpeg";
+		else if (!strcmp(argv[i], "--settle"))
+			settle = 1;
 		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
 		else
 			return cli_fail(EXIT_USAGE, "shot: unknown argument %s", argv[i]);
 	}
-	snprintf(path, sizeof(path), "/v1/sandboxes/%.64s/screenshot?format=%s", argv[1], fmt);
+	/* --settle: once the screen has been still for half a second. */
+	snprintf(path, sizeof(path), "/v1/sandboxes/%.64s/screenshot?format=%s%s", argv[1], fmt,
+		 settle ? "&settle_ms=500" : "");
 	rc = cli_api(c, "GET", path, NULL, NULL, 0, NULL, &body, &len);
 	if (rc)
 		return rc;
@@ -368,6 +374,38 @@ static int cmd_shot(struct cli *c, int argc, char **argv)
 	else if (strcmp(out, "-"))
 		printf("%s\n", out);
 	free(body);
+	return rc;
+}
+
+static int cmd_wait(struct cli *c, int argc, char **argv)
+{
+	long quiet = 500, timeout = 10000;
+	char path[160];
+	json_t *body, *res = NULL;
+	int rc;
+
+	if (argc < 2)
+		return cli_fail(EXIT_USAGE, "usage: deskbox wait ID [--settled] [--quiet MS] [--timeout MS]");
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--settled"))
+			continue;
+		if (!strcmp(argv[i], "--quiet") && i + 1 < argc)
+			quiet = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			timeout = strtol(argv[++i], NULL, 10);
+		else
+			return cli_fail(EXIT_USAGE, "wait: unknown argument %s", argv[i]);
+	}
+	snprintf(path, sizeof(path), "/v1/sandboxes/%.64s/desktop/wait", argv[1]);
+	body = json_pack("{s:I,s:I}", "quiet_ms", (json_int_t)quiet, "timeout_ms", (json_int_t)timeout);
+	rc = cli_api(c, "POST", path, body, NULL, 0, &res, NULL, NULL);
+	json_decref(body);
+	if (rc)
+		return rc;
+	rc = json_is_true(json_object_get(res, "settled")) ? 0 : EXIT_NOT_SETTLED;
+	if (rc)
+		fprintf(stderr, "deskbox: the screen did not settle within %ld ms\n", timeout);
+	json_decref(res);
 	return rc;
 }
 
@@ -748,7 +786,10 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "exec", "exec ID [-n] [--timeout SECONDS] [--] CMD [ARG...]\n"
 	  "  Run CMD in the sandbox; its output streams as it comes, stdin is passed\n"
 	  "  through (-n: not), and its exit status becomes deskbox's.", cmd_exec },
-	{ "shot", "shot ID [-o FILE|-] [--jpeg]\n  Save a screenshot (default screenshot.png).", cmd_shot },
+	{ "shot", "shot ID [-o FILE|-] [--jpeg] [--settle]\n"
+	  "  Save a screenshot (default screenshot.png); --settle: once the screen is still.", cmd_shot },
+	{ "wait", "wait ID [--settled] [--quiet MS] [--timeout MS]\n"
+	  "  Wait until the screen has been still for MS (500; exit 75 if not by the timeout, 10000).", cmd_wait },
 	{ "click", "click ID X Y [--button left|right|middle]\n  Click on the desktop.", cmd_click },
 	{ "type", "type ID TEXT\n  Type text on the desktop.", cmd_type },
 	{ "key", "key ID CHORD\n  Press a key chord (ctrl+s, alt+F4, Return).", cmd_key },
@@ -771,7 +812,7 @@ static void cli_usage(FILE *f)
 	fprintf(f, "\nServer: --url, $DESKBOX_URL, or http://127.0.0.1:8080. Token: --token, $DESKBOX_TOKEN,\n"
 		"or DIR/token (--state-dir, $DESKBOX_STATE_DIR, /var/lib/deskbox).\n"
 		"Exit status: the command's for exec; else 0, 64 usage, 65 refused, 66 not found,\n"
-		"69 unavailable, 70 server error, 74 local file, 77 auth.\n");
+		"69 unavailable, 70 server error, 74 local file, 75 not settled, 77 auth.\n");
 }
 
 static void cli_read_token(struct cli *c, const char *state_dir)

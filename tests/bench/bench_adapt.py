@@ -11,7 +11,10 @@ loopback, p50/p95 of:
   as the reference tool answers: with a screenshot) beside a plain
   left_click through …/actions;
 - an MCP tools/call of `screenshot` (2026-07-28, stateless) beside GET
-  …/screenshot (desktop.screenshot), both PNG.
+  …/screenshot (desktop.screenshot), both PNG;
+- the wall time of `deskbox exec ID -- true` (the CLI: a process, a
+  WebSocket to the control channel, process.spawn, the exit) beside
+  `curl` POSTing the same command to REST …/exec, each a new process.
 
 Ratios are adapter / plain. Nothing is asserted about speed.
 Environment: DESKBOX_BUILD, BENCH_SCALE (default 1.0 multiplies the sample
@@ -19,6 +22,8 @@ counts; minimum 30).
 """
 
 import os
+import shutil
+import subprocess
 import sys
 import time
 
@@ -89,6 +94,19 @@ def main():
         table.add("screenshot: GET /screenshot", N, plain, "ms", "", 1000)
         table.add("screenshot: MCP tools/call", N, mcp, "ms", "", 1000)
         table.note("  ratio p50", "%.2f" % (percentile(mcp, 50) / percentile(plain, 50)))
+        cli = os.path.join(os.path.dirname(srv.binary), "deskbox")
+        env = dict(os.environ, DESKBOX_URL=srv.url, DESKBOX_TOKEN=srv.token)
+        run = lambda argv: subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          check=True)
+        n = max(20, N // 3)
+        clit = times(lambda: run([cli, "exec", sid, "--", "true"]), n)
+        table.add("deskbox exec ID -- true", n, clit, "ms", "", 1000)
+        if shutil.which("curl"):
+            curlt = times(lambda: run(["curl", "-sf", "-o", "/dev/null", "-H", "Authorization: Bearer " + srv.token,
+                                       "-H", "Content-Type: application/json", "-d", '{"argv":["true"]}',
+                                       srv.url + "/v1/sandboxes/%s/exec" % sid]), n)
+            table.add("curl POST /exec (true)", n, curlt, "ms", "", 1000)
+            table.note("  ratio p50", "%.2f" % (percentile(clit, 50) / percentile(curlt, 50)))
         api.delete(sid)
     table.print()
     return 0

@@ -91,6 +91,10 @@ class TestCli(ServerTestCase):
         self.ok("key", sid, "Return")
         until(lambda: self.server.request("GET", "/v1/sandboxes/%s/files?path=/tmp/cli.txt" % sid,
                                           raw=True).body == b"typed-by-cli\n", timeout=20, what="the typed file")
+        self.ok("wait", sid, "--settled", "--quiet", "200")
+        p = self.run_cli("wait", sid, "--quiet", "5000", "--timeout", "0")
+        self.assertEqual(p.returncode, 75, p.stderr)
+        self.assertEqual(self.run_cli("shot", sid, "--settle", "-o", "-").stdout[:8], b"\x89PNG\r\n\x1a\n")
         url = self.ok("view", sid).strip()
         self.assertIn("viewer.html?id=" + sid, url)
         self.assertIn("view_only=1", url)
@@ -113,7 +117,7 @@ class TestCli(ServerTestCase):
         self.assertEqual(self.run_cli("--token", "wrong", "exec", "0" * 32, "--", "true").returncode, 77)
 
     def test_usage_and_help(self):
-        for cmd in ("create", "ls", "rm", "exec", "shot", "click", "type", "key", "cp", "view", "rpc", "mcp"):
+        for cmd in ("create", "ls", "rm", "exec", "shot", "click", "type", "key", "cp", "view", "wait", "rpc", "mcp"):
             with self.subTest(cmd=cmd):
                 out = self.ok(cmd, "--help")
                 self.assertTrue(out.startswith("usage: deskbox " + cmd), out)

@@ -23,7 +23,7 @@ import os
 import time
 import urllib.parse
 
-from .errors import ConnectionFailed, DeskboxError, error_for
+from .errors import ConnectionFailed, DeskboxError, NotFound, error_for
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -416,9 +416,16 @@ class Sandbox:
         return self._dbx.request("GET", self._path("windows"))["windows"]
 
     def wait_settled(self, quiet_ms=500, timeout=10.0, poll_ms=100):
-        """Wait until the screen has not changed for quiet_ms (polled with
-        the screenshot's ETag, so an unchanged screen costs a 304). True
-        when settled, False at the timeout."""
+        """Wait until the screen has not changed for quiet_ms. True when
+        settled, False at the timeout. Servers without desktop.wait are
+        polled with the screenshot's ETag (an unchanged screen costs a 304)."""
+        try:
+            return bool(self._dbx.request("POST", self._path("desktop/wait"),
+                                          {"quiet_ms": int(quiet_ms), "timeout_ms": int(min(timeout, 20) * 1000)},
+                                          timeout=timeout + 30)["settled"])
+        except NotFound as e:
+            if "route" not in e.message:
+                raise
         deadline = time.monotonic() + timeout
         etag, since = None, time.monotonic()
         while time.monotonic() < deadline:
