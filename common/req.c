@@ -280,6 +280,28 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 	return 0;
 }
 
+/* "model_display": {"width", "height"}, what the agent adapters tell the
+ * model the screen is (coordinates and screenshots are scaled to it). */
+static int parse_model_display(json_t *m, struct req_create *out, char *err, size_t errlen)
+{
+	static const char *const known[] = { "width", "height", NULL };
+	long w = 0, h = 0;
+
+	if (!m || json_is_null(m))
+		return 0;
+	if (!json_is_object(m) || !json_object_get(m, "width") || !json_object_get(m, "height")) {
+		fail(err, errlen, "model_display must be {\"width\": W, \"height\": H}");
+		return -1;
+	}
+	if (fields_check(m, "model_display", known, err, errlen) < 0 ||
+	    get_long(m, "width", 64, 16384, &w, "model_display.", err, errlen) ||
+	    get_long(m, "height", 64, 16384, &h, "model_display.", err, errlen))
+		return -1;
+	out->model_w = (int)w;
+	out->model_h = (int)h;
+	return 0;
+}
+
 /* "network": validated here, kept as normalized JSON for egress.c. */
 static int parse_network(json_t *net, struct req_create *out, char *err, size_t errlen)
 {
@@ -322,7 +344,7 @@ enum req_result req_parse_create(const char *body, size_t len,
 		return REQ_BAD_JSON;
 	static const char *const known[] = {
 		"timeout_s", "limits", "env", "rootfs", "desktop", "apps", "gl", "vnc", "wm",
-		"network", NULL,
+		"network", "model_display", NULL,
 	};
 
 	if (fields_check(root, "", known, err, errlen) < 0)
@@ -332,7 +354,8 @@ enum req_result req_parse_create(const char *body, size_t len,
 	    parse_env(json_object_get(root, "env"), &out->env, err, errlen) ||
 	    parse_desktop(root, out, err, errlen))
 		goto done;
-	if (parse_network(json_object_get(root, "network"), out, err, errlen))
+	if (parse_network(json_object_get(root, "network"), out, err, errlen) ||
+	    parse_model_display(json_object_get(root, "model_display"), out, err, errlen))
 		goto done;
 	rootfs = json_object_get(root, "rootfs");
 	if (rootfs && !json_is_null(rootfs)) {

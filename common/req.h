@@ -30,6 +30,8 @@ struct req_create {
 	int width, height;   /* requested desktop size */
 	int gl;
 	int wm;              /* 1 = a window manager (default), 0 = none */
+	int model_w, model_h;/* the screen size agents' models are told (the
+				adapters scale to it), or 0 x 0: fitted */
 	char **apps;         /* NULL-terminated commands, or NULL */
 	int vnc_port;        /* raw VNC port: -1 none, 0 any free one, or N */
 	char *network;       /* egress policy, normalized JSON (netpolicy.h), or NULL */

@@ -102,7 +102,7 @@ static void anth_computer(struct op_call *c, json_t *action)
 		json_decref(actions);
 		return op_fail(c, OPERR_NO_DESKTOP, "the sandbox has no desktop for the computer tool");
 	}
-	adapt_sub_model_size(sw, sh, w, h, &mw, &mh);
+	adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
 	/* As the reference tool does: after an action, show its effect. */
 	if (after && name && !anth_shows(name))
 		json_array_append_new(actions, json_pack("{s:s}", "action", "screenshot"));
@@ -485,7 +485,7 @@ static void run_tools(struct op_call *c)
 	} else if (adapt_sub_screen(c, &sw, &sh) < 0) {
 		computer = NULL;
 	} else {
-		adapt_sub_model_size(sw, sh, w, h, &mw, &mh);
+		adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
 		computer = json_pack("{s:s,s:s,s:i,s:i}", "type", version, "name", "computer", "display_width_px",
 				     mw, "display_height_px", mh);
 		if (!strcmp(version, "computer_20251124"))

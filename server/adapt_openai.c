@@ -103,7 +103,7 @@ static void run_computer_call(struct op_call *c)
 		return;
 	if (adapt_sub_screen(c, &sw, &sh) < 0)
 		return op_fail(c, OPERR_NO_DESKTOP, "the sandbox has no desktop for the computer tool");
-	adapt_sub_model_size(sw, sh, w, h, &mw, &mh);
+	adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
 	actions = action ? json_pack("[O]", action) : json_deep_copy(batch);
 	last = json_array_get(actions, json_array_size(actions) - 1);
 	/* The output is a screenshot of the state the actions left. */
@@ -130,7 +130,7 @@ static void run_tools(struct op_call *c)
 		return op_fail(c, OPERR_BAD_REQUEST, "version must be computer or computer_use_preview");
 	if (adapt_sub_screen(c, &sw, &sh) < 0)
 		return op_fail(c, OPERR_NO_DESKTOP, "the sandbox has no desktop for the computer tool");
-	adapt_sub_model_size(sw, sh, w, h, &mw, &mh);
+	adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
 	op_ok(c, json_pack("{s:[{s:s,s:i,s:i,s:s}]}", "tools", "type", "computer_use_preview", "display_width", mw,
 			   "display_height", mh, "environment", "linux"));
 }

@@ -106,6 +106,16 @@ void adapt_sub_model_size(int sw, int sh, long w, long h, int *mw, int *mh)
 	*mh = f < 1.0 ? (int)(sh * f + 0.5) : sh;
 }
 
+void adapt_sub_size(const struct op_call *c, int sw, int sh, long w, long h, int *mw, int *mh)
+{
+	/* The call's own size, else the one set for the sandbox at create. */
+	if (!(w > 0 && h > 0) && c->sb && c->sb->spec.model_w > 0) {
+		w = c->sb->spec.model_w;
+		h = c->sb->spec.model_h;
+	}
+	adapt_sub_model_size(sw, sh, w, h, mw, mh);
+}
+
 int adapt_sub_screen(struct op_call *c, int *w, int *h)
 {
 	json_t *j = c->sb ? desk_json(c->sb) : NULL;

@@ -44,6 +44,9 @@ void adapt_sub_start_on(struct op_call *parent, struct op_conn *conn, const char
  * enlarged), the size computer-use models are trained on.
  */
 void adapt_sub_model_size(int sw, int sh, long w, long h, int *mw, int *mh);
+/* The same for c's sandbox: the call's size (w x h), else the sandbox's
+ * model_display, else the screen fitted. */
+void adapt_sub_size(const struct op_call *c, int sw, int sh, long w, long h, int *mw, int *mh);
 
 /* The screen size of the parent's sandbox, or -1 without a desktop. */
 int adapt_sub_screen(struct op_call *c, int *w, int *h);

@@ -309,6 +309,8 @@ int pool_take(struct srv *srv, struct req_create *spec, struct op_call *c)
 		spec->env = tmp;
 	}
 	sb->spec.timeout_s = spec->timeout_s;
+	sb->spec.model_w = spec->model_w;
+	sb->spec.model_h = spec->model_h;
 	req_create_free(spec);
 	sb->created_us = srv_wall_us();
 	sb->start_mono_us = srv_mono_us();

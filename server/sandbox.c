@@ -121,6 +121,9 @@ json_t *sbx_json(const struct sandbox *sb)
 		json_object_set_new(j, "network", egress_json(sb));
 		/* Where follow-up calls go when several servers share a name. */
 		json_object_set_new(j, "endpoint", json_string(sb->srv->cfg.advertise_url));
+		json_object_set_new(j, "model_display", sb->spec.model_w
+				    ? json_pack("{s:i,s:i}", "width", sb->spec.model_w, "height", sb->spec.model_h)
+				    : json_null());
 	}
 	return j;
 }

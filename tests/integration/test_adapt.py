@@ -191,6 +191,32 @@ class TestAnthropicReplay(AdaptCase):
         self.assertEqual(r.status, 409)
 
 
+    def test_model_display_set_per_sandbox(self):
+        # A size set at create is what the tools say and what the adapters
+        # scale to, both ways, for Anthropic and OpenAI alike.
+        sb = self.sandbox(model_display={"width": 640, "height": 400})
+        self.assertEqual(sb["model_display"], {"width": 640, "height": 400})
+        tools = self.server.request("GET", "/v1/sandboxes/%s/tools/anthropic" % sb["id"]).body["tools"]
+        self.assertEqual((tools[0]["display_width_px"], tools[0]["display_height_px"]), (640, 400))
+        oa = self.server.request("GET", "/v1/sandboxes/%s/tools/openai?version=computer_use_preview"
+                                 % sb["id"]).body["tools"][0]
+        self.assertEqual((oa["display_width"], oa["display_height"]), (640, 400))
+        res = self.post(sb, {"type": "tool_use", "id": "m1", "name": "computer",
+                             "input": {"action": "mouse_move", "coordinate": [100, 50]}}).body
+        self.assertFalse(res.get("is_error"), res)
+        shots = [b for b in res["content"] if b["type"] == "image"]
+        self.assertEqual(png_size(shots[0]["source"]["data"]), (640, 400))
+        cur = self.server.request("GET", "/v1/sandboxes/%s/display" % sb["id"]).body["cursor"]
+        self.assertEqual((cur["x"], cur["y"]), (200, 100))
+        # A size given with the call still wins; a bad one is named.
+        tools = self.server.request("GET", "/v1/sandboxes/%s/tools/anthropic?display_width_px=1024"
+                                    "&display_height_px=640" % sb["id"]).body["tools"]
+        self.assertEqual(tools[0]["display_width_px"], 1024)
+        r = self.server.request("POST", "/v1/sandboxes", {"model_display": {"width": 640}})
+        self.assertEqual(r.status, 400)
+        self.assertIn("model_display", r.body["error"]["message"])
+
+
 class TestOpenAIReplay(AdaptCase):
     def post(self, sb, item, query=""):
         return self.server.request("POST", "/v1/sandboxes/%s/tools/openai%s" % (sb["id"], query), item,
