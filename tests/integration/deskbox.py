@@ -734,7 +734,10 @@ class Server:
         with _live_lock:
             if self in _live:
                 _live.remove(self)
-        keep = bool(problems) or os.environ.get("DESKBOX_KEEP_LOGS")
+        # The log is kept for a problem that is reported; with check=False
+        # the caller expected this end (a start meant to fail), so its
+        # temp dir goes like any other.
+        keep = (bool(problems) and check) or os.environ.get("DESKBOX_KEEP_LOGS")
         self._remove_tmp(keep_log=keep)
         if problems and check:
             raise LeakError("%r:\n  %s\n--- log %s (tail) ---\n%s" % (
