@@ -323,38 +323,30 @@ static const struct lws_protocol_vhost_options mimetypes[] = {
 
 static void setup_mounts(const char *web_dir)
 {
+	/* The paths the operation table answers (rest.c's routes); the rest
+	 * of / is the browser UI's files. */
+	static const char *const api[] = { "/v1", "/healthz", "/readyz", "/metrics" };
 	static char web[PATH_MAX];
 	struct stat st;
+	size_t n = sizeof(api) / sizeof(api[0]);
 
 	snprintf(web, sizeof(web), "%s", web_dir);
 	memset(mounts, 0, sizeof(mounts));
-	mounts[0].mountpoint = "/v1";
-	mounts[0].mountpoint_len = 3;
-	mounts[0].origin = "http";
-	mounts[0].origin_protocol = LWSMPRO_CALLBACK;
-	mounts[0].mount_next = &mounts[1];
-	mounts[1].mountpoint = "/healthz";
-	mounts[1].mountpoint_len = 8;
-	mounts[1].origin = "http";
-	mounts[1].origin_protocol = LWSMPRO_CALLBACK;
-	mounts[1].mount_next = &mounts[2];
-	mounts[2].mountpoint = "/readyz";
-	mounts[2].mountpoint_len = 7;
-	mounts[2].origin = "http";
-	mounts[2].origin_protocol = LWSMPRO_CALLBACK;
-	mounts[2].mount_next = &mounts[3];
-	mounts[3].mountpoint = "/metrics";
-	mounts[3].mountpoint_len = 8;
-	mounts[3].origin = "http";
-	mounts[3].origin_protocol = LWSMPRO_CALLBACK;
+	for (size_t i = 0; i < n; i++) {
+		mounts[i].mountpoint = api[i];
+		mounts[i].mountpoint_len = (unsigned char)strlen(api[i]);
+		mounts[i].origin = "http";
+		mounts[i].origin_protocol = LWSMPRO_CALLBACK;
+		mounts[i].mount_next = i + 1 < n ? &mounts[i + 1] : NULL;
+	}
 	if (stat(web, &st) == 0 && S_ISDIR(st.st_mode)) {
-		mounts[3].mount_next = &mounts[4];
-		mounts[4].mountpoint = "/";
-		mounts[4].mountpoint_len = 1;
-		mounts[4].origin = web;
-		mounts[4].def = "index.html";
-		mounts[4].origin_protocol = LWSMPRO_FILE;
-		mounts[4].extra_mimetypes = mimetypes;
+		mounts[n - 1].mount_next = &mounts[n];
+		mounts[n].mountpoint = "/";
+		mounts[n].mountpoint_len = 1;
+		mounts[n].origin = web;
+		mounts[n].def = "index.html";
+		mounts[n].origin_protocol = LWSMPRO_FILE;
+		mounts[n].extra_mimetypes = mimetypes;
 	}
 }
 

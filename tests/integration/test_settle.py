@@ -33,6 +33,16 @@ XANIM_SRC = os.path.join(HERE, "xanim.c")
 XANIM = "/tmp/xanim"
 
 
+def build_xanim(cls):
+    """Compile the xanim probe into a temp dir that goes with the class;
+    returns its path (the settle suites upload it into their sandboxes)."""
+    tmp = tempfile.mkdtemp(prefix="deskbox-xanim-")
+    cls.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
+    path = os.path.join(tmp, "xanim")
+    subprocess.run(["cc", "-O1", "-o", path, XANIM_SRC, "-lX11"], check=True)
+    return path
+
+
 def png_size(data):
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "no PNG signature: %r" % data[:16]
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -44,10 +54,7 @@ class SettleTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="deskbox-xanim-")
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        cls.xanim = os.path.join(cls.tmp, "xanim")
-        subprocess.run(["cc", "-O1", "-o", cls.xanim, XANIM_SRC, "-lX11"], check=True)
+        cls.xanim = build_xanim(cls)
 
     def setUp(self):
         super().setUp()

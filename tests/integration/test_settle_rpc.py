@@ -15,17 +15,12 @@ No speed is asserted; waits are bounded.
 """
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 
 from deskbox import API, ServerTestCase, wait_until
+from test_settle import build_xanim
 from wsclient import WSClient
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-XANIM_SRC = os.path.join(HERE, "xanim.c")
 XANIM = "/tmp/xanim"
 
 
@@ -102,10 +97,7 @@ class SettleRPCTest(ServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="deskbox-xanim-")
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        cls.xanim = os.path.join(cls.tmp, "xanim")
-        subprocess.run(["cc", "-O1", "-o", cls.xanim, XANIM_SRC, "-lX11"], check=True)
+        cls.xanim = build_xanim(cls)
 
     def setUp(self):
         super().setUp()
