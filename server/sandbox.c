@@ -571,6 +571,17 @@ static void on_pidfd(void *ctx, uint32_t events)
 	sb->pidfd = -1;
 	if (sb->errfd >= 0)
 		on_setup_error(sb, EPOLLIN); /* collect the last words, if any */
+	/* Init ending on its own (not removed: its channel's end may have
+	 * started the teardown already) is the sandbox failing: say how it
+	 * ended, so the state shows a kill -9 apart from a crash or an exit. */
+	if (!sb->removing && !sb->error[0]) {
+		if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			snprintf(sb->error, sizeof(sb->error), "the sandbox's init was killed by signal %d (%s)",
+				 si.si_status, strsignal(si.si_status));
+		else
+			snprintf(sb->error, sizeof(sb->error), "the sandbox's init exited with status %d",
+				 si.si_status);
+	}
 	if (sb->state != SBX_STOPPING)
 		teardown(sb);
 	else
