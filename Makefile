@@ -48,7 +48,7 @@ ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test-npm test unit integration security browser bench run clean rootfs web docs image deploy-npm
+.PHONY: all deps deps-test deps-bench test-npm test check-long unit integration security browser bench run clean rootfs web docs image deploy-npm
 all: deps $(PROGS) web examples/node_modules/.package-lock.json
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -124,6 +124,11 @@ browser: deps-test all
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/browser/test_browser.py
 
 test: unit integration security browser
+
+# The long suites (tests/long/: 500-cycle soak, LeakSanitizer run of deskboxd,
+# long load run); CI runs them after `make test` (.ci/run).
+check-long: deps-test all test-npm
+	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/long/run.py
 
 # docs/operations.md and docs/openapi.json are generated from the operation
 # table (tests check both).
