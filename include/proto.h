@@ -72,6 +72,10 @@ struct proto_hdr {
 #define PROTO_SPAWN_PTY      0x4  /* no stdio fds: init makes a pty, the command
 				     * gets its slave as controlling terminal and
 				     * SPAWNED carries the master fd */
+#define PROTO_SPAWN_QUIET    0x8  /* no SPAWNED reply (the caller needs no pid):
+				     * only SPAWN_FAIL or, at the end, EXITED;
+				     * one message and one server wake-up fewer
+				     * per command */
 
 /* PROTO_OPEN flags (in hdr.arg). */
 #define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */

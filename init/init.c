@@ -171,7 +171,7 @@ static void close_others(const int *keep, int nkeep)
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-static void exec_command(struct proto_spawn *sp, int execfd)
+static void __attribute__((noreturn)) exec_command(struct proto_spawn *sp, int execfd)
 {
 	if (chdir(sp->cwd) < 0) {
 		dprintf(2, "deskbox: cannot enter %s: %s\n", sp->cwd, strerror(errno));
@@ -186,6 +186,51 @@ static void exec_command(struct proto_spawn *sp, int execfd)
 		execvpe(sp->argv[0], sp->argv, sp->envp);
 	dprintf(2, "deskbox: %s: %s\n", sp->argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The command's side of the shim's vfork: set up its stdio, group and
+ * terminal, then exec. Runs on the shim's memory: nothing here may return
+ * or change what the shim reads afterwards. */
+static void __attribute__((noreturn)) command_main(struct proto_spawn *sp, const int *fds,
+						   int execfd, int pty, int extra)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	/* init may be shielded from the OOM killer; commands are not. */
+	if (fd >= 0) {
+		if (write(fd, "0", 1) < 0) {
+			/* not fatal: the score stays as inherited */
+		}
+		close(fd);
+	}
+	unblock_signals();
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(126);
+	/* A terminal session: its own session, the pty its terminal.
+	 * Otherwise its own process group, which forwarded signals
+	 * reach as a terminal's would. */
+	if (pty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+		_exit(126);
+	if (!pty && setpgid(0, 0) < 0)
+		_exit(126);
+	if (extra >= 0) {
+		if (dup3(extra, 3, 0) < 0)
+			_exit(126);
+	}
+	if (execfd >= 0) {
+		int e = fcntl(execfd, F_DUPFD_CLOEXEC, 4);
+
+		if (e < 0)
+			_exit(126);
+		execfd = e;
+		/* Everything else goes; the exec fd is CLOEXEC itself. */
+		syscall(SYS_close_range, extra >= 0 ? 4 : 3, (unsigned)e - 1, 0);
+		syscall(SYS_close_range, (unsigned)e + 1, ~0U, 0);
+	} else {
+		syscall(SYS_close_range, extra >= 0 ? 4 : 3, ~0U, 0);
+	}
+	exec_command(sp, execfd);
 }
 
 /* Runs in the forked shim; never returns. fds: stdin, stdout, stderr,
@@ -211,46 +256,14 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 	sigaddset(&set, SIGRTMIN);   /* init's "kill the tree" */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	child = fork();
-	if (child == 0) {
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-
-		/* init may be shielded from the OOM killer; commands are not. */
-		if (fd >= 0) {
-			if (write(fd, "0", 1) < 0) {
-				/* not fatal: the score stays as inherited */
-			}
-			close(fd);
-		}
-		unblock_signals();
-		for (int i = 0; i < 3; i++)
-			if (dup2(fds[i], i) < 0)
-				_exit(126);
-		/* A terminal session: its own session, the pty its terminal.
-		 * Otherwise its own process group, which forwarded signals
-		 * reach as a terminal's would. */
-		if (pty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
-			_exit(126);
-		if (!pty && setpgid(0, 0) < 0)
-			_exit(126);
-		if (extra >= 0) {
-			if (dup3(extra, 3, 0) < 0)
-				_exit(126);
-		}
-		if (execfd >= 0) {
-			int e = fcntl(execfd, F_DUPFD_CLOEXEC, 4);
-
-			if (e < 0)
-				_exit(126);
-			execfd = e;
-			/* Everything else goes; the exec fd is CLOEXEC itself. */
-			syscall(SYS_close_range, extra >= 0 ? 4 : 3, (unsigned)e - 1, 0);
-			syscall(SYS_close_range, (unsigned)e + 1, ~0U, 0);
-		} else {
-			syscall(SYS_close_range, extra >= 0 ? 4 : 3, ~0U, 0);
-		}
-		exec_command(sp, execfd);
-	}
+	/* vfork: the child borrows our memory until it execs, so no page
+	 * tables are copied and neither side takes copy-on-write faults (the
+	 * biggest share of the spawn's cost on this hardware). It touches only
+	 * its own stack frame, fds and per-task state before execve or
+	 * _exit; environ, the one shared write, is nothing the shim reads. */
+	child = vfork();
+	if (child == 0)
+		command_main(sp, fds, execfd, pty, extra);
 	close_all(fds, nfds);
 	if (child < 0)
 		_exit(126);
@@ -356,7 +369,8 @@ static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
 	}
 	slot->id = h->id;
 	slot->pid = pid;
-	reply(PROTO_SPAWNED, h->id, pid, master >= 0 ? &master : NULL, master >= 0);
+	if (!(h->arg & PROTO_SPAWN_QUIET) || master >= 0)
+		reply(PROTO_SPAWNED, h->id, pid, master >= 0 ? &master : NULL, master >= 0);
 out:
 	if (pty && nfds == 3) {
 		/* fds[0..2] are three copies of the one slave fd */

@@ -274,7 +274,8 @@ void exec_start(struct sandbox *sb, const struct req_exec *x, struct op_call *re
 	fds[0] = in;
 	fds[1] = p[0][1];
 	fds[2] = p[1][1];
-	job->op = sbx_spawn(sb, x->argv, x->env.v, x->env.n, cwd, 0, fds, 3, on_reply, job);
+	/* QUIET: the answer needs the exit, not the pid. */
+	job->op = sbx_spawn(sb, x->argv, x->env.v, x->env.n, cwd, PROTO_SPAWN_QUIET, fds, 3, on_reply, job);
 	if (!job->op) {
 		if (errno == EMSGSIZE)
 			op_fail(req, OPERR_TOO_LARGE,
