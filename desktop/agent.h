@@ -16,6 +16,7 @@
 #include "display.h"
 #include "encode.h"
 #include "input.h"
+#include "shot.h"
 #include "vnc.h"
 #include "xserver.h"
 
@@ -37,6 +38,17 @@ struct agent_app {
 	size_t tail_len;
 };
 
+/* The last screenshot's bytes, under its etag: the etag names the image
+ * exactly (damage count, cursor, size, format), so a request with the same
+ * etag is answered from here without capture or encoding. Agents are asked
+ * for shots of an unchanged screen all the time (pollers, agent loops). */
+struct agent_shot_cache {
+	char etag[SHOT_ETAG_LEN];   /* "" when empty */
+	uint8_t *data;              /* malloc'd copy, room for cap bytes */
+	size_t len, cap;
+	int width, height;
+};
+
 struct agent {
 	struct chan chan;           /* fd 3, to deskboxd */
 	struct xserver xs;          /* our Xvfb */
@@ -54,6 +66,7 @@ struct agent {
 	int napps;
 	pid_t wm;                   /* the window manager's group, or -1 */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
+	struct agent_shot_cache shot_cache;
 };
 
 #endif

@@ -622,6 +622,7 @@ int main(int argc, char **argv)
 	clipboard_destroy(a->clip);
 	input_destroy(a->in);
 	encode_destroy(a->enc);
+	free(a->shot_cache.data);
 	chan_close(&a->chan);
 	return rc;
 }

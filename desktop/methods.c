@@ -44,9 +44,40 @@ static void reply_error(struct reply *r, const char *code, const char *fmt, ...)
 	r->code = code;
 }
 
+/* Keep img as the cached shot of etag, unless the pointer moved while it
+ * was taken (then the cursor drawn in it may not be the one etag names).
+ * Best effort: without memory the next shot is encoded again. */
+static void shot_cache_put(struct agent *a, const struct shot_req *req, const char *etag,
+			   const struct encode_image *img)
+{
+	struct agent_shot_cache *c = &a->shot_cache;
+	char now[SHOT_ETAG_LEN];
+	uint8_t *p;
+
+	c->etag[0] = '\0';
+	if (req->cursor) {
+		shot_etag(req, a->nonce, a->disp->damage, capture_cursor_key(a->cap), now);
+		if (strcmp(now, etag) != 0)
+			return;
+	}
+	if (img->len > c->cap) {
+		p = realloc(c->data, img->len);
+		if (!p)
+			return;
+		c->data = p;
+		c->cap = img->len;
+	}
+	memcpy(c->data, img->data, img->len);
+	c->len = img->len;
+	c->width = img->width;
+	c->height = img->height;
+	snprintf(c->etag, sizeof c->etag, "%s", etag);
+}
+
 int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd,
 		 const char **code, char *err, size_t errlen)
 {
+	struct agent_shot_cache *c = &a->shot_cache;
 	struct encode_image img;
 	struct shot_req req;
 	char etag[SHOT_ETAG_LEN];
@@ -64,8 +95,13 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 		*result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
 		return 0;
 	}
-	if (encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0)
-		return -1;
+	if (c->etag[0] && strcmp(c->etag, etag) == 0) {
+		img = (struct encode_image){ c->data, c->len, c->width, c->height };
+	} else {
+		if (encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0)
+			return -1;
+		shot_cache_put(a, &req, etag, &img);
+	}
 	*fd = chan_memfd("screenshot", img.data, img.len);
 	if (*fd < 0) {
 		snprintf(err, errlen, "memfd: %m");

@@ -628,6 +628,39 @@ class TestScreenshots(DesktopCase):
         self.assertEqual(plain[:2], withc[:2])
         self.assertNotEqual(plain[3], withc[3], "cursor=1 drew no cursor")
 
+    def test_repeated_shots_follow_the_screen(self):
+        """The agent answers a shot of an unchanged screen from its last
+        encoding: the same bytes while nothing changed, never an old
+        picture once the screen, the pointer (cursor=1) or the asked
+        variant changed."""
+        sb = self.sandbox()
+        self.start_logger(sb)
+        tag = self.stable_etag(sb)
+        a, b = self.shot(sb), self.shot(sb)
+        self.assertEqual(a.headers["etag"], tag)
+        self.assertEqual((a.body, b.headers["etag"]), (b.body, tag))
+        self.assertEqual(png_size(self.shot(sb, "width=640&height=400").body), (640, 400))
+        self.assertEqual(png_size(self.shot(sb).body), SCREEN)
+
+        self.results(sb, {"action": "mouse_move", "coordinate": [400, 300]})
+        self.shot(sb, "cursor=1")
+        at_a = png_decode(self.shot(sb, "cursor=1").body)
+        self.results(sb, {"action": "mouse_move", "coordinate": [900, 600]})
+        at_b = png_decode(self.shot(sb, "cursor=1").body)
+        plain = png_decode(self.shot(sb).body)
+        def around(img, x, y):
+            return [img[3][r][(x - 20) * img[2]:(x + 20) * img[2]] for r in range(y - 20, y + 20)]
+        self.assertNotEqual(around(at_a, 400, 300), around(plain, 400, 300), "cursor=1 drew no cursor")
+        self.assertEqual(around(at_b, 400, 300), around(plain, 400, 300),
+                         "the cursor stayed where it was in a repeated shot")
+        self.assertNotEqual(around(at_b, 900, 600), around(plain, 900, 600), "no cursor at its new place")
+
+        self.results(sb, {"action": "left_click", "coordinate": [640, 400]})
+        self.wait_events(sb, lambda ls: "painted" in ls)
+        img = wait_until(lambda: (lambda i: i if is_red(pixel(i, 640, 400)) else None)(
+            png_decode(self.shot(sb).body)), 5, 0.05)
+        self.assertIsNotNone(img, "a repeated shot kept showing the screen before the paint")
+
 
 # ---------------------------------------------------------------- display, clipboard, windows
 
