@@ -6,12 +6,16 @@ Same run, same sandbox:
 - desktop.screenshot (JPEG) and a left_click: round trip over the channel
   (one WebSocket, python3-websockets) vs REST (one keep-alive connection);
 - exec of `true`: REST, channel (process.exec), and the floor: this host's
-  own fork+exec of /bin/sh -c true from spawnfloor.c (compiled here);
+  own fork+exec of /bin/sh -c true from spawnfloor.c (compiled here); with
+  a breakdown: the channel's bare round trip (sandbox.get) and an exec of
+  /nonexistent (the spawn and exit machinery with no program to run);
 - process.spawn of `yes | head -c 100M`: throughput to the client, beside a
   host pipe of the same command read by this Python (the floor);
 - 20 clients on 20 desktop sandboxes, each asking 10 screenshots/s (JPEG;
   at most 10 in flight per client, later ticks counted as skipped)
-  for BENCH_RPC_SECONDS (default 60): p50, p99, errors.
+  for BENCH_RPC_SECONDS (default 60): p50, p99, errors; beside it the
+  same shots as deskboxd timed them (its /metrics histogram) and this
+  client's CPU, to tell the server's share from the client's.
 
 Environment: DESKBOX_BUILD, BENCH_RPC_N (round trips per measure, 200),
 BENCH_RPC_SECONDS (60), BENCH_RPC_CLIENTS (20). Nothing is asserted.
@@ -186,12 +190,19 @@ async def channel_figures(srv, api, sid, table):
         ex_rpc = await rpc_times(N, rpc, "process.exec", {"sandbox": sid, "argv": ["true"]})
         ex_sh_rest = rest_times(N, lambda: api.exec(sid, cmd="true"))
         ex_sh_rpc = await rpc_times(N, rpc, "process.exec", {"sandbox": sid, "cmd": "true"})
+        # Where the time goes: the channel's round trip alone, and the spawn
+        # machinery with no program to run (the exec fails at once).
+        rtt = await rpc_times(N, rpc, "sandbox.get", {"sandbox": sid})
+        ex_none = await rpc_times(N, rpc, "process.exec", {"sandbox": sid, "argv": ["/nonexistent"]})
         f50 = percentile(floor, 50)
         table.add("floor: host fork+exec sh -c true", floor)
         for name, v in (("exec argv [true], REST", ex_rest), ("exec argv [true], channel", ex_rpc),
                         ("exec cmd 'true' (sh -c), REST", ex_sh_rest),
                         ("exec cmd 'true' (sh -c), channel", ex_sh_rpc)):
             table.add(name, v, extra="p50 %.2fx floor" % (percentile(v, 50) / f50))
+        table.add("  breakdown: sandbox.get, channel", rtt, extra="the client's round trip")
+        table.add("  breakdown: exec /nonexistent, channel", ex_none,
+                  extra="spawn and exit machinery, no program")
 
     nbytes = 100 << 20
     got, secs = floor_pipe(nbytes)
@@ -201,14 +212,43 @@ async def channel_figures(srv, api, sid, table):
                % (got / secs / 1e6, got, msgs, secs, code))
 
 
+def shot_histogram(srv):
+    """deskboxd's own deskbox_screenshot_seconds buckets: {le: count}
+    (cumulative), call to answer as the server saw it."""
+    text = srv.request("GET", "/metrics", token=None, raw=True).body.decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("deskbox_screenshot_seconds_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            out[float("inf") if le == "+Inf" else float(le)] = int(line.rsplit(" ", 1)[1])
+    return out
+
+
+def histogram_note(before, after):
+    """The server's share of the shots within 25 and 50 ms, and the bucket
+    its p99 falls in, over the calls between two scrapes."""
+    d = sorted((le, after[le] - before.get(le, 0)) for le in after)
+    total = d[-1][1] if d else 0
+    if not total:
+        return "no screenshots counted"
+    within = lambda b: next((c for le, c in d if le >= b), total) / total
+    p99 = next(le for le, c in d if c >= 0.99 * total)
+    return ("%d shots; %.1f%% answered within 25 ms, %.1f%% within 50 ms; p99 <= %s"
+            % (total, 100 * within(0.025), 100 * within(0.05),
+               "%g ms" % (p99 * 1000) if p99 != float("inf") else "+Inf"))
+
+
 async def load_figures(srv, sids, table):
     lat, errors, skipped = [], [], []
-    t0 = time.perf_counter()
+    before = shot_histogram(srv)
+    t0, cpu0 = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one_viewer(srv, s, SECONDS, lat, errors, skipped) for s in sids))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     table.add("%d clients x %g shots/s x %gs, jpeg" % (len(sids), RATE, SECONDS), lat,
               extra="errors %d; %d ticks skipped (%d in flight); %.0f of %.0f shots/s done"
               % (len(errors), len(skipped), MAX_OUTSTANDING, len(lat) / wall, len(sids) * RATE))
+    table.note("  the same, deskboxd's own time", histogram_note(before, shot_histogram(srv)))
+    table.note("  the client (this Python process)", "%.0f%% of a core" % (100 * cpu / wall))
     if errors:
         table.note("  first error", errors[0])
 
