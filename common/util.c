@@ -133,6 +133,53 @@ size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap)
 	return o;
 }
 
+size_t json_escape_utf8(const char *src, size_t len, char *dst)
+{
+	static const char hex[] = "0123456789ABCDEF";   /* as jansson writes */
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			dst[o++] = (char)c;
+			i++;
+		} else if (c < 0x80) {
+			dst[o++] = '\\';
+			switch (c) {
+			case '"': dst[o++] = '"'; break;
+			case '\\': dst[o++] = '\\'; break;
+			case '\n': dst[o++] = 'n'; break;
+			case '\t': dst[o++] = 't'; break;
+			case '\r': dst[o++] = 'r'; break;
+			case '\b': dst[o++] = 'b'; break;
+			case '\f': dst[o++] = 'f'; break;
+			default:
+				memcpy(dst + o, "u00", 3);
+				dst[o + 3] = hex[c >> 4];
+				dst[o + 4] = hex[c & 15];
+				o += 5;
+			}
+			i++;
+		} else {
+			size_t n = utf8_seq(s + i, len - i);
+
+			if (n) {
+				memcpy(dst + o, s + i, n);
+				o += n;
+				i += n;
+			} else {
+				memcpy(dst + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i++;
+			}
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 size_t base64_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char t[] =

@@ -37,6 +37,16 @@ int path_normalize(const char *base, const char *in, char *out, size_t cap);
  */
 size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap);
 
+/*
+ * The body of a JSON string (no quotes) for len bytes of src, as utf8_repair
+ * then a JSON encoder would give it, in one pass: invalid UTF-8 becomes
+ * U+FFFD; '"', '\\' and control characters are escaped (\n, \t, ... or
+ * \u00XX). dst needs room for 6 * len + 1 bytes; it is NUL-terminated.
+ * Returns the length written. For streaming output, where jansson's
+ * per-character encoder was the cost.
+ */
+size_t json_escape_utf8(const char *src, size_t len, char *dst);
+
 /* Base64 (RFC 4648, padded) of n bytes into out (4 * ((n + 2) / 3) + 1). */
 size_t base64_encode(const uint8_t *in, size_t n, char *out);
 

@@ -77,6 +77,10 @@ struct op_conn {
 	/* Queue the notification {method, params} (params stolen). 0, or -1
 	 * when the connection is closing. */
 	int (*notify)(struct op_conn *conn, const char *method, json_t *params);
+	/* The same for a notification already encoded as JSON text (malloc'd,
+	 * stolen): for bulk streams, which skip building and dumping a json_t.
+	 * NULL when the transport takes json_t only. */
+	int (*notify_text)(struct op_conn *conn, char *text, size_t len);
 	/* Bytes queued to the client and not yet written. */
 	size_t (*backlog)(const struct op_conn *conn);
 	const struct op_auth *auth;

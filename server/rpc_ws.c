@@ -122,6 +122,22 @@ static int rpc_ws_notify(struct op_conn *conn, const char *method, json_t *param
 	return 0;
 }
 
+static int rpc_ws_notify_text(struct op_conn *conn, char *text, size_t len)
+{
+	struct rpc_ws *c = (struct rpc_ws *)conn;
+	struct rpc_frame *f = c->closing ? NULL : calloc(1, sizeof(*f));
+
+	if (!f) {
+		free(text);
+		return -1;
+	}
+	f->data = text;
+	f->fd = -1;
+	f->len = len;
+	rpc_ws_enqueue(c, f);
+	return 0;
+}
+
 static size_t rpc_ws_backlog(const struct op_conn *conn)
 {
 	return ((const struct rpc_ws *)conn)->queued;
@@ -170,6 +186,7 @@ static int rpc_ws_established(struct lws *wsi, struct rpc_ws_pss *pss)
 	c->peer.send = rpc_ws_send;
 	c->peer.send_fd = rpc_ws_send_fd;
 	c->peer.conn.notify = rpc_ws_notify;
+	c->peer.conn.notify_text = rpc_ws_notify_text;
 	c->peer.conn.backlog = rpc_ws_backlog;
 	c->wsi = wsi;
 	pss->c = c;

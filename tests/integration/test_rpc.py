@@ -521,6 +521,23 @@ class TestStreams(RPCCase):
         self.assertLess(lines.index("err1\n"), lines.index("out2\n"))
 
     @run_async
+    async def test_every_byte_value_matches_rest(self):
+        """Output notifications are encoded apart from the REST answer (one
+        pass, no jansson): every byte value, quotes, backslashes, control
+        characters and invalid UTF-8 come out as REST gives them."""
+        sid = self.sb["id"]
+        octal = "".join("\\%03o" % b for b in range(256))
+        script = "for i in 1 2 3; do printf '%s'; done; printf 'caf\\303\\251 \"q\" \\\\'" % octal
+        want = (bytes(range(128)).decode() + "\ufffd" * 128) * 3 + 'café "q" \\'
+        rest = self.server.exec(sid, cmd=script)
+        self.assertEqual(rest["stdout"], want)
+        async with RPC(self.server) as rpc:
+            pid = await self.spawn(rpc, cmd=script)
+            out, ex = await rpc.stream(pid)
+        self.assertEqual("".join(d for s, d in out if s == "stdout"), want)
+        self.assertEqual(ex["exit_code"], 0)
+
+    @run_async
     async def test_exit_codes_and_signals(self):
         async with RPC(self.server) as rpc:
             for cmd, code, sig in (("true", 0, None), ("exit 42", 42, None), ("kill -9 $$", None, 9),

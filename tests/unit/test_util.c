@@ -1,6 +1,7 @@
 /*
  * test_util.c - cmocka tests of common/util.c: ids, token comparison, path
- * normalization, UTF-8 repair, base64 and route matching.
+ * normalization, UTF-8 repair, JSON string escaping, base64 and route
+ * matching.
  *
  * Outputs go to heap buffers of exactly the documented size, so ASan (make
  * SANITIZE=1 unit) catches any write or read past a contract's bound.
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "util.h"
 #include "utf8_check.h"
@@ -467,6 +469,92 @@ static void test_utf8_properties(void **state)
 	}
 }
 
+/* ---- json_escape_utf8 ---- */
+
+/* Escape n bytes into a buffer of exactly the contract's 6n + 1 bytes. */
+static char *escape(const char *s, size_t n, size_t *outlen)
+{
+	char *src = exact_copy(s, n), *dst = malloc(6 * n + 1);
+	size_t r;
+
+	assert_non_null(dst);
+	r = json_escape_utf8(src, n, dst);
+	assert_true(r <= 6 * n);
+	assert_int_equal(dst[r], '\0');
+	free(src);
+	*outlen = r;
+	return dst;
+}
+
+#define ESCAPES_TO(in, want)                                                   \
+	do {                                                                   \
+		size_t len_;                                                   \
+		char *got_ = escape(in, sizeof(in) - 1, &len_);                \
+		assert_int_equal(len_, sizeof(want) - 1);                      \
+		assert_memory_equal(got_, want, len_);                         \
+		free(got_);                                                    \
+	} while (0)
+
+static void test_json_escape_documented(void **state)
+{
+	ESCAPES_TO("", "");
+	ESCAPES_TO("plain text 123", "plain text 123");
+	ESCAPES_TO("y\ny\n", "y\\ny\\n");
+	ESCAPES_TO("\"q\" \\ /", "\\\"q\\\" \\\\ /");
+	ESCAPES_TO("\t\r\b\f", "\\t\\r\\b\\f");
+	ESCAPES_TO("a\0b\x01\x1f\x7f", "a\\u0000b\\u0001\\u001F\x7f");
+	ESCAPES_TO("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	ESCAPES_TO("\xff\xc0\xaf\xed\xa0\x80", FFFD FFFD FFFD FFFD FFFD FFFD);
+	ESCAPES_TO("x\xe2\x82", "x" FFFD FFFD);
+	/* The worst case fills the contract's room exactly. */
+	ESCAPES_TO("\x01\x02", "\\u0001\\u0002");
+}
+
+/* Whatever the bytes: the same text jansson writes for the repaired
+ * string, and it parses back to that string. */
+static void test_json_escape_matches_jansson(void **state)
+{
+	uint32_t s = 7;
+
+	for (int round = 0; round < 20000; round++) {
+		unsigned char in[24];
+		size_t n = rng_next(&s) % sizeof(in), len, rlen;
+		char *out, *fixed, *quoted, *want;
+		json_t *j, *back;
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t r = rng_next(&s);
+
+			in[i] = r % 4 == 0 ? (unsigned char)(0x80 | (r >> 2 & 0x3f)) :
+				r % 4 == 1 ? (unsigned char)(r >> 2 & 0x3f) :
+				r % 4 == 2 ? (unsigned char)(0xc0 | (r >> 2 & 0x3f)) :
+				(unsigned char)(r >> 2);
+		}
+		out = escape((const char *)in, n, &len);
+		fixed = repair((const char *)in, n, &rlen);
+		j = json_stringn(fixed, rlen);
+		assert_non_null(j);
+		want = json_dumps(j, JSON_ENCODE_ANY);
+		assert_non_null(want);
+		quoted = malloc(len + 3);
+		assert_non_null(quoted);
+		quoted[0] = '"';
+		memcpy(quoted + 1, out, len);
+		memcpy(quoted + 1 + len, "\"", 2);
+		assert_string_equal(quoted, want);
+		back = json_loadb(quoted, len + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		assert_non_null(back);
+		assert_int_equal(json_string_length(back), rlen);
+		assert_memory_equal(json_string_value(back), fixed, rlen);
+		json_decref(back);
+		json_decref(j);
+		free(want);
+		free(quoted);
+		free(fixed);
+		free(out);
+	}
+}
+
 /* ---- base64 ---- */
 
 static void check_b64(const void *in, size_t n, const char *want)
@@ -635,6 +723,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_lone_continuation),
 		cmocka_unit_test(test_utf8_worst_case_fills_cap),
 		cmocka_unit_test(test_utf8_properties),
+		cmocka_unit_test(test_json_escape_documented),
+		cmocka_unit_test(test_json_escape_matches_jansson),
 		cmocka_unit_test(test_base64_rfc4648),
 		cmocka_unit_test(test_base64_binary),
 		cmocka_unit_test(test_base64_decode),
