@@ -212,6 +212,16 @@ int route_match(const char *pattern, const char *path, char *id, size_t idlen)
 	int got_id = 0;
 
 	while (*p && *u && *u != '?') {
+		if (*p == '{') {
+			/* A named segment: any non-empty one. */
+			size_t n = strcspn(u, "/?"), k = strcspn(p, "}");
+
+			if (n == 0 || p[k] != '}')
+				return 0;
+			u += n;
+			p += k + 1;
+			continue;
+		}
 		if (*p == '*') {
 			size_t n = strcspn(u, "/?");
 

@@ -58,6 +58,7 @@ ssize_t base64_decode(const char *in, size_t n, uint8_t *out);
 /*
  * Match a URL path against a route pattern whose '*' segments match any one
  * non-empty segment; the first '*' segment is copied to id (idlen bytes).
+ * A '{name}' segment matches any non-empty one too (the caller reads it).
  * A query string ('?...') in path is ignored. Returns 1 on a match.
  */
 int route_match(const char *pattern, const char *path, char *id, size_t idlen);

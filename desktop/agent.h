@@ -24,6 +24,7 @@
 #define AGENT_APP_TAIL 1024          /* bytes of an app's stderr kept */
 
 struct actions;
+struct record;
 struct watch;
 
 /* One --app command (or the window manager) and what became of it. */
@@ -60,6 +61,7 @@ struct agent {
 	struct actions *acts;       /* queued "actions" requests */
 	struct vnc *vnc;            /* VNC viewers */
 	struct watch *watch;        /* events and settle waits */
+	struct record *rec;         /* screen recordings */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
 	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */

@@ -17,9 +17,13 @@ PKGS_DESKTOP += xi
 DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/chan.c desktop/spawn.c desktop/xserver.c desktop/display.c \
 	desktop/capture.c desktop/encode.c desktop/input.c desktop/clipboard.c \
-	desktop/windows.c desktop/vnc.c desktop/watch.c
+	desktop/windows.c desktop/vnc.c desktop/watch.c desktop/record.c
 
 $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
+# record.c encodes H.264 MP4s with libavcodec (libx264) on a thread of its
+# own. It compiles against libav's headers but loads the libraries only
+# when a recording starts (dlopen), so the agent does not link them.
+$(BUILD)/obj/desktop/record.o: CFLAGS += $(shell pkg-config --cflags-only-I libavcodec libavformat libavutil libswscale 2>/dev/null)
 
 # Unit tests of pure modules that use Xlib's keysym names, or libm.
 $(BUILD)/tests/test_desktop_keys: UNIT_LIBS += -lX11

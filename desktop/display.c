@@ -392,11 +392,19 @@ int display_watch_pointer(struct display *d, int on)
 	unsigned char bits[XIMaskLen(XI_LASTEVENT)] = {0};
 	XIEventMask m = {.deviceid = XIAllMasterDevices, .mask_len = sizeof bits, .mask = bits};
 
+	int was = d->pointer_watchers > 0;
+
 	if (!d->xi_opcode)
 		return -1;
+	/* Counted: VNC viewers and a recording each want it. */
+	d->pointer_watchers += on ? 1 : -1;
+	if (d->pointer_watchers < 0)
+		d->pointer_watchers = 0;
+	if (was == (d->pointer_watchers > 0))
+		return 0;
 	/* Raw events reach the root whichever window is under the pointer
 	 * and whoever else selects motion. */
-	if (on)
+	if (d->pointer_watchers)
 		XISetMask(bits, XI_RawMotion);
 	XISelectEvents(d->dpy, d->root, &m, 1);
 	return 0;

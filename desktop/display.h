@@ -36,6 +36,7 @@ struct display {
 	uint64_t pointer_moves;     /* pointer motion events seen, while watched */
 	int xi_opcode;              /* XInput2's major opcode; 0: no XInput2 */
 	int clipboard_watchers;     /* display_watch_clipboard(on) minus (off) */
+	int pointer_watchers;       /* display_watch_pointer(on) minus (off) */
 	int damage_event, fixes_event, randr_event;   /* extension bases */
 	XserverRegion dirty;        /* damaged area not taken yet, or None */
 	XserverRegion watch_dirty;  /* the same for the event watcher, or None */
@@ -97,7 +98,8 @@ void display_watch_clipboard(struct display *d, Atom clipboard, int on);
  * Start (on) or stop counting pointer motion in d->pointer_moves: every
  * move, whoever made it (XTest from the agent or a viewer, xdotool, a
  * warp by an app), as XInput2 raw motion. Returns 0, or -1 when the
- * server has no XInput2 (nothing is counted then).
+ * server has no XInput2 (nothing is counted then). Counted like the
+ * clipboard's: it stays on until every "on" has had its "off".
  */
 int display_watch_pointer(struct display *d, int on);
 

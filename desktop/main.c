@@ -34,6 +34,7 @@
 #include "agent.h"
 #include "log.h"
 #include "methods.h"
+#include "record.h"
 #include "spawn.h"
 #include "util.h"
 #include "watch.h"
@@ -387,7 +388,7 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 	}
 	if (!(a->vnc = vnc_create(a, err, errlen)))
 		return -1;
-	if (!(a->watch = watch_create(a))) {
+	if (!(a->watch = watch_create(a)) || !(a->rec = record_create(a))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -505,7 +506,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 	int64_t apps_by = input_now_ms() + WM_WAIT_MS;
 	int apps_started = 0;
 
-	struct pollfd p[3 + VNC_MAX_CLIENTS + AGENT_MAX_APPS];
+	struct pollfd p[4 + VNC_MAX_CLIENTS + AGENT_MAX_APPS];
 	int app_at[AGENT_MAX_APPS];
 	char bad[256];
 	json_t *msg;
@@ -517,6 +518,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		x_dispatch(a);
 		vnc_run(a->vnc);
 		watch_run(a->watch);
+		record_run(a->rec);
 		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
@@ -533,10 +535,14 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 				p[n++] = (struct pollfd){.fd = a->apps[i].errfd, .events = POLLIN};
 			}
 		}
+		/* The encoder thread's "done" (record_run reads it). */
+		if (record_pollfd(a->rec) >= 0)
+			p[n++] = (struct pollfd){.fd = record_pollfd(a->rec), .events = POLLIN};
 		clipboard_expire(a->clip);
 		timeout = earlier(actions_timeout_ms(a->acts), vnc_timeout_ms(a->vnc));
 		timeout = earlier(timeout, clipboard_timeout_ms(a->clip));
 		timeout = earlier(timeout, watch_timeout_ms(a->watch));
+		timeout = earlier(timeout, record_timeout_ms(a->rec));
 		if (!apps_started)
 			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
@@ -615,6 +621,7 @@ int main(int argc, char **argv)
 						"display_name", a->xs.name,
 						"xauthority", a->xauth));
 	rc = serve(a, sfd, &o);
+	record_destroy(a->rec);
 	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);

@@ -1,7 +1,7 @@
 /*
  * methods.c - the request table: screenshot, actions, clipboard.get/set,
  * display.get/set, windows, vnc.attach, vnc.stats, events.watch,
- * wait.settled. Each handler fills a
+ * wait.settled, record.*. Each handler fills a
  * struct reply; one place sends it, so every reply and every error has the
  * same shape. Owns nothing but, for the length of one request, the
  * descriptor that came with it. Loop thread only.
@@ -16,6 +16,7 @@
 
 #include "actions.h"
 #include "jget.h"
+#include "record.h"
 #include "shot.h"
 #include "watch.h"
 #include "windows.h"
@@ -301,6 +302,57 @@ static void m_wait_settled(struct agent *a, json_t *id, json_t *params,
 	r->deferred = 1;
 }
 
+static void m_record_start(struct agent *a, json_t *id, json_t *params,
+			   struct reply *r)
+{
+	const char *code;
+
+	r->result = record_start(a->rec, params, &code, r->msg, sizeof r->msg);
+	if (!r->result)
+		r->code = code;
+}
+
+static void m_record_stop(struct agent *a, json_t *id, json_t *params,
+			  struct reply *r)
+{
+	const char *code;
+
+	if (record_stop(a->rec, id, params, &code, r->msg, sizeof r->msg) < 0)
+		r->code = code;
+	else
+		r->deferred = 1;
+}
+
+static void m_record_status(struct agent *a, json_t *id, json_t *params,
+			    struct reply *r)
+{
+	const char *code;
+
+	r->result = record_status(a->rec, params, &code, r->msg, sizeof r->msg);
+	if (!r->result)
+		r->code = code;
+}
+
+static void m_record_open(struct agent *a, json_t *id, json_t *params,
+			  struct reply *r)
+{
+	const char *code;
+
+	r->result = record_open(a->rec, params, &r->fd, &code, r->msg, sizeof r->msg);
+	if (!r->result)
+		r->code = code;
+}
+
+static void m_record_delete(struct agent *a, json_t *id, json_t *params,
+			    struct reply *r)
+{
+	const char *code;
+
+	r->result = record_delete(a->rec, params, &code, r->msg, sizeof r->msg);
+	if (!r->result)
+		r->code = code;
+}
+
 static const struct {
 	const char *name;
 	method_fn fn;
@@ -316,6 +368,11 @@ static const struct {
 	{AGENT_M_VNC_STATS, m_vnc_stats},
 	{AGENT_M_EVENTS_WATCH, m_events_watch},
 	{AGENT_M_WAIT_SETTLED, m_wait_settled},
+	{AGENT_M_RECORD_START, m_record_start},
+	{AGENT_M_RECORD_STOP, m_record_stop},
+	{AGENT_M_RECORD_STATUS, m_record_status},
+	{AGENT_M_RECORD_OPEN, m_record_open},
+	{AGENT_M_RECORD_DELETE, m_record_delete},
 };
 
 void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad)

@@ -45,6 +45,22 @@
 #define AGENT_M_VNC_STATS      "vnc.stats"
 #define AGENT_M_EVENTS_WATCH   "events.watch"
 #define AGENT_M_WAIT_SETTLED   "wait.settled"
+/* Screen recordings (desktop/record.h): start {id, fps, quality,
+ * max_duration_s} -> {t0_us, width, height}; stop {id} -> (once the file
+ * is final) {state, bytes, frames, dropped, duration_ms[, error]};
+ * status {id} -> the same while it runs; open {id} -> {size} + a
+ * read-only fd of the MP4; delete {id} -> {ok}. */
+#define AGENT_M_RECORD_START   "record.start"
+#define AGENT_M_RECORD_STOP    "record.stop"
+#define AGENT_M_RECORD_STATUS  "record.status"
+#define AGENT_M_RECORD_OPEN    "record.open"
+#define AGENT_M_RECORD_DELETE  "record.delete"
+/* A recording ended, by record.stop or on its own (max_duration_s, a
+ * write error): {id, state: "stopped"|"failed", bytes, frames, dropped,
+ * duration_ms[, error]}. Sent whether or not anything is watched. */
+#define AGENT_E_RECORD_ENDED   "record.ended"
+/* Longest recording id either side accepts ([a-z0-9_]). */
+#define AGENTPROTO_MAX_RECORD_ID 64
 
 /*
  * Events the agent sends while deskboxd watches (events.watch {screen,

@@ -35,6 +35,7 @@
 #include "ev.h"
 #include "log.h"
 #include "proto.h"
+#include "recording.h"
 #include "sandbox.h"
 
 #define DESK_XAUTH "/home/user/.Xauthority"
@@ -146,6 +147,9 @@ static void emit_state(struct desk *d)
 	const char *name, *error;
 
 	desk_state(d->sb, &name, &error);
+	/* A new agent knows nothing of the old one's recording. */
+	if (d->state != DESK_READY)
+		recording_desktop_lost(d->sb);
 	bus_emit(d->sb->srv, d->sb->id, BUS_DESKTOP_STATE,
 		 error[0] ? json_pack("{s:s,s:s}", "state", name, "error", error)
 			  : json_pack("{s:s}", "state", name));
@@ -298,6 +302,8 @@ static void on_event(struct desk *d, json_t *msg)
 		}
 		json_decref(d->apps);
 		d->apps = apps;
+	} else if (!strcmp(ev, AGENT_E_RECORD_ENDED)) {
+		recording_agent_event(d->sb, msg);
 	} else if (!strcmp(ev, "display_lost")) {
 		const char *e = json_string_value(json_object_get(msg, "error"));
 

@@ -17,6 +17,7 @@
 #include "desktop.h"
 #include "fields.h"
 #include "metrics.h"
+#include "recording.h"
 #include "req.h"
 #include "sandbox.h"
 
@@ -25,6 +26,7 @@ extern const struct op op_sandbox_rows[];
 extern const struct op op_process_rows[];
 extern const struct op op_files_rows[];
 extern const struct op op_desktop_rows[];
+extern const struct op op_recording_rows[];
 extern const struct op op_network_rows[];
 extern const struct op op_events_rows[];
 extern const struct op op_proc_rows[];
@@ -58,7 +60,7 @@ static const char **op_known_of(const json_t *schema)
 static void op_build(void)
 {
 	const struct op *const fams[] = { op_sandbox_rows, op_process_rows, op_proc_rows,
-					  op_files_rows, op_desktop_rows, op_events_rows,
+					  op_files_rows, op_desktop_rows, op_recording_rows, op_events_rows,
 					  op_network_rows, op_admin_rows,
 					  adapt_anthropic_rows, adapt_openai_rows };
 
@@ -136,6 +138,7 @@ static void op_finish(struct op_call *c)
 	if (c->op && c->srv)
 		metrics_op_done(c->srv, c->op, c->err,
 				(double)(srv_mono_us() - c->start_us) / 1e6);
+	recording_note_done(c);
 	c->done = 1;
 	c->job = NULL;
 	c->job_cancel = NULL;
@@ -309,6 +312,9 @@ void op_dispatch(struct op_call *c)
 	if ((op->flags & OPF_CONN) && !c->conn)
 		return op_fail(c, OPERR_BAD_REQUEST, "%s works on the control channel only (GET /v1/rpc)",
 			       op->name);
+	/* Every call that reaches a sandbox goes into its running
+	 * recordings' action logs, whatever face it came through. */
+	recording_note_call(c);
 	op->run(c);
 }
 

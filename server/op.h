@@ -127,6 +127,7 @@ struct op_call {
 	int created;                 /* the answer made something new */
 
 	int64_t start_us;            /* monotonic, for the latency metrics */
+	char logged_sb[ID_LEN + 1];  /* in that sandbox's recordings' action logs, or "" */
 
 	/* Parked work. */
 	void *job;

@@ -1,7 +1,8 @@
 /*
  * rest.c - the REST face of the operation table.
  *
- * One row per route: method, path pattern ('*' is the sandbox id), the
+ * One row per route: method, path pattern ('*' is the sandbox id, a
+ * '{name}' segment becomes the param name), the
  * operation it names, the status of a success, and how the body becomes
  * params. Everything else comes from the operation's row: which query
  * parameters exist and their types (its schema), auth scope, checks. So a
@@ -57,6 +58,12 @@ static const struct rest_route rest_routes[] = {
 	{ HM_GET, "/v1/sandboxes/*/clipboard", "clipboard.get", 200, RB_NONE },
 	{ HM_PUT, "/v1/sandboxes/*/clipboard", "clipboard.set", 200, RB_TEXT },
 	{ HM_GET, "/v1/sandboxes/*/windows", "windows.list", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/recordings", "recordings.start", 201, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/recordings", "recordings.list", 200, RB_NONE },
+	{ HM_GET, "/v1/sandboxes/*/recordings/{recording}", "recordings.get", 200, RB_NONE },
+	{ HM_DELETE, "/v1/sandboxes/*/recordings/{recording}", "recordings.delete", 204, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/recordings/{recording}/stop", "recordings.stop", 200, RB_JSON },
+	{ HM_GET, "/v1/sandboxes/*/recordings/{recording}/actions", "recordings.actions", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/desktop/restart", "desktop.restart", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", "viewer.create_token", 201, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/vnc", "desktop.vnc", 101, RB_WS },
@@ -197,6 +204,37 @@ static json_t *rest_typed(const json_t *prop, const char *name, const char *v, c
 	if (!s)
 		snprintf(err, cap, "%s is not UTF-8", name);
 	return s;
+}
+
+/* Each '{name}' segment of pattern (which path matched) into
+ * params[name], as a string (dropped when not UTF-8: the operation then
+ * finds it missing and says so). */
+static void rest_segments(const char *pattern, const char *path, json_t *params)
+{
+	const char *p = pattern, *u = path;
+
+	while (*p && *u && *u != '?') {
+		size_t n = strcspn(u, "/?");
+
+		if (*p == '{') {
+			size_t k = strcspn(p, "}");
+			char name[32];
+
+			if (k < sizeof(name) && p[k] == '}') {
+				memcpy(name, p + 1, k - 1);
+				name[k - 1] = '\0';
+				json_object_set_new(params, name, json_stringn(u, n));
+			}
+			p += k + (p[k] == '}');
+			u += n;
+		} else if (*p == '*') {
+			p++;
+			u += n;
+		} else {
+			p++;
+			u++;
+		}
+	}
 }
 
 /* Query parameters into params, typed by the schema; unknown names are
@@ -389,6 +427,7 @@ void rest_handle(struct http_req *r)
 	}
 	if (r->id[0])
 		json_object_set_new(params, "sandbox", json_string(r->id));
+	rest_segments(r->route->pattern, r->path, params);
 	if (rest_query(r, op, params, err, sizeof(err)) < 0)
 		e = OPERR_BAD_REQUEST;
 	else

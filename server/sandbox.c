@@ -36,6 +36,7 @@
 #include "jail.h"
 #include "log.h"
 #include "pool.h"
+#include "recording.h"
 #include "single.h"
 
 static const char *const state_names[] = {
@@ -464,6 +465,7 @@ static void sbx_free(struct sandbox *sb)
 		free(v);
 	}
 	egress_sandbox_free(sb);
+	recording_free_all(sb);
 	req_create_free(&sb->spec);
 	free(sb);
 }

@@ -74,6 +74,7 @@ struct sandbox {
 	struct ws_conn *ws_conns;         /* ws.c: open WebSockets on this sandbox */
 	struct vnc_port *vnc;             /* vncport.c: the raw VNC port, or NULL */
 	struct egress_sbx *egress;        /* egress.c: policy, proxies, connection log */
+	struct recording *recordings;     /* recording.c: screen recordings, oldest first */
 	int pooled;                       /* pool.c: a warm pool member (hidden) */
 	int pool_ready;                   /* ... booted, waiting to be taken */
 	int pool_shape, pool_leaving;

@@ -652,6 +652,13 @@ static void test_route_match_table(void **state)
 		/* Only the first '*' fills id. */
 		{ "/a/*/b/*", "/a/one/b/two", 1, "one" },
 		{ "/a/*/b/*", "/a/one/b/", 0, NULL },
+		/* A named segment matches like '*' and leaves id alone. */
+		{ "/s/*/r/{rec}", "/s/one/r/rec_1", 1, "one" },
+		{ "/s/*/r/{rec}/stop", "/s/one/r/rec_1/stop", 1, "one" },
+		{ "/s/*/r/{rec}/stop", "/s/one/r//stop", 0, NULL },
+		{ "/s/*/r/{rec}", "/s/one/r/", 0, NULL },
+		{ "/s/*/r/{rec}", "/s/one/r/a/b", 0, NULL },
+		{ "/s/*/r/{rec", "/s/one/r/x", 0, NULL },
 		{ "", "", 1, NULL },
 		{ "/", "", 0, NULL },
 	};
