@@ -18,21 +18,28 @@ import sys
 
 # Success statuses that are not 200 (rest.c's route table).
 OK_STATUS = {"sandbox.create": "201", "viewer.create_token": "201", "files.write": "201",
-             "sandbox.delete": "204", "desktop.vnc": "101", "terminal.open": "101"}
+             "sandbox.delete": "204", "desktop.vnc": "101", "terminal.open": "101",
+             "recordings.start": "201", "recordings.delete": "204"}
 # What answers with bytes gives.
-BYTES = {"desktop.screenshot": ["image/png", "image/jpeg"], "files.read": ["application/octet-stream"]}
+BYTES = {"desktop.screenshot": ["image/png", "image/jpeg"], "files.read": ["application/octet-stream"],
+         "recordings.get": ["video/mp4"]}
 ID = {"name": "id", "in": "path", "required": True, "description": "the sandbox's id",
       "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 
 
 def operation(op, method, path):
     params = op["params"]
-    props = {k: v for k, v in params.get("properties", {}).items() if k != "sandbox"}
-    required = [k for k in params.get("required", []) if k != "sandbox"]
+    # A {name} segment of the path (besides {id}) is that param.
+    segs = [s[1:-1] for s in path.split("/") if s.startswith("{") and s != "{id}"]
+    props = {k: v for k, v in params.get("properties", {}).items() if k != "sandbox" and k not in segs}
+    required = [k for k in params.get("required", []) if k != "sandbox" and k not in segs]
     o = {"operationId": op["name"], "summary": op["summary"], "tags": [op["name"].split(".")[0]]}
     if "public" in op["flags"]:
         o["security"] = []
     o["parameters"] = [ID] if "{id}" in path else []
+    for k in segs:
+        o["parameters"].append({"name": k, "in": "path", "required": True,
+                                "schema": params["properties"][k]})
     if method in ("get", "delete") or "binary_in" in op["flags"]:
         for k, v in props.items():
             o["parameters"].append({"name": k, "in": "query", "required": k in required, "schema": v})

@@ -14,7 +14,8 @@ mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/nu
 mirror=${mirror:-http://deb.debian.org/debian}
 pkgs=xvfb,xauth,xterm,openbox,fonts-dejavu-core,fonts-noto-cjk,fonts-noto-color-emoji,\
 libx11-6,libxext6,libxtst6,libxdamage1,libxfixes3,libxrandr2,libxdo3,\
-libvncserver1,libturbojpeg0,libspng0,libjansson4,procps,python3,ca-certificates,locales
+libvncserver1,libturbojpeg0,libspng0,libjansson4,procps,python3,ca-certificates,locales,\
+libavcodec59,libavformat59,libswscale6
 
 if [ -e "$out/etc/debian_version" ]; then
 	echo "rootfs: $out already exists (remove it to rebuild)"

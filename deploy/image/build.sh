@@ -21,11 +21,12 @@ repo=$(cd "$here/../.." && pwd)
 case $build in /*) ;; *) build=$repo/$build ;; esac
 
 # What deskboxd, the desktop agent and a default desktop (xterm, openbox,
-# fonts) load at run time. No -dev packages, no compiler.
+# fonts) load at run time. No -dev packages, no compiler. libav* is what
+# the agent loads when a recording starts.
 pkgs="libwebsockets17 libjansson4 libseccomp2 libcap2 libvncserver1
 libturbojpeg0 libspng0 libx11-6 libxext6 libxtst6 libxdamage1 libxfixes3
 libxrandr2 xvfb xauth xterm openbox xfonts-base fonts-dejavu-core procps
-iproute2 ca-certificates tini"
+iproute2 ca-certificates tini libavcodec59 libavformat59 libswscale6"
 
 for f in deskboxd deskbox-init deskbox-desktop; do
 	[ -x "$build/$f" ] || { echo "image: $build/$f missing: run make first" >&2; exit 1; }
