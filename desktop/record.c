@@ -11,8 +11,9 @@
  *
  * Timestamps are slots of 1/fps from t0, the recording's start on the
  * monotonic clock (deskboxd uses the same clock to place its action log
- * on the video). A frame is grabbed when the screen changed since the
- * last one and its slot is later than the last frame's; with nothing
+ * on the video); a frame takes the first slot at or after its grab. A
+ * frame is grabbed when the screen changed since the last one and its
+ * slot is later than the last frame's; with nothing
  * changing there is no frame, and at stop the last frame is repeated at
  * the stop's slot, so the video lasts as long as the recording did.
  */
@@ -587,9 +588,12 @@ fail:
 	return NULL;
 }
 
+/* The slot a frame grabbed at t shows in: the first that starts at or
+ * after t, so no frame is shown before it existed (seeking to a call's
+ * offset shows the screen as the call found it). */
 static int64_t slot_of(const struct rec *rc, int64_t t)
 {
-	return (t - rc->t0_us) * rc->fps / 1000000;
+	return ((t - rc->t0_us) * rc->fps + 999999) / 1000000;
 }
 
 static void begin_stop(struct record *r)
@@ -816,7 +820,8 @@ int record_timeout_ms(const struct record *r)
 	due = rc->max_end_us;
 	if (rc->seen_damage != d->damage || rc->seen_moves != d->pointer_moves ||
 	    rc->seen_cursor != d->cursor_serial) {
-		int64_t next = rc->t0_us + ((rc->last_pts + 1) * 1000000 + rc->fps - 1) / rc->fps;
+		/* The first t whose slot is past the last frame's. */
+		int64_t next = rc->t0_us + rc->last_pts * 1000000 / rc->fps + 1;
 
 		if (next < due)
 			due = next;

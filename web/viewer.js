@@ -28,7 +28,7 @@
 
 import RFB from "./vendor/novnc/core/rfb.js";
 import {
-  ApiError, api, authed, describeError, getToken, setToken, shortId, takeUrlParams,
+  ApiError, api, authed, describeError, getToken, h, setToken, shortId, takeUrlParams,
 } from "./api.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -518,6 +518,60 @@ function setupShare() {
   label();
 }
 
+// ---------------------------------------------------------------- recordings
+
+// The sandbox's recordings, each linked to recording.html (the video with
+// its action log; opened with rel=opener so the new tab gets this one's
+// sessionStorage, tokens included, as the dashboard's viewer links do);
+// Record starts one, Stop finalizes it.
+const recs = { list: [], timer: 0 };
+
+function recLink(r) {
+  return "recording.html?id=" + encodeURIComponent(sid) + "&rec=" + encodeURIComponent(r.id);
+}
+
+async function refreshRecordings() {
+  clearTimeout(recs.timer);
+  try {
+    recs.list = (await call("GET", path + "/recordings")).recordings || [];
+  } catch (e) {
+    $("#rec-note").textContent = describeError(e, "Cannot list recordings");
+    return;
+  }
+  const running = recs.list.find((r) => r.state === "recording" || r.state === "stopping");
+  $("#rec-toggle").textContent = running ? "Stop recording" : "Record";
+  $("#rec-toggle").dataset.running = running ? running.id : "";
+  $("#rec-list").replaceChildren(...recs.list.slice().reverse().map((r) => h("li", {},
+    r.state === "stopped" ? h("a", { href: recLink(r), target: "_blank", rel: "opener" }, r.id)
+      : h("span", {}, r.id),
+    h("span", { class: "muted" }, `${r.state}, ${Math.round(r.duration_ms / 1000)} s, ` +
+      `${Math.round(r.bytes / 1024)} KiB`))));
+  if (running) recs.timer = setTimeout(refreshRecordings, 2000);
+}
+
+async function toggleRecording() {
+  const btn = $("#rec-toggle");
+  const running = btn.dataset.running;
+  btn.disabled = true;
+  $("#rec-note").textContent = "";
+  try {
+    if (running) await call("POST", path + "/recordings/" + running + "/stop", { body: {} });
+    else await call("POST", path + "/recordings", { body: { fps: 10 } });
+  } catch (e) {
+    $("#rec-note").textContent = describeError(e, running ? "Cannot stop" : "Cannot record");
+  } finally {
+    btn.disabled = false;
+  }
+  await refreshRecordings();
+}
+
+function setupRecordings() {
+  // A view-only token may watch recordings but not make them.
+  $("#rec-toggle").hidden = auth.viewOnly && auth.mode === "viewer";
+  $("#rec-toggle").addEventListener("click", toggleRecording);
+  refreshRecordings();
+}
+
 // ---------------------------------------------------------------- terminal
 
 const term = { xterm: null, fit: null, ws: null, opened: false, everOpened: false, fitTimer: 0 };
@@ -725,6 +779,7 @@ async function main() {
   setupViewOnly();
   setupClipboard();
   setupShare();
+  setupRecordings();
   if (auth.mode === "api") {
     try {
       const sb = await fetchSandbox();

@@ -342,6 +342,60 @@ async function run(context) {
   await waitForDesktop(viewer, "reconnected viewer");
   await shot(viewer, "viewer-reconnected");
 
+  // 8b. Record from the viewer, act meanwhile, stop; the recording page
+  //     plays it and clicking an action seeks the video to its offset.
+  step = "recording";
+  await viewer.waitForSelector("#rec-toggle:not([hidden])");
+  await viewer.click("#rec-toggle");
+  await viewer.waitForFunction(() => document.querySelector("#rec-toggle").dataset.running, null, { timeout: 20000 });
+  for (const word of ["one", "two", "three"]) {
+    const r = await viewer.evaluate(async ({ sid, word }) => {
+      const resp = await fetch(`/v1/sandboxes/${sid}/actions`, {
+        method: "POST",
+        headers: { Authorization: "Bearer " + sessionStorage.getItem("deskbox.token"), "Content-Type": "application/json" },
+        body: JSON.stringify({ action: "type", text: `echo rec-${word}\n` }),
+      });
+      return resp.status;
+    }, { sid, word });
+    if (r !== 200) throw new Error("typing while recording: HTTP " + r);
+    await new Promise((res) => setTimeout(res, 800));
+  }
+  await viewer.click("#rec-toggle");
+  await viewer.waitForSelector("#rec-list a", { timeout: 30000 });
+  await shot(viewer, "viewer-recordings");
+  const [player] = await Promise.all([context.waitForEvent("page"), viewer.click("#rec-list a")]);
+  watch(player, "recording");
+  await player.waitForFunction(() => {
+    const v = document.querySelector("#video");
+    return v.readyState >= 2 && document.querySelectorAll("#actions li").length >= 3;
+  }, null, { timeout: 30000 });
+  const meta = await player.evaluate(() => {
+    const v = document.querySelector("#video");
+    return { w: v.videoWidth, h: v.videoHeight, d: v.duration, n: window.deskbox.actions.length,
+      ops: window.deskbox.actions.map((a) => a.op) };
+  });
+  log("recording page", JSON.stringify(meta));
+  if (meta.w !== 1024 || meta.h !== 768 || !(meta.d > 2)) throw new Error("the video does not play: " + JSON.stringify(meta));
+  const typed = await player.evaluate(() => window.deskbox.actions
+    .map((a, i) => ({ i, op: a.op, at: a.offset_ms })).filter((a) => a.op === "desktop.actions"));
+  if (typed.length !== 3) throw new Error("the log lacks the typed actions: " + JSON.stringify(typed));
+  for (const [sel, a] of [[`#actions button[data-index="${typed[1].i}"]`, typed[1]],
+    [`#timeline button:nth-child(${typed[2].i + 1})`, typed[2]]]) {
+    await player.click(sel);
+    await player.waitForFunction((want) => {
+      const v = document.querySelector("#video");
+      return !v.seeking && Math.abs(v.currentTime - want) < 0.05;
+    }, a.at / 1000, { timeout: 10000 });
+    const cur = await player.evaluate(() => ({
+      t: document.querySelector("#video").currentTime,
+      row: [...document.querySelectorAll("#actions li")].findIndex((li) => li.classList.contains("current")),
+    }));
+    log("clicked", sel, "->", JSON.stringify(cur));
+    if (cur.row !== a.i) throw new Error(`the clicked action is not highlighted: ${JSON.stringify(cur)}`);
+  }
+  await shot(player, "recording-page");
+  await player.close();
+
   // 9. Share a view-only link; open it in a fresh tab (no API token there).
   step = "share";
   await viewer.click("#share");
