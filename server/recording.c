@@ -30,6 +30,10 @@ struct recording_action {
 #define SUM_STR 160      /* bytes of a string kept */
 #define SUM_ITEMS 32     /* array items / object members kept */
 #define SUM_DEPTH 4
+#define SUM_NODES 64     /* values in one summary, all levels */
+/* What one recording's log may hold, summaries counted roughly (their
+ * strings plus a little per value): past it, entries are dropped. */
+#define LOG_BYTES (4u << 20)
 
 /* Params whose values are payloads or secrets: logged as their size. */
 static int secret_key(const char *k)
@@ -71,12 +75,16 @@ static json_t *sum_string(const char *s, size_t len)
 	return cut;
 }
 
-static json_t *summarize(const json_t *v, int depth)
+/* *left values may still be summarized; *bytes grows by what is kept. */
+static json_t *summarize(const json_t *v, int depth, int *left, size_t *bytes)
 {
 	json_t *out;
 
+	--*left;
+	*bytes += 16;
 	switch (json_typeof(v)) {
 	case JSON_STRING:
+		*bytes += json_string_length(v) < SUM_STR ? json_string_length(v) : SUM_STR + 32;
 		return sum_string(json_string_value(v), json_string_length(v));
 	case JSON_ARRAY: {
 		size_t i;
@@ -86,12 +94,12 @@ static json_t *summarize(const json_t *v, int depth)
 			return json_pack("{s:I}", "items", (json_int_t)json_array_size(v));
 		out = json_array();
 		json_array_foreach(v, i, x) {
-			if (i == SUM_ITEMS) {
+			if (i == SUM_ITEMS || *left <= 0) {
 				json_array_append_new(out, json_pack("{s:I}", "more",
 								     (json_int_t)(json_array_size(v) - i)));
 				break;
 			}
-			json_array_append_new(out, summarize(x, depth + 1));
+			json_array_append_new(out, summarize(x, depth + 1, left, bytes));
 		}
 		return out;
 	}
@@ -104,10 +112,11 @@ static json_t *summarize(const json_t *v, int depth)
 			return json_pack("{s:I}", "members", (json_int_t)json_object_size(v));
 		out = json_object();
 		json_object_foreach((json_t *)v, k, x) {
-			if (n++ == SUM_ITEMS)
+			if (n++ == SUM_ITEMS || *left <= 0)
 				break;
 			if (strlen(k) > 64)
 				continue;
+			*bytes += strlen(k);
 			if (secret_key(k)) {
 				char *text = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
 				char what[48];
@@ -116,7 +125,7 @@ static json_t *summarize(const json_t *v, int depth)
 				free(text);
 				json_object_set_new(out, k, json_string(what));
 			} else {
-				json_object_set_new(out, k, summarize(x, depth + 1));
+				json_object_set_new(out, k, summarize(x, depth + 1, left, bytes));
 			}
 		}
 		return out;
@@ -333,6 +342,8 @@ json_t *recording_actions_json(const struct recording *r)
 static void log_into(struct recording *r, const struct op_call *c)
 {
 	struct recording_action *a;
+	int left = SUM_NODES;
+	size_t bytes = sizeof(*a);
 
 	if (r->nacts == RECORDING_MAX_ACTIONS) {
 		r->dropped_acts++;
@@ -350,11 +361,13 @@ static void log_into(struct recording *r, const struct op_call *c)
 		r->cap = cap;
 	}
 	a = &r->acts[r->nacts];
-	a->params = summarize(c->params, 0);
-	if (!a->params) {
+	a->params = summarize(c->params, 0, &left, &bytes);
+	if (!a->params || r->log_bytes + bytes > LOG_BYTES) {
+		json_decref(a->params);
 		r->dropped_acts++;
 		return;
 	}
+	r->log_bytes += bytes;
 	a->at_us = c->start_us;
 	a->dur_us = -1;
 	a->call = c;

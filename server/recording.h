@@ -46,6 +46,7 @@ struct recording {
 	uint64_t bytes, frames, dropped;
 	struct recording_action *acts;
 	size_t nacts, cap, dropped_acts;
+	size_t log_bytes;             /* the log's size, roughly */
 };
 
 /* A new recording of sb (state STARTING) with a fresh id. NULL when sb

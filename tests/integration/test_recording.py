@@ -221,6 +221,38 @@ class RecordingTest(ServerTestCase):
         self.assertAlmostEqual(float(ffprobe(path, "-show_format")["format"]["duration"]), 1.0, delta=0.25)
         self.delete_rec(rec["id"])
 
+    def test_log_summaries(self):
+        """The log holds every call on the sandbox, its status, and a
+        summary of its params: no secrets, no payloads, cut strings."""
+        rec = self.start()
+        long_text = "x" * 500
+        self.server.exec(self.sid, argv=["true"], env={"API_KEY": "hunter2-secret"})
+        self.server.put_file(self.sid, "/tmp/rec-file", b"file-payload-bytes")
+        self.act({"action": "type", "text": long_text})
+        self.act({"action": "key", "text": "ctrl+u"})
+        self.assertError(self.server.request("POST", "%s/%s/actions" % (API, self.sid),
+                                             {"action": "left_click", "coordinate": [99999, 1]}), 400)
+        self.stop(rec["id"])
+        log = self.server.expect(200, "GET", self.path(rec["id"], "/actions")).body
+        text = json.dumps(log)
+        self.assertNotIn("hunter2", text)
+        self.assertNotIn("file-payload", text)
+        ops = [a["op"] for a in log["actions"]]
+        self.assertEqual(ops, ["process.exec", "files.write", "desktop.actions", "desktop.actions",
+                               "desktop.actions"])
+        ex = log["actions"][0]
+        self.assertEqual(ex["params"]["argv"], ["true"])
+        self.assertRegex(ex["params"]["env"], r"^<\d+ bytes>$")
+        self.assertEqual(log["actions"][1]["params"]["path"], "/tmp/rec-file")
+        typed = log["actions"][2]["params"]["actions"][0]["text"]
+        self.assertLess(len(typed), 200)
+        self.assertIn("(500 bytes)", typed)
+        self.assertEqual(log["actions"][4]["status"], "bad_request")
+        offsets = [a["offset_ms"] for a in log["actions"]]
+        self.assertEqual(offsets, sorted(offsets))
+        self.assertGreaterEqual(offsets[0], 0)
+        self.delete_rec(rec["id"])
+
     # --- error paths
 
     def test_errors(self):
