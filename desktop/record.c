@@ -150,6 +150,7 @@ struct rec {
 
 	/* Loop thread. */
 	int64_t last_pts;                   /* last frame queued, -1: none */
+	int64_t not_before;                 /* a dropped frame: retry from then */
 	uint64_t seen_damage, seen_moves;
 	unsigned long seen_cursor;
 	int stopping;
@@ -705,8 +706,9 @@ json_t *record_delete(struct record *r, const json_t *params, const char **code,
 	return json_pack("{sb}", "ok", 1);
 }
 
-/* Grab the screen into a free slot as frame pts; a full queue drops it. */
-static void grab(struct record *r, struct rec *rc, int64_t pts)
+/* Grab the screen into a free slot as frame pts. 0, or -1 when the
+ * queue is full (the frame is dropped) or the grab failed. */
+static int grab(struct record *r, struct rec *rc, int64_t pts)
 {
 	struct display *d = r->a->disp;
 	struct slot *s = NULL;
@@ -721,19 +723,19 @@ static void grab(struct record *r, struct rec *rc, int64_t pts)
 	pthread_mutex_unlock(&rc->mu);
 	if (i == RECORD_SLOTS) {
 		atomic_fetch_add(&rc->dropped, 1);
-		return;
+		return -1;
 	}
 	s = &rc->slots[i];
 	if (s->cap < need) {
 		uint8_t *n = realloc(s->pix, need);
 
 		if (!n)
-			return;
+			return -1;
 		s->pix = n;
 		s->cap = need;
 	}
 	if (capture_grab(r->a->cap, 0, 0, d->width, d->height, &pix, &stride, err, sizeof err) < 0)
-		return;
+		return -1;
 	capture_draw_cursor(r->a->cap, pix, stride, 0, 0, d->width, d->height);
 	for (int y = 0; y < d->height; y++)
 		memcpy(s->pix + (size_t)y * (size_t)d->width * 4, pix + (size_t)y * stride,
@@ -748,6 +750,7 @@ static void grab(struct record *r, struct rec *rc, int64_t pts)
 	rc->count++;
 	pthread_cond_signal(&rc->cv);
 	pthread_mutex_unlock(&rc->mu);
+	return 0;
 }
 
 /* The encoder is done: answer the stop requests, or tell deskboxd the
@@ -799,13 +802,19 @@ void record_run(struct record *r)
 	if (rc->seen_damage == d->damage && rc->seen_moves == d->pointer_moves &&
 	    rc->seen_cursor == d->cursor_serial)
 		return;
-	slot = slot_of(rc, t);
-	if (slot <= rc->last_pts)
+	/* The first frame is the video's start, whenever it was grabbed. */
+	slot = rc->last_pts < 0 ? 0 : slot_of(rc, t);
+	if (slot <= rc->last_pts || t < rc->not_before)
 		return;   /* record_timeout_ms wakes us at the next slot */
+	if (grab(r, rc, slot) < 0) {
+		/* The change is still to be recorded: try again at the next
+		 * slot, by when the encoder may have caught up. */
+		rc->not_before = rc->t0_us + slot * 1000000 / rc->fps + 1;
+		return;
+	}
 	rc->seen_damage = d->damage;
 	rc->seen_moves = d->pointer_moves;
 	rc->seen_cursor = d->cursor_serial;
-	grab(r, rc, slot);
 }
 
 int record_timeout_ms(const struct record *r)
@@ -823,6 +832,8 @@ int record_timeout_ms(const struct record *r)
 		/* The first t whose slot is past the last frame's. */
 		int64_t next = rc->t0_us + rc->last_pts * 1000000 / rc->fps + 1;
 
+		if (next < rc->not_before)
+			next = rc->not_before;
 		if (next < due)
 			due = next;
 	}

@@ -301,6 +301,23 @@ class RecordingTest(ServerTestCase):
         self.assertTrue(rid)
         self.delete_checked(sb["id"])
 
+    def test_desktop_restart_fails_it(self):
+        """A desktop restart ends a running recording (failed, saying
+        why); the new desktop records again."""
+        srv = self.server
+        sb = self.sandbox()
+        base = "%s/%s/recordings" % (API, sb["id"])
+        rid = srv.expect(201, "POST", base, {}).body["id"]
+        srv.expect(200, "POST", "%s/%s/desktop/restart" % (API, sb["id"]), timeout=60)
+        rec = [r for r in srv.expect(200, "GET", base).body["recordings"] if r["id"] == rid][0]
+        self.assertEqual(rec["state"], "failed")
+        self.assertIn("desktop stopped", rec["error"])
+        self.assertError(srv.request("GET", "%s/%s" % (base, rid)), 404, "not_found")
+        rid2 = srv.expect(201, "POST", base, {}).body["id"]
+        self.assertEqual(srv.expect(200, "POST", "%s/%s/stop" % (base, rid2), {}).body["state"], "stopped")
+        srv.expect(204, "DELETE", "%s/%s" % (base, rid))
+        self.delete_checked(sb["id"])
+
     def test_over_rpc(self):
         """The same operations on the control channel (and so MCP)."""
         import asyncio
