@@ -289,7 +289,7 @@ static void *enc_main(void *arg)
 {
 	struct rec *rc = arg;
 	uint64_t one = 1;
-	int e;
+	int e, told = 0;
 
 	for (;;) {
 		int i;
@@ -307,6 +307,10 @@ static void *enc_main(void *arg)
 		pthread_mutex_unlock(&rc->mu);
 		if (!rc->failed)
 			enc_frame(rc, &rc->slots[i]);
+		/* A failure (a full disk) ends the recording now, not at
+		 * the stop: the loop reads this and stops it. */
+		if (rc->failed && !told && write(rc->efd, &one, sizeof one) == sizeof one)
+			told = 1;
 		pthread_mutex_lock(&rc->mu);
 		rc->busy[i] = 0;
 		pthread_mutex_unlock(&rc->mu);
@@ -391,13 +395,13 @@ void record_destroy(struct record *r)
 	if (r->cur) {
 		struct rec *rc = r->cur;
 
+		/* The encoder finalizes what it has: after a desktop restart
+		 * the file is still there to download. */
 		if (!rc->stopping) {
 			rc->stopping = 1;
 			display_watch_pointer(r->a->disp, 0);
+			rec_quit(rc, -1);
 		}
-		/* The encoder finalizes what it has: after a desktop restart
-		 * the file is still there to download. */
-		rec_quit(rc, -1);
 		rec_free(rc);   /* joins */
 		r->cur = NULL;
 	}
@@ -793,6 +797,11 @@ void record_run(struct record *r)
 			finish(r);
 		return;
 	}
+	if (read(rc->efd, &n, sizeof n) == sizeof n) {
+		agent_log("recording %s: the encoder failed: stopping", rc->id);
+		begin_stop(r);
+		return;
+	}
 	t = now_us();
 	if (t >= rc->max_end_us) {
 		agent_log("recording %s: max_duration_s reached", rc->id);
@@ -844,5 +853,5 @@ int record_timeout_ms(const struct record *r)
 
 int record_pollfd(const struct record *r)
 {
-	return r->cur && r->cur->stopping ? r->cur->efd : -1;
+	return r->cur ? r->cur->efd : -1;
 }

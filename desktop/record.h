@@ -72,7 +72,8 @@ void record_run(struct record *r);
 /* The poll timeout the recording needs (ms), or -1 for none. */
 int record_timeout_ms(const struct record *r);
 
-/* The descriptor the encoder thread signals when it is done, or -1. */
+/* The descriptor the encoder thread signals when it failed or is done
+ * (record_run reads it), or -1. */
 int record_pollfd(const struct record *r);
 
 #endif

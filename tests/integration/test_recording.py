@@ -85,6 +85,12 @@ class RecordingTest(ServerTestCase):
     def stop(self, rid):
         return self.server.expect(200, "POST", self.path(rid, "/stop"), {}).body
 
+    def quiet(self):
+        """Wait until the screen has not changed for 500 ms."""
+        r = self.server.expect(200, "POST", "%s/%s/desktop/wait" % (API, self.sid),
+                               {"quiet_ms": 500, "timeout_ms": 15000}, timeout=60).body
+        self.assertTrue(r["settled"], "the screen never went still")
+
     def act(self, body):
         return self.server.expect(200, "POST", "%s/%s/actions" % (API, self.sid), body,
                                   timeout=60).body
@@ -105,12 +111,14 @@ class RecordingTest(ServerTestCase):
     def test_five_seconds_of_output(self):
         """5 s of a scrolling xterm at 10 fps: an H.264 yuv420p MP4 of the
         screen's size with about 50 frames, its index at the front."""
+        self.server.exec(self.sid, cmd="rm -f /tmp/stop-output")
         rec = self.start(fps=10)
         self.assertEqual(rec["state"], "recording")
         self.assertTrue(rec["id"].startswith("rec_"))
-        self.act({"action": "type", "text": "while :; do date +%N; sleep 0.03; done\n"})
+        # It ends when told (a file), not by a ^C that may go astray.
+        self.act({"action": "type", "text": "while [ ! -e /tmp/stop-output ]; do date +%N; sleep 0.03; done\n"})
         time.sleep(5)
-        self.act({"action": "key", "text": "ctrl+c"})
+        self.server.exec(self.sid, cmd="touch /tmp/stop-output")
         done = self.stop(rec["id"])
         self.assertEqual(done["state"], "stopped")
         self.assertGreater(done["bytes"], 1000)
@@ -142,7 +150,7 @@ class RecordingTest(ServerTestCase):
         """Each typed line shows in the first frame at its logged offset
         (within 200 ms), and a frame matches a screenshot of its moment."""
         self.act({"action": "type", "text": "clear\n"})
-        time.sleep(0.5)
+        self.quiet()
         rec = self.start(fps=10)
         time.sleep(0.5)
         for i in range(5):
@@ -194,7 +202,7 @@ class RecordingTest(ServerTestCase):
         """An idle screen: no frames but the first and the last, almost no
         bytes, and next to no CPU for the agent."""
         self.act({"action": "type", "text": "clear\n"})
-        time.sleep(0.5)
+        self.quiet()
         rec = self.start(fps=30)
         time.sleep(0.5)
         t0, c0 = time.monotonic(), cpu_ticks(self.agent)
@@ -316,6 +324,34 @@ class RecordingTest(ServerTestCase):
         rid2 = srv.expect(201, "POST", base, {}).body["id"]
         self.assertEqual(srv.expect(200, "POST", "%s/%s/stop" % (base, rid2), {}).body["state"], "stopped")
         srv.expect(204, "DELETE", "%s/%s" % (base, rid))
+        self.delete_checked(sb["id"])
+
+    def test_full_disk_fails_it(self):
+        """A sandbox whose disk is full: the recording fails, saying why,
+        and leaves no partial file; with room again, recording works."""
+        srv = self.server
+        sb = self.sandbox(apps=["xterm -geometry 100x30+0+0 -e sh"], limits={"disk_mb": 24})
+        base = "%s/%s/recordings" % (API, sb["id"])
+        srv.exec(sb["id"], cmd="cat /dev/zero > /tmp/fill 2>/dev/null; true")
+        r = srv.request("POST", base, {"fps": 30, "quality": "high"})
+        if r.status == 201:
+            rid = r.body["id"]
+            for i in range(20):
+                srv.request("POST", "%s/%s/actions" % (API, sb["id"]),
+                            {"action": "type", "text": "ls -l /usr/bin | head -%d\n" % (20 + i)})
+                time.sleep(0.05)
+            stopped = srv.expect(200, "POST", "%s/%s/stop" % (base, rid), {}).body
+            self.assertEqual(stopped["state"], "failed", stopped)
+            self.assertIn("error", stopped)
+            self.assertError(srv.request("GET", "%s/%s" % (base, rid)), 404, "not_found")
+        else:
+            self.assertError(r, 500)
+            self.assertIn("encoder", r.body["error"]["message"])
+        left = srv.exec(sb["id"], cmd="ls /run/user/1000/deskbox-recordings/")["stdout"]
+        self.assertNotIn(".part", left)
+        srv.exec(sb["id"], cmd="rm -f /tmp/fill")
+        rid = srv.expect(201, "POST", base, {}).body["id"]
+        self.assertEqual(srv.expect(200, "POST", "%s/%s/stop" % (base, rid), {}).body["state"], "stopped")
         self.delete_checked(sb["id"])
 
     def test_over_rpc(self):
