@@ -5,7 +5,8 @@ asserted here, and leaves nothing behind (the harness's leak checks on
 delete and at server stop, plus deskboxd's fd count back at its baseline):
 
 - kill -9 of Xvfb, of the desktop agent: the desktop goes `failed` with the
-  reason (sandbox object and a `desktop.state` event); the sandbox, its
+  reason (sandbox object and a `desktop.state` event); desktop calls in
+  flight answer 409 at once, VNC viewers are closed; the sandbox, its
   commands and files live on; `POST .../desktop/restart` brings it back.
 - kill -9 of an app: the app shows `exited` with `signal` 9; the desktop
   stays up.
@@ -30,6 +31,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -182,6 +184,57 @@ class TestKill9InSandbox(FaultCase):
 
     def test_kill9_agent(self):
         self.kill_desktop_part("deskbox-desktop", "the desktop agent was killed by signal 9")
+
+    def test_calls_in_flight_when_a_part_dies(self):
+        # Calls waiting on the dead part answer at once with the reason;
+        # calls that do not need it (exec, after Xvfb or the agent) finish;
+        # a VNC viewer of the dead desktop is closed; nothing is held.
+        base = self.fd_baseline()
+        for victim in ("deskbox-desktop", "Xvfb", "init"):
+            with self.subTest(victim=victim):
+                sb = self.sandbox(apps=["xterm"])
+                sid = sb["id"]
+                p = "%s/%s" % (API, sid)
+                view = WSClient(self.server.host, self.server.port,
+                                "%s/vnc?token=%s" % (p, self.server.token), protocol="binary")
+                self.addCleanup(view.close)
+                RFBClient(WSSocket(view)).start()
+                calls = {
+                    "wait": ("POST", p + "/desktop/wait", {"quiet_ms": 8000, "timeout_ms": 10000}),
+                    "actions": ("POST", p + "/actions", [{"action": "wait", "duration": 8}]),
+                    "exec": ("POST", p + "/exec", {"cmd": "sleep 3; echo done"}),
+                }
+                out = {}
+
+                def call(name, method, path, body):
+                    out[name] = self.server.request(method, path, body, timeout=60)
+                threads = [threading.Thread(target=call, args=(k,) + v) for k, v in calls.items()]
+                for t in threads:
+                    t.start()
+                until(lambda: "sleep 3" in self.sh(sb, "ps -eo args="), 10, "the exec runs")
+                time.sleep(0.3)
+                os.kill(sb["pid"] if victim == "init" else
+                        until(lambda: host_pid(sb["pid"], victim), 10, victim), signal.SIGKILL)
+                for t in threads:
+                    t.join(60)
+                for name in ("wait", "actions"):
+                    self.assertError(out[name], 409, "desktop_not_running")
+                    self.assertIn("went away", out[name].body["error"]["message"])
+                if victim == "init":
+                    self.assertError(out["exec"], 409, "sandbox_not_running")
+                    self.assertIn("stopped while the command ran", out["exec"].body["error"]["message"])
+                else:
+                    self.assertEqual(out["exec"].status, 200, out["exec"].body)
+                    self.assertEqual(out["exec"].body["stdout"], "done\n")
+                try:
+                    while view.recv(timeout=10)[0] != "close":
+                        pass
+                except ConnectionError:
+                    pass
+                view.close()
+                self.assert_answers()
+                self.delete_checked(sid)
+        self.assert_fds_back(base)
 
     def test_kill9_app(self):
         base = self.fd_baseline()
