@@ -65,6 +65,16 @@ def host_pid(init_pid, name=None, ns_pid=None):
     return None
 
 
+def agent_pid(init_pid):
+    """Host pid of the desktop agent: the deskbox-desktop whose parent is
+    not one (a child it forked to start an app carries its name until
+    it execs)."""
+    for p in tree_pids(init_pid):
+        if comm(p) == "deskbox-desktop" and comm(_ppid(p) or 0) != "deskbox-desktop":
+            return p
+    return None
+
+
 def rst_close(sock):
     """Close with a TCP RST (SO_LINGER 0): the rudest way to leave."""
     try:
@@ -158,7 +168,10 @@ class TestKill9InSandbox(FaultCase):
         sid = sb["id"]
         ev = Events(self.server, sid, ["desktop.state"])
         self.addCleanup(ev.close)
-        victim = until(lambda: host_pid(sb["pid"], name), 10, name)
+        # Once its app runs, the agent forks no more.
+        until(lambda: host_pid(sb["pid"], "xterm"), 10, "xterm started")
+        victim = until(lambda: agent_pid(sb["pid"]) if name == "deskbox-desktop"
+                       else host_pid(sb["pid"], name), 10, name)
         os.kill(victim, signal.SIGKILL)
 
         note = ev.wait(lambda m: m.get("method") == "desktop.state"
@@ -213,8 +226,10 @@ class TestKill9InSandbox(FaultCase):
                     t.start()
                 until(lambda: "sleep 3" in self.sh(sb, "ps -eo args="), 10, "the exec runs")
                 time.sleep(0.3)
+                until(lambda: host_pid(sb["pid"], "xterm"), 10, "xterm started")
                 os.kill(sb["pid"] if victim == "init" else
-                        until(lambda: host_pid(sb["pid"], victim), 10, victim), signal.SIGKILL)
+                        until(lambda: agent_pid(sb["pid"]) if victim == "deskbox-desktop"
+                              else host_pid(sb["pid"], victim), 10, victim), signal.SIGKILL)
                 for t in threads:
                     t.join(60)
                 for name in ("wait", "actions"):
@@ -242,8 +257,9 @@ class TestKill9InSandbox(FaultCase):
         sid = sb["id"]
         apps = until(lambda: len(self.desktop(sid).get("apps", [])) == 2
                      and self.desktop(sid)["apps"], 10, "apps started")
-        victim = until(lambda: host_pid(sb["pid"], ns_pid=apps[0]["pid"]), 10, "xterm's host pid")
-        self.assertEqual(comm(victim), "xterm")
+        # Listed from the fork on: wait for the exec (sh -c 'exec xterm').
+        victim = until(lambda: host_pid(sb["pid"], "xterm", ns_pid=apps[0]["pid"]), 10,
+                       "xterm's host pid")
         os.kill(victim, signal.SIGKILL)
         app = until(lambda: self.desktop(sid)["apps"][0]["state"] == "exited"
                     and self.desktop(sid)["apps"][0], 10, "the app exited")
