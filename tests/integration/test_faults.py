@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import subprocess
+import shutil
 import tempfile
 import threading
 import time
@@ -556,31 +557,28 @@ class TestDiskFull(FaultCase):
     def test_state_dir_full(self):
         if os.geteuid() != 0:
             raise unittest.SkipTest("mounting a tmpfs needs root")
+        # The full state dir is a 1 MiB tmpfs filled to ENOSPC, mounted in
+        # a mount namespace of deskboxd's own: nobody else on the host sees
+        # it, and it goes with deskboxd whatever happens to the test.
         d = tempfile.mkdtemp(prefix="deskbox-fullstate-")
-        self.addCleanup(os.rmdir, d)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", d], check=True)
-        self.addCleanup(subprocess.run, ["umount", "-l", d], check=False)
-        # Full: blocks (a file to ENOSPC).
-        with open(os.path.join(d, "filler"), "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        self.addCleanup(shutil.rmtree, d, True)
         # Without a token to read, deskboxd must write one: it cannot, and
         # says so, exit status 1.
-        r = subprocess.run([self.server.binary, "--state-dir", d, "--listen", "127.0.0.1:0"],
+        r = subprocess.run(in_full_tmpfs(d, [self.server.binary, "--state-dir", d,
+                                             "--listen", "127.0.0.1:0"]),
                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("No space left on device", r.stderr)
         self.assertIn("token", r.stderr)
-        # With a token it needs no space there: sandboxes' disks are their
-        # own; everything works on a full state dir.
-        os.unlink(os.path.join(d, "token")) if os.path.exists(os.path.join(d, "token")) else None
-        srv = Server(state_dir=d)
+        # With a token it needs no space there (sandboxes' disks are their
+        # own): everything works on a full state dir.
+        srv = FullStateServer(state_dir=d)
         self.addCleanup(srv.stop)
         srv.start()
+        probe = subprocess.run(["nsenter", "-t", str(srv.proc.pid), "-m", "sh", "-c",
+                                "head -c 8192 /dev/zero > %s/probe && echo wrote || echo full" % d],
+                               capture_output=True, text=True)
+        self.assertEqual(probe.stdout, "full\n", probe)   # it is full, as deskboxd sees it
         sb = srv.create(apps=["xterm"])
         self.assertEqual(srv.exec(sb["id"], cmd="echo ok")["stdout"], "ok\n")
         srv.put_file(sb["id"], "/tmp/f", b"z" * 100000)
@@ -588,6 +586,20 @@ class TestDiskFull(FaultCase):
         self.assertEqual(r.status, 200)
         srv.delete(sb["id"])
         srv.stop()
+
+
+FILL = ('mount -t tmpfs -o size=1m,mode=0700 tmpfs "$0" || exit 99; '
+        'head -c 2M /dev/zero > "$0/filler" 2>/dev/null; exec "$@"')
+
+
+def in_full_tmpfs(d, argv):
+    """argv run in a new private mount namespace where d is a full tmpfs."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", FILL, d] + argv
+
+
+class FullStateServer(Server):
+    def command(self):
+        return in_full_tmpfs(self.state_dir, super().command())
 
 
 if __name__ == "__main__":
