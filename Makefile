@@ -42,13 +42,18 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 EGRESS_OBJ  := $(EGRESS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/server/seccomp.o $(BUILD)/obj/server/log.o
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The fuzz targets (tests/fuzz/fuzz_NAME.c), also built without libFuzzer
+# as replayers of their committed seeds and crash inputs (make unit).
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
+FUZZ_SECONDS ?= 30
 
 PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init $(BUILD)/deskbox-egress $(BUILD)/deskbox
 ifneq ($(DESKTOP_SRC),)
 PROGS += $(BUILD)/deskbox-desktop
 endif
 
-.PHONY: all deps deps-test deps-bench test-npm test check-long unit integration security browser bench run clean rootfs web docs image deploy-npm
+.PHONY: all deps deps-test deps-bench test-npm test check-long unit integration security browser bench run clean rootfs web docs image deploy-npm fuzz print-pure-src
 all: deps $(PROGS) web examples/node_modules/.package-lock.json
 
 # The browser UI's assets (noVNC, xterm.js) come from npm into web/vendor/.
@@ -110,8 +115,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpure.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(shell pkg-config --libs jansson) -lm $(UNIT_LIBS)
 
-unit: deps-test all $(UNIT_BIN)
+# A fuzz target with tests/fuzz/replay.c's main(): seeds and crash inputs.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libpure.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Idesktop $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson) -lX11 -lm
+
+unit: deps-test all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
+	@set -e; for t in $(FUZZ_NAMES); do \
+		$(BUILD)/tests/replay_$$t tests/fuzz/seeds/$$t tests/fuzz/regress/$$t; done
+
+# Each fuzz target for FUZZ_SECONDS (clang's libFuzzer; tests/fuzz/run.sh).
+fuzz: deps
+	@sh scripts/deps.sh build fuzz
+	FUZZ_SRC="$(PURE_SRC)" sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+print-pure-src:
+	@echo $(PURE_SRC)
 
 integration: deps-test all test-npm
 	DESKBOX_BUILD=$(BUILD) $(PYTHON) tests/integration/run.py

@@ -262,20 +262,37 @@ static int act_chords_alloc(struct act *a, int n, char *err)
 	return 0;
 }
 
+/* The whitespace-separated words in s, at least 1 and at most max. */
+static int act_words(const char *s, int max)
+{
+	int n = 0;
+
+	for (; *s && n < max; n++) {
+		s += strspn(s, " \t\n\v\f\r");
+		if (!*s)
+			break;
+		s += strcspn(s, " \t\n\v\f\r");
+	}
+	return n ? n : 1;
+}
+
 static int p_a_key(const json_t *o, const struct act_vocab *row, struct act *a,
 		   char *err)
 {
 	const char *s;
 	long rep;
+	int n;
 
 	if (jget_string(o, "text", 1, &s, NULL, err, ERRLEN) < 0 ||
 	    jget_int(o, "repeat", 1, ACT_MAX_REPEAT, 1, &rep, err, ERRLEN) < 0)
 		return -1;
 	a->repeat = (int)rep;
-	if (act_chords_alloc(a, ACT_MAX_CHORDS, err) < 0)
+	/* Room for the chords the text holds, not for the most it may: a
+	 * request of 1000 one-letter keys must not cost 1000 x 256 chords. */
+	n = act_words(s, ACT_MAX_CHORDS);
+	if (act_chords_alloc(a, n, err) < 0)
 		return -1;
-	return keys_parse_sequence(s, a->chords, ACT_MAX_CHORDS, &a->nchords,
-				   err, ERRLEN);
+	return keys_parse_sequence(s, a->chords, n, &a->nchords, err, ERRLEN);
 }
 
 static int act_duration(const json_t *o, int required, double dflt,

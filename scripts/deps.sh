@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages deskbox needs, if any are missing.
 # Idempotent and silent when everything is there; the Makefile runs it before
-# every build. Usage: deps.sh [build|test|bench|rootfs|image|deploy]...
+# every build. Usage: deps.sh [build|test|bench|rootfs|image|deploy|fuzz]...
 set -eu
 
 build="build-essential pkg-config libwebsockets-dev libjansson-dev
@@ -17,6 +17,8 @@ test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-ut
 gvncviewer python3-venv python3-pip python3-setuptools ffmpeg"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
+# make fuzz: clang's libFuzzer and sanitizer runtimes.
+fuzz="clang libclang-rt-14-dev"
 # The container image (make image) and its test: debootstrap builds the root,
 # buildah packs it, podman runs it. runc, because crun refuses hosts whose
 # cgroups are hybrid (v1 controllers, v2 mounted) when v2 holds a controller.
@@ -34,6 +36,7 @@ for set in "$@"; do
 	rootfs) want="$want $rootfs" ;;
 	image) want="$want $image" ;;
 	deploy) want="$want $deploy" ;;
+	fuzz) want="$want $fuzz" ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done
