@@ -15,6 +15,7 @@
 
 #include "bus.h"
 #include "log.h"
+#include "rpcparse.h"
 #include "util.h"
 
 struct rpc_batch {
@@ -166,78 +167,43 @@ static void rpc_done(struct op_call *c)
 	rpc_batch_done(p, b);
 }
 
-/* Take the transport's own params out: "encoding" for binary results,
- * "data" / "binary" for binary input. Returns 0 or -1 (why in err). */
+/* Take the transport's own params out of r's (rpcparse_transport). */
 static int rpc_transport_params(struct rpc_req *r, json_t *params, char *err, size_t cap)
 {
-	const struct op *op = r->c.op;
-	json_t *enc = json_object_get(params, "encoding"), *data, *bin;
+	struct rpcparse_transport t;
 
-	if (enc && (op->flags & OPF_BIN_OUT)) {
-		if (!json_is_string(enc) || strcmp(json_string_value(enc), "base64")) {
-			snprintf(err, cap, "encoding must be \"base64\"");
-			return -1;
-		}
-		r->b64 = 1;
-		json_object_del(params, "encoding");
-	}
-	if (!(op->flags & OPF_BIN_IN))
-		return 0;
-	data = json_object_get(params, "data");
-	bin = json_object_get(params, "binary");
-	if (!!data + !!json_is_true(bin) != 1) {
-		snprintf(err, cap, "give the bytes as base64 \"data\", or \"binary\": true and send "
-			 "them as the next binary message");
+	if (rpcparse_transport(params, !!(r->c.op->flags & OPF_BIN_OUT), !!(r->c.op->flags & OPF_BIN_IN),
+			       &t, err, cap) < 0)
 		return -1;
-	}
-	if (data) {
-		size_t n = json_string_length(data);
-		ssize_t got;
-
-		r->bin = json_is_string(data) ? malloc(n / 4 * 3 + 3) : NULL;
-		got = r->bin ? base64_decode(json_string_value(data), n, (uint8_t *)r->bin) : -1;
-		if (got < 0) {
-			snprintf(err, cap, "data must be base64");
-			return -1;
-		}
-		r->c.bin = r->bin;
-		r->c.bin_len = (size_t)got;
-	} else {
-		r->want_bin = 1;
-	}
-	json_object_del(params, "data");
-	json_object_del(params, "binary");
+	r->b64 = t.b64;
+	r->want_bin = t.want_bin;
+	r->bin = t.bin;
+	r->c.bin = t.bin;
+	r->c.bin_len = t.bin_len;
 	return 0;
 }
 
 /* One request object; answers (or queues the answer of) what is wrong. */
 static void rpc_request(struct rpc_peer *p, json_t *req, struct rpc_batch *b)
 {
-	json_t *id = json_object_get(req, "id"), *params = json_object_get(req, "params");
-	const char *ver = json_string_value(json_object_get(req, "jsonrpc"));
-	const char *method = json_string_value(json_object_get(req, "method"));
-	int has_id = json_object_get(req, "id") != NULL;
+	struct rpcparse_req q;
+	json_t *id, *params, *answer_id;
+	const char *method;
+	int has_id;
 	const struct op *op;
 	struct rpc_req *r;
 	char err[256];
 
 	if (b)
 		b->pending++;
-	if (!json_is_object(req))
-		snprintf(err, sizeof(err), "a request is an object {\"jsonrpc\": \"2.0\", \"method\", \"params\", \"id\"}");
-	else if (!ver || strcmp(ver, "2.0"))
-		snprintf(err, sizeof(err), "jsonrpc must be \"2.0\"");
-	else if (!method)
-		snprintf(err, sizeof(err), "method must be a string");
-	else if (has_id && !json_is_string(id) && !json_is_integer(id) && !json_is_real(id) && !json_is_null(id))
-		snprintf(err, sizeof(err), "id must be a string, a number or null");
-	else
-		err[0] = '\0';
-	if (err[0]) {
-		rpc_answer(p, b, rpc_error_obj(json_is_object(req) && (json_is_string(id) || json_is_integer(id))
-						       ? id : NULL, RPC_INVALID_REQUEST, err, OPERR_OK, -1));
+	if (rpcparse_request(req, &q, &answer_id, err, sizeof(err)) < 0) {
+		rpc_answer(p, b, rpc_error_obj(answer_id, RPC_INVALID_REQUEST, err, OPERR_OK, -1));
 		goto done;
 	}
+	id = q.id;
+	has_id = q.has_id;
+	params = q.params;
+	method = q.method;
 	op = op_find(method);
 	if (!op) {
 		snprintf(err, sizeof(err), "no such method: %.200s", method);
