@@ -16,7 +16,10 @@
  *   event    {"event": E, ...}
  *
  * deskboxd treats everything the agent sends as hostile: it reads a memfd
- * body only for an id it is waiting for, within these limits.
+ * body only for an id it is waiting for, of a method whose replies may
+ * come as one, within that method's cap; a file beside a reply only for
+ * methods that answer with one, and only sealed (F_SEAL_WRITE, _GROW and
+ * _SHRINK), so the size checked once holds while it is streamed.
  */
 #ifndef DESKBOX_AGENTPROTO_H
 #define DESKBOX_AGENTPROTO_H
@@ -27,8 +30,14 @@
 #define AGENTPROTO_MAX_INLINE  (120 * 1024)
 /* Largest request (a memfd body): deskboxd refuses bigger with 413. */
 #define AGENTPROTO_MAX_REQUEST (16 << 20)
-/* Largest reply body deskboxd reads (action results carry images). */
+/* Largest reply body deskboxd reads (action results carry images); the
+ * methods whose replies are smaller have their own caps, and the rest
+ * answer inline (common/agentmsg.c has the table). */
 #define AGENTPROTO_MAX_REPLY   (64 << 20)
+/* clipboard.get: the agent reads at most 16 MiB of text; escaped as JSON. */
+#define AGENTPROTO_MAX_REPLY_CLIPBOARD (40 << 20)
+/* windows: apps choose how many windows and how long their titles. */
+#define AGENTPROTO_MAX_REPLY_WINDOWS   (8 << 20)
 
 /* How long deskboxd waits for an answer (ms), by method. */
 #define AGENTPROTO_DEADLINE_MS         30000

@@ -5,10 +5,15 @@
  * the read end of its stderr (logged line by line), and the calls waiting
  * for a reply. The agent is spawned by the sandbox's init like any command
  * (so it lives in the jail as the sandbox user) with the channel as its fd 3.
- * Everything from the agent is untrusted: replies are parsed with size
- * limits and only relayed as JSON; media types are checked against a list;
- * its events become bus events only through common/agentev.c, each field
- * checked and copied into a fresh object, never relayed as sent.
+ * Everything from the agent is untrusted: a reply is read only for a call
+ * that waits for it, its memfd body only if that call's method answers
+ * with one and within the method's cap, a file beside it only if the
+ * method answers with one and only sealed (common/agentmsg.c has the
+ * rules); media types are checked against a list; its events become bus
+ * events only through common/agentev.c, each field checked and copied into
+ * a fresh object, never relayed as sent. A wake-up reads at most
+ * DESK_TURN_MSGS messages and DESK_TURN_BYTES bytes from one agent, so one
+ * sandbox cannot starve the others; the rest waits for the next turn.
  * What the agent reports is what the bus's subscribers watch for its
  * sandbox (bus_watching): the watch hook sends it "events.watch" whenever
  * that changes and whenever a desktop becomes ready.
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "agentev.h"
+#include "agentmsg.h"
 #include "agentproto.h"
 #include "bus.h"
 #include "ev.h"
@@ -39,9 +45,14 @@
 #include "sandbox.h"
 
 #define DESK_XAUTH "/home/user/.Xauthority"
+/* Most messages and bytes (datagrams and bodies) read from one agent per
+ * wake-up. */
+#define DESK_TURN_MSGS  8
+#define DESK_TURN_BYTES (1 << 20)
 
 struct desk_call {
 	uint32_t id;
+	const struct agentmsg_rule *rule;   /* how its reply may come */
 	desk_cb cb;
 	void *ctx;
 	struct desk *d;
@@ -224,40 +235,6 @@ static void desk_watch_changed(struct srv *srv, const char *sandbox)
 			send_watch(sb->desk);
 }
 
-/*
- * The agent's report of its apps, rebuilt field by field: the agent is
- * untrusted, so only the documented fields, types and sizes get through.
- * NULL if the report is malformed.
- */
-static json_t *desk_apps_checked(json_t *in)
-{
-	json_t *out = json_array(), *a;
-	size_t i;
-
-	if (!json_is_array(in) || json_array_size(in) > 64)
-		goto bad;
-	json_array_foreach(in, i, a) {
-		json_t *cmd = json_object_get(a, "command"), *pid = json_object_get(a, "pid");
-		json_t *code = json_object_get(a, "exit_code"), *sig = json_object_get(a, "signal");
-		json_t *tail = json_object_get(a, "stderr_tail");
-		const char *st = json_string_value(json_object_get(a, "state"));
-
-		if (!json_is_string(cmd) || json_string_length(cmd) > 65536 || !json_is_integer(pid) ||
-		    !st || (strcmp(st, "running") && strcmp(st, "exited")) ||
-		    !(json_is_null(code) || json_is_integer(code)) ||
-		    !(json_is_null(sig) || json_is_integer(sig)) ||
-		    !json_is_string(tail) || json_string_length(tail) > 4096)
-			goto bad;
-		json_array_append_new(out, json_pack("{s:O,s:O,s:s,s:O,s:O,s:O}", "command", cmd,
-						     "pid", pid, "state", st, "exit_code", code,
-						     "signal", sig, "stderr_tail", tail));
-	}
-	return out;
-bad:
-	json_decref(out);
-	return NULL;
-}
-
 static void on_event(struct desk *d, json_t *msg)
 {
 	const char *ev = json_string_value(json_object_get(msg, "event"));
@@ -267,8 +244,8 @@ static void on_event(struct desk *d, json_t *msg)
 		return;
 	if (!strcmp(ev, "ready")) {
 		disp = json_object_get(msg, "display");
-		d->width = (int)json_integer_value(json_object_get(disp, "width"));
-		d->height = (int)json_integer_value(json_object_get(disp, "height"));
+		if (agentmsg_display(disp, &d->width, &d->height) < 0)
+			log_event(d->sb->id, "desktop: a malformed display size in ready");
 		if (d->state == DESK_STARTING || d->state == DESK_RESTARTING) {
 			int was_restart = d->state == DESK_RESTARTING;
 
@@ -289,12 +266,14 @@ static void on_event(struct desk *d, json_t *msg)
 			send_watch(d);
 		}
 	} else if (!strcmp(ev, "display")) {
-		d->width = (int)json_integer_value(json_object_get(msg, "width"));
-		d->height = (int)json_integer_value(json_object_get(msg, "height"));
+		if (agentmsg_display(msg, &d->width, &d->height) < 0) {
+			log_event(d->sb->id, "desktop: dropped a malformed display event");
+			return;
+		}
 		bus_emit(d->sb->srv, d->sb->id, BUS_DISPLAY_RESIZED,
 			 json_pack("{s:i,s:i}", "width", d->width, "height", d->height));
 	} else if (!strcmp(ev, "apps")) {
-		json_t *apps = desk_apps_checked(json_object_get(msg, "apps"));
+		json_t *apps = agentmsg_apps(json_object_get(msg, "apps"));
 
 		if (!apps) {
 			log_event(d->sb->id, "desktop: dropped a malformed apps report");
@@ -311,57 +290,105 @@ static void on_event(struct desk *d, json_t *msg)
 	}
 }
 
-/* The whole reply that came as {"id":N,"body_fd":true} + memfd, read only
- * for a call we wait for, within AGENTPROTO_MAX_REPLY. NULL if unfit. */
-static json_t *read_body_fd(int fd)
+/* 1 when fd is a sealed memfd (or other regular file that can no longer
+ * change), so its size holds while it is read or streamed. */
+static int sealed_file(int fd, struct stat *st)
+{
+	return fstat(fd, st) == 0 && S_ISREG(st->st_mode) && agentmsg_sealed(fcntl(fd, F_GET_SEALS));
+}
+
+/* The whole reply that came as {"id":N,"body_fd":true} + memfd, within
+ * cap bytes (*size: what was read). NULL with why set if unfit. */
+static json_t *read_body_fd(int fd, size_t cap, size_t *size, const char **why)
 {
 	struct stat st;
 	char *buf;
 	json_t *j = NULL;
 
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > AGENTPROTO_MAX_REPLY)
+	*why = "the desktop sent a malformed reply";
+	if (!sealed_file(fd, &st) || st.st_size <= 0)
 		return NULL;
+	if ((uint64_t)st.st_size > cap) {
+		*why = "the desktop's reply is over its size limit";
+		return NULL;
+	}
 	buf = malloc((size_t)st.st_size);
-	if (buf && pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+	if (buf && pread(fd, buf, (size_t)st.st_size, 0) == st.st_size) {
+		*size = (size_t)st.st_size;
 		j = json_loadb(buf, (size_t)st.st_size, 0, NULL);
+	}
 	free(buf);
 	return j;
 }
 
-/* A reply (msg has an id): only an open call's, else it is dropped unread. */
-static void on_reply(struct desk *d, json_t *msg, int fd)
+/* The reply that stands for a bad one, to the call that waits for it. */
+static json_t *reply_error(const char *why)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", why);
+}
+
+/*
+ * A reply (msg has an id): only an open call's, else it is dropped unread;
+ * a memfd body only where the call's method answers with one, a file beside
+ * it only where the method answers with a file, and only a sealed one.
+ * Returns the body bytes read.
+ */
+static size_t on_reply(struct desk *d, json_t *msg, int fd)
 {
 	json_t *id = json_object_get(msg, "id");
 	struct desk_call *c = json_is_integer(id) ? unlink_call(d, (uint32_t)json_integer_value(id)) : NULL;
 	json_t *whole = NULL;
+	const char *why = NULL;
+	size_t size = 0;
+	struct stat st;
 
-	if (c && json_is_true(json_object_get(msg, "body_fd"))) {
-		whole = fd >= 0 ? read_body_fd(fd) : NULL;
+	if (!c) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (json_is_true(json_object_get(msg, "body_fd"))) {
+		if (!c->rule->max_body)
+			why = "the desktop sent a body for a reply that has none";
+		else if (fd < 0)
+			why = "the desktop sent a malformed reply";
+		else if (!json_is_object(whole = read_body_fd(fd, c->rule->max_body, &size, &why)))
+			why = why ? why : "the desktop sent a malformed reply";
+		else
+			why = NULL;
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
-		if (!json_is_object(whole)) {
-			json_decref(whole);
-			whole = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
-					  "the desktop sent a malformed reply");
-		}
-		msg = whole;
+	} else if (fd >= 0 && (!c->rule->fd || !sealed_file(fd, &st))) {
+		why = c->rule->fd ? "the desktop sent an unsealed file" : "the desktop sent a file it should not";
+		close(fd);
+		fd = -1;
 	}
-	if (c && c->cb)
+	if (why) {
+		log_event(d->sb->id, "desktop: call %u: %s", c->id, why);
+		json_decref(whole);
+		whole = reply_error(why);
+	}
+	if (whole)
+		msg = whole;
+	if (c->cb)
 		c->cb(c->ctx, msg, fd);
 	else if (fd >= 0)
 		close(fd);
 	json_decref(whole);
 	free(c);
+	return size;
 }
 
 static void on_chan(void *ctx, uint32_t events)
 {
 	struct desk *d = ctx;
 	static char buf[AGENTPROTO_MAX_MSG];
+	size_t spent = 0;
 
-	/* A bounded number per wake-up, so one desktop cannot starve others. */
-	for (int round = 0; round < 8 && d->chan >= 0; round++) {
+	/* A bounded amount per wake-up, so one desktop cannot starve others;
+	 * the channel stays readable (epoll is level-triggered) for the rest. */
+	for (int round = 0; round < DESK_TURN_MSGS && spent < DESK_TURN_BYTES && d->chan >= 0; round++) {
 		int fds[PROTO_MAX_FDS], nfds, fd = -1;
 		ssize_t n = proto_recv_raw(d->chan, buf, sizeof(buf), fds, &nfds);
 		json_t *msg;
@@ -379,6 +406,7 @@ static void on_chan(void *ctx, uint32_t events)
 			close(fds[i]);
 		if (nfds > 0)
 			fd = fds[0];
+		spent += (size_t)n;
 		msg = json_loadb(buf, (size_t)n, 0, NULL);
 		if (!json_is_object(msg)) {
 			log_event(d->sb->id, "desktop: dropped a malformed message");
@@ -389,7 +417,7 @@ static void on_chan(void *ctx, uint32_t events)
 				close(fd);
 			on_event(d, msg);
 		} else {
-			on_reply(d, msg, fd);
+			spent += on_reply(d, msg, fd);
 		}
 		json_decref(msg);
 	}
@@ -688,6 +716,7 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 		return 0;
 	}
 	c->id = d->next_id;
+	c->rule = agentmsg_rule(method);
 	c->cb = cb;
 	c->ctx = ctx;
 	c->d = d;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "agentproto.h"
 #include "desktop.h"
 #include "log.h"
@@ -108,29 +109,6 @@ static void result_json(struct call_job *job, json_t *result, int fd)
 
 /* --- screenshot --- */
 
-static int etag_ok(const char *e)
-{
-	size_t n = e ? strlen(e) : 0;
-
-	return n > 0 && n < 100 &&
-	       strspn(e, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == n;
-}
-
-/* The settle fields of a wait.settled reply, checked, into out. Returns 0,
- * or -1 when they are malformed. */
-static int settle_fields(const json_t *result, json_t *out)
-{
-	const json_t *settled = json_object_get(result, "settled");
-	const json_t *waited = json_object_get(result, "waited_ms");
-
-	if (!json_is_boolean(settled) || !json_is_integer(waited) || json_integer_value(waited) < 0 ||
-	    json_integer_value(waited) > 10 * AGENTPROTO_MAX_WAIT_MS)
-		return -1;
-	json_object_set_new(out, "settled", json_boolean(json_is_true(settled)));
-	json_object_set_new(out, "waited_ms", json_integer(json_integer_value(waited)));
-	return 0;
-}
-
 /* What a screenshot answer says beside its bytes (checked fields only). */
 static json_t *shot_meta(const json_t *result, const char *mt, const char *etag)
 {
@@ -140,7 +118,7 @@ static json_t *shot_meta(const json_t *result, const char *mt, const char *etag)
 				 json_is_integer(h) ? json_integer_value(h) : 0, "etag", etag);
 
 	if (meta && json_object_get(result, "settled"))
-		settle_fields(result, meta);
+		agentmsg_settle(result, meta);
 	return meta;
 }
 
@@ -151,7 +129,7 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 	const char *mt = json_string_value(json_object_get(result, "media_type"));
 	struct stat st;
 
-	if (etag_ok(etag))
+	if (agentmsg_etag_ok(etag))
 		snprintf(c->etag, sizeof(c->etag), "%s", etag);
 	if (json_is_true(json_object_get(result, "not_modified"))) {
 		if (fd >= 0)
@@ -160,7 +138,7 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 		json_t *nm = json_pack("{s:b,s:s}", "not_modified", 1, "etag", c->etag);
 
 		if (nm && json_object_get(result, "settled"))
-			settle_fields(result, nm);
+			agentmsg_settle(result, nm);
 		return op_ok(c, nm);
 	}
 	if (fd < 0 || fstat(fd, &st) < 0 || !mt) {
@@ -306,7 +284,7 @@ static void result_wait(struct call_job *job, json_t *result, int fd)
 	if (fd >= 0)
 		close(fd);
 	out = json_object();
-	if (settle_fields(result, out) < 0) {
+	if (agentmsg_settle(result, out) < 0) {
 		json_decref(out);
 		return op_fail(c, OPERR_INTERNAL, "the desktop sent a malformed reply");
 	}
