@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpparts.h"
 #include "log.h"
 #include "mcp.h"
 #include "util.h"
@@ -149,10 +150,11 @@ void rest_auth(struct http_req *r, struct op_auth *out)
 	const char *t = NULL;
 	size_t len = 0;
 
-	if (n > 7 && !strncasecmp(h, "Bearer ", 7)) {
-		t = h + 7;
-		len = (size_t)n - 7;
-	} else if (lws_get_urlarg_by_name(r->wsi, "token=", tok, sizeof(tok))) {
+	if (n <= 0 || httpparts_bearer(h, (size_t)n, &t, &len) < 0) {
+		t = NULL;
+		len = 0;
+	}
+	if (!t && lws_get_urlarg_by_name(r->wsi, "token=", tok, sizeof(tok))) {
 		t = strncmp(tok, "token=", 6) ? tok : tok + 6;
 		len = strlen(t);
 	}
@@ -164,46 +166,8 @@ void rest_host(struct http_req *r, char *host, size_t cap)
 	int n = lws_hdr_copy(r->wsi, host, (int)cap, WSI_TOKEN_HOST);
 
 	/* It goes into URLs we hand out (viewer links): plain characters only. */
-	if (n <= 0 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-			      (size_t)n)
+	if (n <= 0 || !httpparts_host_ok(host, (size_t)n))
 		host[0] = '\0';
-}
-
-/* A query value as the schema types it. Returns NULL with err set. */
-static json_t *rest_typed(const json_t *prop, const char *name, const char *v, char *err, size_t cap)
-{
-	const char *type = json_string_value(json_object_get(prop, "type"));
-	char *end;
-
-	if (type && !strcmp(type, "integer")) {
-		long long n = strtoll(v, &end, 10);
-
-		if (end != v && !*end)
-			return json_integer(n);
-		snprintf(err, cap, "%s must be a whole number", name);
-		return NULL;
-	}
-	if (type && !strcmp(type, "number")) {
-		double d = strtod(v, &end);
-
-		if (end != v && !*end)
-			return json_real(d);
-		snprintf(err, cap, "%s must be a number", name);
-		return NULL;
-	}
-	if (type && !strcmp(type, "boolean")) {
-		if (!strcmp(v, "1") || !strcasecmp(v, "true"))
-			return json_true();
-		if (!strcmp(v, "0") || !strcasecmp(v, "false"))
-			return json_false();
-		snprintf(err, cap, "%s must be 1, 0, true or false", name);
-		return NULL;
-	}
-	json_t *s = json_string(v);   /* NULL when v is not UTF-8 */
-
-	if (!s)
-		snprintf(err, cap, "%s is not UTF-8", name);
-	return s;
 }
 
 /* Each '{name}' segment of pattern (which path matched) into
@@ -246,102 +210,29 @@ static int rest_query(struct http_req *r, const struct op *op, json_t *params, c
 
 	for (int i = 0;; i++) {
 		int n = lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
-		char *eq;
-		json_t *v;
 
 		if (n < 0)
 			break;
-		if ((size_t)n != strlen(frag)) {
-			snprintf(err, cap, "a query parameter holds a NUL byte");
+		if (httpparts_query(frag, (size_t)n, props, params, err, cap) < 0)
 			return -1;
-		}
-		eq = strchr(frag, '=');
-		if (eq)
-			*eq++ = '\0';
-		if (!frag[0] || !strcmp(frag, "token"))
-			continue;
-		v = rest_typed(json_object_get(props, frag), frag, eq ? eq : "", err, cap);
-		if (!v)
-			return -1;
-		json_object_set_new(params, frag, v);
 	}
 	return 0;
-}
-
-static json_t *rest_json(struct http_req *r, char *err, size_t cap)
-{
-	json_error_t je;
-	json_t *j;
-
-	if (r->body_len == 0)
-		return json_object();
-	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (!j)
-		snprintf(err, cap, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
-	return j;
 }
 
 /* The body into params as the route takes it. Returns 0, or the error
  * (with err set). */
 static enum operr rest_body(struct http_req *r, json_t *params, char *err, size_t cap)
 {
-	json_t *j = NULL;
-
 	switch (r->route->body) {
-	case RB_NONE:
-	case RB_WS:
-	case RB_MCP:
-		return OPERR_OK;
-	case RB_BINARY:
-		return OPERR_OK;
-	case RB_TEXT:
-		if (r->body_len && r->body[0] != '{') {
-			size_t room = r->body_len * 3 + 4;
-			char *clean = malloc(room);
-
-			if (!clean) {
-				snprintf(err, cap, "out of memory");
-				return OPERR_INTERNAL;
-			}
-			json_object_set_new(params, "text",
-					    json_stringn(clean, utf8_repair(r->body, r->body_len, clean, room)));
-			free(clean);
-			return OPERR_OK;
-		}
-		/* {"text": …} */
-		__attribute__((fallthrough));
 	case RB_JSON:
+		return httpparts_body(HTTPPARTS_JSON, r->body, r->body_len, params, err, cap);
 	case RB_ACTIONS:
-		j = rest_json(r, err, cap);
-		if (!j)
-			return OPERR_BAD_JSON;
-		if (r->route->body == RB_ACTIONS && r->body_len == 0) {
-			json_decref(j);
-			snprintf(err, cap, "a JSON body is required: an action, an array of them, "
-				 "or {\"actions\": [...]}");
-			return OPERR_BAD_JSON;
-		}
-		if (r->route->body == RB_ACTIONS &&
-		    (json_is_array(j) || (json_is_object(j) && !json_object_get(j, "actions")))) {
-			json_t *wrapped = json_array();
-
-			if (json_is_array(j))
-				json_array_extend(wrapped, j);
-			else
-				json_array_append(wrapped, j);
-			json_decref(j);
-			j = json_pack("{s:o}", "actions", wrapped);
-		}
-		if (!json_is_object(j)) {
-			json_decref(j);
-			snprintf(err, cap, "the body must be a JSON object");
-			return OPERR_BAD_JSON;
-		}
-		json_object_update(params, j);
-		json_decref(j);
+		return httpparts_body(HTTPPARTS_ACTIONS, r->body, r->body_len, params, err, cap);
+	case RB_TEXT:
+		return httpparts_body(HTTPPARTS_TEXT, r->body, r->body_len, params, err, cap);
+	default:
 		return OPERR_OK;
 	}
-	return OPERR_OK;
 }
 
 /* What a binary answer's result says besides the bytes (a settle wait's
@@ -441,15 +332,7 @@ void rest_handle(struct http_req *r)
 		c->bin_len = r->body_len;
 	}
 	n = lws_hdr_copy(r->wsi, etag, sizeof(etag), WSI_TOKEN_HTTP_IF_NONE_MATCH);
-	if (n > 0 && json_object_get(json_object_get(op_schema(op), "properties"), "if_none_match")) {
-		char *p = etag;
-
-		if (!strncmp(p, "W/", 2))
-			p += 2;
-		if (*p == '"')
-			p++;
-		p[strcspn(p, "\"")] = '\0';
-		json_object_set_new(params, "if_none_match", json_string(p));
-	}
+	if (n > 0 && json_object_get(json_object_get(op_schema(op), "properties"), "if_none_match"))
+		json_object_set_new(params, "if_none_match", json_string(httpparts_etag(etag)));
 	op_dispatch(c);
 }

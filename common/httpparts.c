@@ -1,0 +1,162 @@
+/*
+ * httpparts.c - query parameters, bearer tokens, Host, If-None-Match and
+ * bodies of HTTP requests (pure). See httpparts.h.
+ */
+#include "httpparts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* A query value as the schema types it. Returns NULL with err set. */
+static json_t *httpparts_typed(const json_t *prop, const char *name, const char *v, char *err, size_t cap)
+{
+	const char *type = json_string_value(json_object_get(prop, "type"));
+	char *end;
+
+	if (type && !strcmp(type, "integer")) {
+		long long n = strtoll(v, &end, 10);
+
+		if (end != v && !*end)
+			return json_integer(n);
+		snprintf(err, cap, "%s must be a whole number", name);
+		return NULL;
+	}
+	if (type && !strcmp(type, "number")) {
+		double d = strtod(v, &end);
+
+		if (end != v && !*end)
+			return json_real(d);
+		snprintf(err, cap, "%s must be a number", name);
+		return NULL;
+	}
+	if (type && !strcmp(type, "boolean")) {
+		if (!strcmp(v, "1") || !strcasecmp(v, "true"))
+			return json_true();
+		if (!strcmp(v, "0") || !strcasecmp(v, "false"))
+			return json_false();
+		snprintf(err, cap, "%s must be 1, 0, true or false", name);
+		return NULL;
+	}
+	json_t *s = json_string(v);   /* NULL when v is not UTF-8 */
+
+	if (!s)
+		snprintf(err, cap, "%s is not UTF-8", name);
+	return s;
+}
+
+int httpparts_query(char *frag, size_t n, const json_t *props, json_t *params, char *err, size_t cap)
+{
+	char *eq;
+	json_t *v;
+
+	if (n != strlen(frag)) {
+		snprintf(err, cap, "a query parameter holds a NUL byte");
+		return -1;
+	}
+	eq = strchr(frag, '=');
+	if (eq)
+		*eq++ = '\0';
+	if (!frag[0] || !strcmp(frag, "token"))
+		return 0;
+	v = httpparts_typed(json_object_get(props, frag), frag, eq ? eq : "", err, cap);
+	if (!v)
+		return -1;
+	/* A name that is not UTF-8 cannot be a key; the unknown-field
+	 * check would never see it, so refuse it here. */
+	if (json_object_set_new(params, frag, v) < 0) {
+		snprintf(err, cap, "a query parameter's name is not UTF-8");
+		return -1;
+	}
+	return 0;
+}
+
+int httpparts_bearer(const char *h, size_t n, const char **tok, size_t *len)
+{
+	if (n <= 7 || strncasecmp(h, "Bearer ", 7))
+		return -1;
+	*tok = h + 7;
+	*len = n - 7;
+	return 0;
+}
+
+int httpparts_host_ok(const char *host, size_t n)
+{
+	return n > 0 && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
+}
+
+const char *httpparts_etag(char *v)
+{
+	char *p = v;
+
+	if (!strncmp(p, "W/", 2))
+		p += 2;
+	if (*p == '"')
+		p++;
+	p[strcspn(p, "\"")] = '\0';
+	return p;
+}
+
+static json_t *httpparts_json(const char *body, size_t len, char *err, size_t cap)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (len == 0)
+		return json_object();
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		snprintf(err, cap, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+	return j;
+}
+
+enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len, json_t *params,
+			  char *err, size_t cap)
+{
+	json_t *j;
+
+	if (kind == HTTPPARTS_TEXT && len && body[0] != '{') {
+		size_t room = len * 3 + 4;
+		char *clean = malloc(room);
+
+		if (!clean) {
+			snprintf(err, cap, "out of memory");
+			return OPERR_INTERNAL;
+		}
+		json_object_set_new(params, "text", json_stringn(clean, utf8_repair(body, len, clean, room)));
+		free(clean);
+		return OPERR_OK;
+	}
+	/* JSON, actions, or text as {"text": …} */
+	j = httpparts_json(body, len, err, cap);
+	if (!j)
+		return OPERR_BAD_JSON;
+	if (kind == HTTPPARTS_ACTIONS && len == 0) {
+		json_decref(j);
+		snprintf(err, cap, "a JSON body is required: an action, an array of them, "
+			 "or {\"actions\": [...]}");
+		return OPERR_BAD_JSON;
+	}
+	if (kind == HTTPPARTS_ACTIONS &&
+	    (json_is_array(j) || (json_is_object(j) && !json_object_get(j, "actions")))) {
+		json_t *wrapped = json_array();
+
+		if (json_is_array(j))
+			json_array_extend(wrapped, j);
+		else
+			json_array_append(wrapped, j);
+		json_decref(j);
+		j = json_pack("{s:o}", "actions", wrapped);
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		snprintf(err, cap, "the body must be a JSON object");
+		return OPERR_BAD_JSON;
+	}
+	json_object_update(params, j);
+	json_decref(j);
+	return OPERR_OK;
+}
