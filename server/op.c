@@ -7,6 +7,7 @@
  * is exactly what it accepts. Loop thread only.
  */
 #include "op.h"
+#include "opparam.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -320,48 +321,34 @@ void op_dispatch(struct op_call *c)
 
 int op_param_str(struct op_call *c, const char *name, int required, const char **out)
 {
-	json_t *v = json_object_get(c->params, name);
+	char err[256];
 
-	*out = NULL;
-	if (!v || json_is_null(v)) {
-		if (!required)
-			return 0;
-		op_fail(c, OPERR_BAD_REQUEST, "%s is required", name);
+	if (opparam_str(c->params, name, required, out, err, sizeof(err)) < 0) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 		return -1;
 	}
-	if (!json_is_string(v)) {
-		op_fail(c, OPERR_BAD_REQUEST, "%s must be a string", name);
-		return -1;
-	}
-	*out = json_string_value(v);
 	return 0;
 }
 
 int op_param_int(struct op_call *c, const char *name, long min, long max, long *out)
 {
-	json_t *v = json_object_get(c->params, name);
+	char err[256];
 
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		op_fail(c, OPERR_BAD_REQUEST, "%s must be a whole number from %ld to %ld", name, min, max);
+	if (opparam_int(c->params, name, min, max, out, err, sizeof(err)) < 0) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 		return -1;
 	}
-	*out = (long)json_integer_value(v);
 	return 0;
 }
 
 int op_param_bool(struct op_call *c, const char *name, int *out)
 {
-	json_t *v = json_object_get(c->params, name);
+	char err[256];
 
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v)) {
-		op_fail(c, OPERR_BAD_REQUEST, "%s must be true or false", name);
+	if (opparam_bool(c->params, name, out, err, sizeof(err)) < 0) {
+		op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 		return -1;
 	}
-	*out = json_is_true(v);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "desktop.h"
 #include "log.h"
 #include "op.h"
+#include "shotparams.h"
 #include "sandbox.h"
 
 struct call_job;
@@ -150,88 +151,16 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 	op_ok_fd(c, mt, fd, (uint64_t)st.st_size, shot_meta(result, mt, c->etag));
 }
 
-/* The screenshot's params for the agent, from the op's. */
-static json_t *screenshot_params(struct op_call *c)
+/* The agent's screenshot params from params (the op's, or desktop.wait's
+ * "screenshot"); NULL with c failed. */
+static json_t *screenshot_params(struct op_call *c, const json_t *params)
 {
-	json_t *p = json_object(), *region;
-	const char *fmt;
-	long v, x = -1, y = -1, w = -1, h = -1;
-	int cursor = 0;
+	char err[256];
+	json_t *p = shotparams_agent(params, err, sizeof(err));
 
-	if (op_param_str(c, "format", 0, &fmt) < 0)
-		goto fail;
-	if (fmt) {
-		if (strcasecmp(fmt, "jpg") && strcasecmp(fmt, "jpeg") && strcasecmp(fmt, "png")) {
-			op_fail(c, OPERR_BAD_REQUEST, "format must be png or jpeg");
-			goto fail;
-		}
-		json_object_set_new(p, "format", json_string(strcasecmp(fmt, "png") ? "jpeg" : "png"));
-	}
-	v = -1;
-	if (op_param_int(c, "quality", 1, 100, &v) < 0)
-		goto fail;
-	if (v > 0)
-		json_object_set_new(p, "quality", json_integer(v));
-	for (int i = 0; i < 2; i++) {
-		v = -1;
-		if (op_param_int(c, i ? "height" : "width", 1, 16384, &v) < 0)
-			goto fail;
-		if (v > 0)
-			json_object_set_new(p, i ? "height" : "width", json_integer(v));
-	}
-	region = json_object_get(c->params, "region");
-	if (json_is_string(region)) {
-		if (sscanf(json_string_value(region), "%ld,%ld,%ld,%ld", &x, &y, &w, &h) != 4) {
-			op_fail(c, OPERR_BAD_REQUEST, "region must be x,y,w,h (w and h > 0)");
-			goto fail;
-		}
-	} else if (json_is_object(region)) {
-		const char *k[4] = { "x", "y", "w", "h" };
-		long *dst[4] = { &x, &y, &w, &h };
-
-		for (int i = 0; i < 4; i++) {
-			json_t *n = json_object_get(region, k[i]);
-
-			if (!json_is_integer(n)) {
-				op_fail(c, OPERR_BAD_REQUEST, "region must be {x, y, w, h} (whole numbers)");
-				goto fail;
-			}
-			*dst[i] = (long)json_integer_value(n);
-		}
-	} else if (region && !json_is_null(region)) {
-		op_fail(c, OPERR_BAD_REQUEST, "region must be \"x,y,w,h\" or {x, y, w, h}");
-		goto fail;
-	} else {
-		if (op_param_int(c, "x", 0, 16384, &x) < 0 || op_param_int(c, "y", 0, 16384, &y) < 0 ||
-		    op_param_int(c, "w", 1, 16384, &w) < 0 || op_param_int(c, "h", 1, 16384, &h) < 0)
-			goto fail;
-		int given = (x >= 0) + (y >= 0) + (w >= 0) + (h >= 0);
-
-		if (given && given < 4) {
-			op_fail(c, OPERR_BAD_REQUEST, "a region needs all of x, y, w and h");
-			goto fail;
-		}
-	}
-	if (x >= 0 || y >= 0 || w >= 0 || h >= 0) {
-		if (x < 0 || y < 0 || w <= 0 || h <= 0 || x > 16384 || y > 16384 || w > 16384 || h > 16384) {
-			op_fail(c, OPERR_BAD_REQUEST, "region must be x,y,w,h (w and h > 0)");
-			goto fail;
-		}
-		json_object_set_new(p, "region", json_pack("{s:I,s:I,s:I,s:I}", "x", (json_int_t)x, "y",
-							   (json_int_t)y, "w", (json_int_t)w, "h", (json_int_t)h));
-	}
-	if (op_param_bool(c, "cursor", &cursor) < 0)
-		goto fail;
-	if (cursor)
-		json_object_set_new(p, "cursor", json_true());
-	if (op_param_str(c, "if_none_match", 0, &fmt) < 0)
-		goto fail;
-	if (fmt)
-		json_object_set_new(p, "if_none_match", json_string(fmt));
+	if (!p)
+		op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 	return p;
-fail:
-	json_decref(p);
-	return NULL;
 }
 
 /* quiet (under quiet_key) and timeout_ms from c's params; quiet stays 0
@@ -264,7 +193,7 @@ static void run_screenshot(struct op_call *c)
 		return;
 	if (!quiet && json_object_get(c->params, "timeout_ms"))
 		return op_fail(c, OPERR_BAD_REQUEST, "timeout_ms goes with settle_ms");
-	params = screenshot_params(c);
+	params = screenshot_params(c, c->params);
 	if (!params)
 		return;
 	if (!quiet)
@@ -296,7 +225,6 @@ static void result_wait(struct call_job *job, json_t *result, int fd)
 static json_t *wait_screenshot(struct op_call *c, const json_t *shot)
 {
 	const json_t *props = json_object_get(op_schema(op_find("desktop.screenshot")), "properties");
-	json_t *saved = c->params, *p;
 	const char *key;
 	json_t *v;
 
@@ -311,11 +239,7 @@ static json_t *wait_screenshot(struct op_call *c, const json_t *shot)
 			return NULL;
 		}
 	}
-	/* screenshot_params reads c->params: lend it the object. */
-	c->params = (json_t *)shot;
-	p = screenshot_params(c);
-	c->params = saved;
-	return p;
+	return screenshot_params(c, shot);
 }
 
 static void run_wait(struct op_call *c)

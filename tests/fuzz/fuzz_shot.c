@@ -1,11 +1,14 @@
 /*
- * fuzz_shot.c - libFuzzer target for the desktop agent's screenshot
- * params (desktop/shot.c, desktop/scale.c): what "screenshot", a settle
- * wait's "screenshot" and an action's zoom region become.
+ * fuzz_shot.c - libFuzzer target for screenshot params on both sides:
+ * deskboxd's (common/shotparams.c: a client's desktop.screenshot params to
+ * the agent's) and the desktop agent's (desktop/shot.c, desktop/scale.c:
+ * what "screenshot" and a settle wait's "screenshot" become).
  *
  * The first four bytes give the screen size (1..16384 each), the rest is
- * the params JSON. What parses must capture a region inside the screen
- * and produce an image no bigger than that region, never empty.
+ * the params JSON. What the agent parses must capture a region inside the
+ * screen and produce an image no bigger than that region, never empty.
+ * What deskboxd passes on, the agent must take when its region is on the
+ * screen: the two sides may not disagree about a valid request.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,10 +17,34 @@
 
 #include "scale.h"
 #include "shot.h"
+#include "shotparams.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+/* deskboxd's side, then the agent's on what it sends. */
+static void server_side(const json_t *j, int sw, int sh)
+{
+	char err[256] = "";
+	json_t *p = shotparams_agent(j, err, sizeof(err)), *rg;
+	struct shot_req r;
+	json_int_t x, y, w, h;
+
+	if (!p) {
+		CHECK(err[0]);
+		return;
+	}
+	rg = json_object_get(p, "region");
+	x = json_integer_value(json_object_get(rg, "x"));
+	y = json_integer_value(json_object_get(rg, "y"));
+	w = json_integer_value(json_object_get(rg, "w"));
+	h = json_integer_value(json_object_get(rg, "h"));
+	CHECK(!rg || (x >= 0 && y >= 0 && w >= 1 && h >= 1 && w <= 16384 && h <= 16384));
+	if (!rg || (x + w <= sw && y + h <= sh))
+		CHECK(shot_parse(p, sw, sh, &r, err, sizeof(err)) == 0);
+	json_decref(p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(err[0]);
 	}
+	server_side(j, sw, sh);
 	json_decref(j);
 	return 0;
 }
