@@ -1,0 +1,135 @@
+/*
+ * test_httpparts.c - the HTTP parts deskboxd parses itself: query values
+ * typed by the schema, refused NULs and non-UTF-8 names, the bearer token,
+ * Host and If-None-Match, and bodies shaped per route.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "httpparts.h"
+
+static json_t *props(void)
+{
+	json_t *p = json_loads("{\"quality\":{\"type\":\"integer\"},\"cpu\":{\"type\":\"number\"},"
+			       "\"cursor\":{\"type\":\"boolean\"},\"path\":{\"type\":\"string\"}}", 0, NULL);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* httpparts_query on a copy of frag (n bytes); params kept. */
+static int query(json_t *pr, json_t *params, const char *frag, size_t n, char *err)
+{
+	char buf[256];
+
+	memcpy(buf, frag, n);
+	buf[n] = '\0';
+	return httpparts_query(buf, n, pr, params, err, 256);
+}
+
+static void test_query_typed(void **state)
+{
+	json_t *pr = props(), *params = json_object(), *want;
+	char err[256];
+
+	assert_int_equal(query(pr, params, "quality=50", 10, err), 0);
+	assert_int_equal(query(pr, params, "cpu=1.5", 7, err), 0);
+	assert_int_equal(query(pr, params, "cursor=true", 11, err), 0);
+	assert_int_equal(query(pr, params, "path=/a b", 9, err), 0);
+	assert_int_equal(query(pr, params, "other", 5, err), 0);
+	assert_int_equal(query(pr, params, "token=secret", 12, err), 0);
+	assert_int_equal(query(pr, params, "=x", 2, err), 0);
+	want = json_loads("{\"quality\":50,\"cpu\":1.5,\"cursor\":true,\"path\":\"/a b\",\"other\":\"\"}", 0, NULL);
+	assert_true(json_equal(params, want));
+	json_decref(want);
+	assert_int_equal(query(pr, params, "quality=5x", 10, err), -1);
+	assert_string_equal(err, "quality must be a whole number");
+	assert_int_equal(query(pr, params, "cursor=yes", 10, err), -1);
+	assert_int_equal(query(pr, params, "cpu=", 4, err), -1);
+	/* a decoded %00 */
+	assert_int_equal(query(pr, params, "path=/a\0b", 9, err), -1);
+	assert_string_equal(err, "a query parameter holds a NUL byte");
+	/* a value, and a name, that are not UTF-8 */
+	assert_int_equal(query(pr, params, "path=\xff", 6, err), -1);
+	assert_string_equal(err, "path is not UTF-8");
+	assert_int_equal(query(pr, params, "\xff=1", 3, err), -1);
+	assert_string_equal(err, "a query parameter's name is not UTF-8");
+	json_decref(params);
+	json_decref(pr);
+}
+
+static void test_headers(void **state)
+{
+	const char *tok;
+	size_t len;
+	char etag[64];
+
+	assert_int_equal(httpparts_bearer("Bearer abc", 10, &tok, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(tok, "abc", 3);
+	assert_int_equal(httpparts_bearer("bearer x", 8, &tok, &len), 0);
+	assert_int_equal(httpparts_bearer("Bearer ", 7, &tok, &len), -1);
+	assert_int_equal(httpparts_bearer("Basic abcd", 10, &tok, &len), -1);
+	assert_true(httpparts_host_ok("example.com:8080", 16));
+	assert_true(httpparts_host_ok("[::1]:80", 8));
+	assert_false(httpparts_host_ok("a.com/evil", 10));
+	assert_false(httpparts_host_ok("a\"b", 3));
+	assert_false(httpparts_host_ok("", 0));
+	strcpy(etag, "W/\"abc-1\"");
+	assert_string_equal(httpparts_etag(etag), "abc-1");
+	strcpy(etag, "\"x\", \"y\"");
+	assert_string_equal(httpparts_etag(etag), "x");
+	strcpy(etag, "plain");
+	assert_string_equal(httpparts_etag(etag), "plain");
+}
+
+static void body(enum httpparts_body kind, const char *text, enum operr want, const char *want_params)
+{
+	json_t *params = json_object();
+	char err[256] = "";
+
+	assert_int_equal(httpparts_body(kind, text, strlen(text), params, err, sizeof(err)), want);
+	if (want == OPERR_OK) {
+		json_t *w = json_loads(want_params, 0, NULL);
+
+		assert_true(json_equal(params, w));
+		json_decref(w);
+	} else {
+		assert_true(err[0]);
+	}
+	json_decref(params);
+}
+
+static void test_bodies(void **state)
+{
+	body(HTTPPARTS_JSON, "", OPERR_OK, "{}");
+	body(HTTPPARTS_JSON, "{\"a\":1}", OPERR_OK, "{\"a\":1}");
+	body(HTTPPARTS_JSON, "[1]", OPERR_BAD_JSON, NULL);
+	body(HTTPPARTS_JSON, "{\"a\":1,\"a\":2}", OPERR_BAD_JSON, NULL);
+	body(HTTPPARTS_JSON, "{\"a\":\"\xff\"}", OPERR_BAD_JSON, NULL);
+	body(HTTPPARTS_ACTIONS, "", OPERR_BAD_JSON, NULL);
+	body(HTTPPARTS_ACTIONS, "{\"action\":\"screenshot\"}", OPERR_OK,
+	     "{\"actions\":[{\"action\":\"screenshot\"}]}");
+	body(HTTPPARTS_ACTIONS, "[{\"type\":\"wait\"}]", OPERR_OK, "{\"actions\":[{\"type\":\"wait\"}]}");
+	body(HTTPPARTS_ACTIONS, "{\"actions\":[],\"format\":\"png\"}", OPERR_OK,
+	     "{\"actions\":[],\"format\":\"png\"}");
+	body(HTTPPARTS_TEXT, "hello", OPERR_OK, "{\"text\":\"hello\"}");
+	body(HTTPPARTS_TEXT, "{\"text\":\"hi\"}", OPERR_OK, "{\"text\":\"hi\"}");
+	body(HTTPPARTS_TEXT, "", OPERR_OK, "{}");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_query_typed),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_bodies),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
