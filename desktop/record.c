@@ -5,7 +5,8 @@
  * encoder thread, output file) and the stop requests waiting for it to
  * finish. The loop thread grabs frames into free queue slots and never
  * waits for the encoder: the queue's mutex is held only to move a slot
- * between the two sides. The encoder thread owns the libav objects from
+ * between the two sides; the encoder thread runs at a lower priority
+ * than the loop. The encoder thread owns the libav objects from
  * start to finish and touches nothing else of the agent; it says it is
  * done through an eventfd the loop polls, and the loop joins it then.
  *
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -290,6 +292,13 @@ static void *enc_main(void *arg)
 	struct rec *rc = arg;
 	uint64_t one = 1;
 	int e, told = 0;
+
+	/* Behind the loop for the CPU (nice 10, this thread only): when the
+	 * two compete, screenshots and input win and the queue fills and
+	 * drops frames instead. Failing that, it runs at the loop's. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0) {
+		/* nothing to do */
+	}
 
 	for (;;) {
 		int i;
