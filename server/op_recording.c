@@ -74,15 +74,17 @@ static void fail_with(struct op_call *c, const json_t *error)
 		op_fail(c, operr_from_code(code), "%.300s", msg ? msg : "the desktop failed");
 }
 
-/* Call the agent's method with params (stolen) about recording rid. */
-static void rcall(struct op_call *c, const char *method, const char *rid, json_t *params, rjob_fn fn)
+/* Call the agent's method with params (stolen) about recording rid.
+ * 0, or -1 with c failed (and not to be touched again). */
+static int rcall(struct op_call *c, const char *method, const char *rid, json_t *params, rjob_fn fn)
 {
 	struct rjob *j = calloc(1, sizeof(*j));
 
 	if (!j || !params) {
 		free(j);
 		json_decref(params);
-		return op_fail(c, OPERR_INTERNAL, "out of memory");
+		op_fail(c, OPERR_INTERNAL, "out of memory");
+		return -1;
 	}
 	j->sb = c->sb;
 	j->c = c;
@@ -91,9 +93,11 @@ static void rcall(struct op_call *c, const char *method, const char *rid, json_t
 	snprintf(j->rid, sizeof(j->rid), "%s", rid);
 	if (!desk_call(c->sb, method, params, -1, rjob_reply, j)) {
 		free(j);
-		return op_fail(c, OPERR_DESKTOP_NOT_RUNNING, "cannot reach the desktop: %s", strerror(errno));
+		op_fail(c, OPERR_DESKTOP_NOT_RUNNING, "cannot reach the desktop: %s", strerror(errno));
+		return -1;
 	}
 	op_set_job(c, j, rjob_cancel);
+	return 0;
 }
 
 /* The recording the call names, or NULL with c failed (404). */
@@ -157,6 +161,7 @@ static void run_start(struct op_call *c)
 {
 	const char *quality = "medium";
 	long fps = 10, maxd = 600;
+	struct sandbox *sb = c->sb;
 	struct recording *r;
 
 	if (op_param_int(c, "fps", 1, 60, &fps) < 0 ||
@@ -178,12 +183,11 @@ static void run_start(struct op_call *c)
 	r->fps = (int)fps;
 	r->max_duration_s = maxd;
 	snprintf(r->quality, sizeof(r->quality), "%s", quality);
-	rcall(c, AGENT_M_RECORD_START, r->id,
-	      json_pack("{s:s,s:i,s:I,s:s}", "id", r->id, "fps", (int)fps, "max_duration_s",
-			(json_int_t)maxd, "quality", quality),
-	      started);
-	if (c->done && c->err != OPERR_OK)
-		recording_remove(c->sb, r);
+	if (rcall(c, AGENT_M_RECORD_START, r->id,
+		  json_pack("{s:s,s:i,s:I,s:s}", "id", r->id, "fps", (int)fps, "max_duration_s",
+			    (json_int_t)maxd, "quality", quality),
+		  started) < 0)
+		recording_remove(sb, r);
 }
 
 /* --- stop --- */
@@ -234,7 +238,8 @@ static void run_stop(struct op_call *c)
 	if (desktop_up(c) < 0)
 		return;
 	r->state = REC_STOPPING;
-	rcall(c, AGENT_M_RECORD_STOP, r->id, json_pack("{s:s}", "id", r->id), stopped);
+	if (rcall(c, AGENT_M_RECORD_STOP, r->id, json_pack("{s:s}", "id", r->id), stopped) < 0)
+		r->state = REC_RECORDING;
 }
 
 /* --- list --- */
@@ -264,9 +269,11 @@ static void run_list(struct op_call *c)
 	if (active && active->state == REC_RECORDING && c->sb->state == SBX_RUNNING && c->sb->desk) {
 		const char *name, *error;
 
-		if (desk_state(c->sb, &name, &error) == DESK_READY)
-			return rcall(c, AGENT_M_RECORD_STATUS, active->id,
-				     json_pack("{s:s}", "id", active->id), listed);
+		if (desk_state(c->sb, &name, &error) == DESK_READY) {
+			rcall(c, AGENT_M_RECORD_STATUS, active->id, json_pack("{s:s}", "id", active->id),
+			      listed);
+			return;
+		}
 	}
 	listed(&j, NULL, NULL, NULL, -1);
 }
