@@ -115,8 +115,11 @@ class RecordingTest(ServerTestCase):
         rec = self.start(fps=10)
         self.assertEqual(rec["state"], "recording")
         self.assertTrue(rec["id"].startswith("rec_"))
-        # It ends when told (a file), not by a ^C that may go astray.
-        self.act({"action": "type", "text": "while [ ! -e /tmp/stop-output ]; do date +%N; sleep 0.03; done\n"})
+        # A line every 40 ms (one fork each: sleep), so every 100 ms slot
+        # sees new text; it ends when told (a file), not by a ^C that may
+        # go astray.
+        self.act({"action": "type", "text": "i=0; while [ ! -e /tmp/stop-output ]; do i=$((i+1)); "
+                                            "echo line $i; sleep 0.04; done\n"})
         time.sleep(5)
         self.server.exec(self.sid, cmd="touch /tmp/stop-output")
         done = self.stop(rec["id"])
@@ -130,7 +133,10 @@ class RecordingTest(ServerTestCase):
         self.assertEqual(st["pix_fmt"], "yuv420p")
         self.assertEqual((st["width"], st["height"]), (1280, 800))
         frames = int(st["nb_read_frames"])
-        self.assertGreaterEqual(frames, 35, "frames of 5 s of output at 10 fps")
+        self.assertEqual(frames, done["frames"])
+        # ~50; fewer only when a machine loaded far past its cores starves
+        # the encoder (it runs behind the agent's loop) and frames drop.
+        self.assertGreaterEqual(frames, 30, "frames of 5 s of output at 10 fps: %r" % done)
         self.assertLessEqual(frames, 62)
         self.assertAlmostEqual(float(info["format"]["duration"]), done["duration_ms"] / 1000, delta=0.3)
         self.assertIn(info["format"]["format_name"].split(",")[0], ("mov", "mp4"))
