@@ -304,9 +304,10 @@ json_t *recording_json(const struct recording *r, const json_t *live)
 		dur = ((r->end_us ? r->end_us : srv_mono_us()) - r->t0_us) / 1000;
 	if (dur > (int64_t)r->max_duration_s * 1000)
 		dur = (int64_t)r->max_duration_s * 1000;
-	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:i,s:i,s:i,s:s,s:I}", "id", r->id, "state",
+	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:s,s:I}", "id", r->id, "state",
 		      state_names[r->state], "started", started, "duration_ms", (json_int_t)dur,
-		      "bytes", (json_int_t)r->bytes, "frames", (json_int_t)r->frames, "fps", r->fps,
+		      "bytes", (json_int_t)r->bytes, "frames", (json_int_t)r->frames, "dropped",
+		      (json_int_t)r->dropped, "fps", r->fps,
 		      "width", r->width, "height", r->height, "quality", r->quality, "max_duration_s",
 		      (json_int_t)r->max_duration_s);
 	if (o && live) {
@@ -314,6 +315,8 @@ json_t *recording_json(const struct recording *r, const json_t *live)
 			json_object_set_new(o, "bytes", json_integer(v));
 		if (int_in(live, "frames", 0, INT64_C(1) << 32, &v) == 0)
 			json_object_set_new(o, "frames", json_integer(v));
+		if (int_in(live, "dropped", 0, INT64_C(1) << 32, &v) == 0)
+			json_object_set_new(o, "dropped", json_integer(v));
 	}
 	if (o && r->error[0])
 		json_object_set_new(o, "error", json_string(r->error));

@@ -84,7 +84,7 @@ void recording_remove(struct sandbox *sb, struct recording *r);
 /* Free all of sb's recordings (the sandbox is going). */
 void recording_free_all(struct sandbox *sb);
 
-/* The API object {id, state, started, duration_ms, bytes, frames, fps,
+/* The API object {id, state, started, duration_ms, bytes, frames, dropped, fps,
  * width, height, quality, max_duration_s[, error]}. live (may be NULL)
  * is the agent's record.status of a running one. */
 json_t *recording_json(const struct recording *r, const json_t *live);

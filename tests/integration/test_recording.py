@@ -134,9 +134,11 @@ class RecordingTest(ServerTestCase):
         self.assertEqual((st["width"], st["height"]), (1280, 800))
         frames = int(st["nb_read_frames"])
         self.assertEqual(frames, done["frames"])
-        # ~50; fewer only when a machine loaded far past its cores starves
-        # the encoder (it runs behind the agent's loop) and frames drop.
-        self.assertGreaterEqual(frames, 30, "frames of 5 s of output at 10 fps: %r" % done)
+        # ~50 (50-52 seen at a load average of 16 on 2 cores); when a
+        # machine loaded far past its cores starves the encoder (it runs
+        # behind the agent's loop), changes are dropped, and counted.
+        self.assertGreaterEqual(frames + done["dropped"], 30, "5 s of output at 10 fps: %r" % done)
+        self.assertGreaterEqual(frames, 15, "5 s of output at 10 fps: %r" % done)
         self.assertLessEqual(frames, 62)
         self.assertAlmostEqual(float(info["format"]["duration"]), done["duration_ms"] / 1000, delta=0.3)
         self.assertIn(info["format"]["format_name"].split(",")[0], ("mov", "mp4"))
