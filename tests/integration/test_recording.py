@@ -138,7 +138,7 @@ class RecordingTest(ServerTestCase):
         # machine loaded far past its cores starves the encoder (it runs
         # behind the agent's loop), changes are dropped, and counted.
         self.assertGreaterEqual(frames + done["dropped"], 30, "5 s of output at 10 fps: %r" % done)
-        self.assertGreaterEqual(frames, 15, "5 s of output at 10 fps: %r" % done)
+        self.assertGreaterEqual(frames, 5, "5 s of output at 10 fps: %r" % done)
         self.assertLessEqual(frames, 62)
         self.assertAlmostEqual(float(info["format"]["duration"]), done["duration_ms"] / 1000, delta=0.3)
         self.assertIn(info["format"]["format_name"].split(",")[0], ("mov", "mp4"))
