@@ -25,6 +25,8 @@ static const struct agentmsg_rule agentmsg_rules[] = {
 	{ AGENT_M_VNC_ATTACH, 0, 0 },
 	{ AGENT_M_VNC_STATS, 0, 0 },
 	{ AGENT_M_EVENTS_WATCH, 0, 0 },
+	/* an MP4 in the sandbox's disk, streamed with its length checked */
+	{ AGENT_M_RECORD_OPEN, 0, AGENTMSG_FD_FILE },
 };
 
 const struct agentmsg_rule *agentmsg_rule(const char *method)

@@ -15,10 +15,14 @@
 #include <jansson.h>
 
 /* How deskboxd reads the reply to a call of one method. */
+#define AGENTMSG_FD_FILE 2
+
 struct agentmsg_rule {
 	const char *method;
 	size_t max_body;   /* largest {"body_fd": true} reply read; 0: inline only */
-	int fd;            /* the reply may carry a sealed memfd (an image) */
+	int fd;            /* the reply may carry a sealed memfd (an image): 1; or
+			      AGENTMSG_FD_FILE: a regular file, unsealed (a
+			      recording: its reader copes with a file that shrinks) */
 };
 
 /* The rule for method; a method outside the table answers inline only,

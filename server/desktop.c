@@ -359,7 +359,9 @@ static size_t on_reply(struct desk *d, json_t *msg, int fd)
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
-	} else if (fd >= 0 && (!c->rule->fd || !sealed_file(fd, &st))) {
+	} else if (fd >= 0 && (!c->rule->fd || (c->rule->fd == AGENTMSG_FD_FILE
+						 ? fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
+						 : !sealed_file(fd, &st)))) {
 		why = c->rule->fd ? "the desktop sent an unsealed file" : "the desktop sent a file it should not";
 		close(fd);
 		fd = -1;
