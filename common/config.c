@@ -48,9 +48,10 @@ const char config_usage[] =
 	"  --activity-url URL     --single: GET URL while its desktop is watched, every\n"
 	"                         --activity-interval S (60), as --activity-id NAME\n"
 	"                         in --activity-namespace NS (agent-sandbox's router)\n"
+	"  --log-level LEVEL      info, or debug: also each create's timeline (info)\n"
 	"  --help, --version\n";
 
-enum kind { K_STR, K_URL, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE };
+enum kind { K_STR, K_URL, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE, K_LEVEL };
 
 struct key {
 	const char *name;
@@ -95,6 +96,7 @@ static const struct key keys[] = {
 	{ "activity-namespace", K_STR, F(activity_namespace),
 	  sizeof(((struct config *)0)->activity_namespace), 0, 0 },
 	{ "activity-interval", K_LONG, F(activity_interval_s), 0, 1, 86400 },
+	{ "log-level", K_LEVEL, F(log_debug), 0, 0, 0 },
 };
 #undef F
 
@@ -193,6 +195,13 @@ int config_set(struct config *c, const char *key, const char *value,
 	switch (k->kind) {
 	case K_LISTEN:
 		return set_listen(c, value, err, errlen);
+	case K_LEVEL:
+		if (strcmp(value, "info") && strcmp(value, "debug")) {
+			snprintf(err, errlen, "%s: want info or debug, got '%s'", key, value);
+			return -1;
+		}
+		*(int *)(p + k->off) = !strcmp(value, "debug");
+		return 0;
 	case K_URL:
 		if (value[0] && !url_ok(value)) {
 			snprintf(err, errlen, "%s: want http://HOST[:PORT][/PATH], got '%s'", key, value);

@@ -39,6 +39,7 @@ struct config {
 	char activity_id[254];      /* ... its X-Sandbox-ID (the sandbox's name) */
 	char activity_namespace[64];/* ... its X-Sandbox-Namespace */
 	long activity_interval_s;
+	int log_debug;              /* --log-level debug */
 };
 
 void config_defaults(struct config *c);

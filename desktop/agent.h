@@ -17,6 +17,7 @@
 #include "encode.h"
 #include "input.h"
 #include "shot.h"
+#include "shotprep.h"
 #include "vnc.h"
 #include "xserver.h"
 
@@ -62,6 +63,7 @@ struct agent {
 	struct vnc *vnc;            /* VNC viewers */
 	struct watch *watch;        /* events and settle waits */
 	struct record *rec;         /* screen recordings */
+	struct shotprep prep;       /* preparing the default screenshot (pool) */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
 	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */
@@ -69,6 +71,7 @@ struct agent {
 	pid_t wm;                   /* the window manager's group, or -1 */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
 	struct agent_shot_cache shot_cache;
+	int64_t exec_us, open_us;   /* monotonic: main() entered, X set up */
 };
 
 #endif

@@ -28,6 +28,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actions.h"
@@ -50,6 +51,14 @@ struct opts {
 };
 
 static struct agent agent;
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void agent_log(const char *fmt, ...)
 {
@@ -396,6 +405,7 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "setenv: %s", strerror(errno));
 		return -1;
 	}
+	a->open_us = now_us();
 	start_wm(a, o);
 	return 0;
 }
@@ -519,6 +529,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		vnc_run(a->vnc);
 		watch_run(a->watch);
 		record_run(a->rec);
+		shotprep_run(a);
 		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
@@ -543,6 +554,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		timeout = earlier(timeout, clipboard_timeout_ms(a->clip));
 		timeout = earlier(timeout, watch_timeout_ms(a->watch));
 		timeout = earlier(timeout, record_timeout_ms(a->rec));
+		timeout = earlier(timeout, shotprep_timeout_ms(a));
 		if (!apps_started)
 			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
@@ -593,6 +605,7 @@ int main(int argc, char **argv)
 	}
 	/* Exec'd from a memfd, our name would be "memfd:deskbox-d". */
 	prctl(PR_SET_NAME, "deskbox-desktop");
+	a->exec_us = now_us();
 	parse_args(argc, argv, &o);
 	a->xs.pid = -1;
 	a->xs.pidfd = -1;
@@ -616,10 +629,17 @@ int main(int argc, char **argv)
 	}
 	agent_log("ready on %s, %dx%d (max %dx%d)", a->xs.name, a->disp->width,
 	      a->disp->height, o.max_w, o.max_h);
-	chan_event(&a->chan, "ready", json_pack("{s{sisi}ssss}", "display", "width",
+	/* timeline: when each start-up step ended (monotonic us), for
+	 * deskboxd's debug log of the create. */
+	chan_event(&a->chan, "ready", json_pack("{s{sisi}sssss{sIsIsIsIsI}}", "display", "width",
 						a->disp->width, "height", a->disp->height,
 						"display_name", a->xs.name,
-						"xauthority", a->xauth));
+						"xauthority", a->xauth, "timeline",
+						"exec", (json_int_t)a->exec_us,
+						"xvfb_exec", (json_int_t)a->xs.exec_us,
+						"x_ready", (json_int_t)a->xs.ready_us,
+						"x_open", (json_int_t)a->open_us,
+						"ready", (json_int_t)now_us()));
 	rc = serve(a, sfd, &o);
 	record_destroy(a->rec);
 	vnc_destroy(a->vnc);

@@ -82,6 +82,7 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 	struct encode_image img;
 	struct shot_req req;
 	char etag[SHOT_ETAG_LEN];
+	int cached;
 
 	*result = NULL;
 	*fd = -1;
@@ -96,7 +97,8 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 		*result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
 		return 0;
 	}
-	if (c->etag[0] && strcmp(c->etag, etag) == 0) {
+	cached = c->etag[0] && strcmp(c->etag, etag) == 0;
+	if (cached) {
 		img = (struct encode_image){ c->data, c->len, c->width, c->height };
 	} else {
 		if (encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0)
@@ -108,10 +110,10 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 		snprintf(err, errlen, "memfd: %m");
 		return -1;
 	}
-	*result = json_pack("{sssisisssI}", "media_type",
+	*result = json_pack("{sssisisssIsb}", "media_type",
 			    shot_media_type(req.format), "width", img.width,
 			    "height", img.height, "etag", etag, "size",
-			    (json_int_t)img.len);
+			    (json_int_t)img.len, "cached", cached);
 	return 0;
 }
 
@@ -123,6 +125,20 @@ static void m_screenshot(struct agent *a, json_t *id, json_t *params,
 
 	if (methods_shot(a, params, &r->result, &r->fd, &code, err, sizeof err) < 0)
 		return reply_error(r, code, "%s", err);
+}
+
+/* {"keep": bool}: prepare the default screenshot whenever the screen
+ * settles (deskboxd asks this of a pool member until it is taken). */
+static void m_shot_prepare(struct agent *a, json_t *id, json_t *params,
+			   struct reply *r)
+{
+	char err[256];
+	int keep = 0;
+
+	if (jget_bool(params, "keep", 0, &keep, err, sizeof err) < 0)
+		return reply_error(r, "bad_request", "%s", err);
+	shotprep_keep(&a->prep, keep);
+	r->result = json_pack("{sb}", "ok", 1);
 }
 
 static void m_actions(struct agent *a, json_t *id, json_t *params,
@@ -358,6 +374,7 @@ static const struct {
 	method_fn fn;
 } methods[] = {
 	{AGENT_M_SCREENSHOT, m_screenshot},
+	{AGENT_M_SHOT_PREPARE, m_shot_prepare},
 	{AGENT_M_ACTIONS, m_actions},
 	{AGENT_M_DISPLAY_GET, m_display_get},
 	{AGENT_M_DISPLAY_SET, m_display_set},

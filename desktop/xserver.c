@@ -96,6 +96,14 @@ fail:
 	return -1;
 }
 
+static int64_t xserver_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static long xserver_ms_left(const struct timespec *deadline)
 {
 	struct timespec now;
@@ -198,6 +206,7 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 		argv[a++] = "GLX";
 	}
 	argv[a] = NULL;
+	xs->exec_us = xserver_now_us();
 	xs->pid = spawn_exec(XSERVER_BIN, argv, p[1], -1, SIGKILL);
 	close(p[1]);
 	if (xs->pid < 0) {
@@ -207,6 +216,7 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 	xs->pidfd = (int)syscall(SYS_pidfd_open, xs->pid, 0);
 	if (xserver_wait_ready(xs, p[0], o->display, err, errlen) < 0)
 		goto fail;
+	xs->ready_us = xserver_now_us();
 	close(p[0]);
 	return 0;
 fail:

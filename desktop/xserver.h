@@ -22,6 +22,7 @@ struct xserver {
 	int status;             /* wait status once reaped, else -1 */
 	char name[16];          /* ":N" */
 	uint8_t cookie[16];     /* MIT-MAGIC-COOKIE-1 */
+	int64_t exec_us, ready_us; /* monotonic: forked, answered on -displayfd */
 };
 
 /*

@@ -44,6 +44,7 @@
 #define AGENTPROTO_DEADLINE_ACTIONS_MS (15 * 60 * 1000)
 
 #define AGENT_M_SCREENSHOT     "screenshot"
+#define AGENT_M_SHOT_PREPARE   "screenshot.prepare"
 #define AGENT_M_ACTIONS        "actions"
 #define AGENT_M_DISPLAY_GET    "display.get"
 #define AGENT_M_DISPLAY_SET    "display.set"

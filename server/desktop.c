@@ -235,6 +235,24 @@ static void desk_watch_changed(struct srv *srv, const char *sandbox)
 			send_watch(sb->desk);
 }
 
+/* The agent's start-up times (monotonic us) into the create's timeline;
+ * sbx_mark keeps only the ones that fit. */
+static void mark_agent_steps(struct sandbox *sb, const json_t *t)
+{
+	static const struct { const char *key; enum sbx_step step; } keys[] = {
+		{ "exec", SBX_T_AGENT_EXEC }, { "xvfb_exec", SBX_T_XVFB_EXEC },
+		{ "x_ready", SBX_T_X_READY }, { "x_open", SBX_T_X_OPEN },
+		{ "ready", SBX_T_AGENT_READY },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *v = json_object_get(t, keys[i].key);
+
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			sbx_mark(sb, keys[i].step, (int64_t)json_integer_value(v));
+	}
+}
+
 static void on_event(struct desk *d, json_t *msg)
 {
 	const char *ev = json_string_value(json_object_get(msg, "event"));
@@ -243,6 +261,8 @@ static void on_event(struct desk *d, json_t *msg)
 	if (!ev || bus_event(d, ev, msg))
 		return;
 	if (!strcmp(ev, "ready")) {
+		mark_agent_steps(d->sb, json_object_get(msg, "timeline"));
+		sbx_mark(d->sb, SBX_T_DESK_READY, 0);
 		disp = json_object_get(msg, "display");
 		if (agentmsg_display(disp, &d->width, &d->height) < 0)
 			log_event(d->sb->id, "desktop: a malformed display size in ready");
@@ -281,6 +301,7 @@ static void on_event(struct desk *d, json_t *msg)
 		}
 		json_decref(d->apps);
 		d->apps = apps;
+		sbx_mark(d->sb, SBX_T_APPS, 0);
 	} else if (!strcmp(ev, AGENT_E_RECORD_ENDED)) {
 		recording_agent_event(d->sb, msg);
 	} else if (!strcmp(ev, "display_lost")) {
@@ -561,6 +582,7 @@ int desk_start(struct sandbox *sb)
 	d->sb = sb;
 	d->chan = d->logfd = -1;
 	d->state = DESK_STARTING;
+	sbx_mark(sb, SBX_T_AGENT_SPAWN, 0);
 	d->width = sb->spec.width;
 	d->height = sb->spec.height;
 	sb->desk = d;

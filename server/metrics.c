@@ -253,6 +253,9 @@ char *metrics_render(struct srv *srv, size_t *len)
 	gauge(&b, "deskbox_pool_size", "Booted desktops waiting in the warm pool.", srv->pool_size);
 	gauge(&b, "deskbox_pool_target", "The warm pool's target size (--pool).", srv->cfg.pool);
 	counter(&b, "deskbox_pool_hits_total", "Creates served from the warm pool.", m->pool_hits);
+	counter(&b, "deskbox_screenshots_cached_total",
+		"Screenshots answered with bytes already encoded (nothing drew since, or prepared in the pool).",
+		m->shots_cached);
 	counter(&b, "deskbox_pool_misses_total", "Creates that matched no ready pool member.",
 		m->pool_misses);
 	counter(&b, "deskbox_execs_total", "Commands run through exec.", m->execs);

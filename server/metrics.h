@@ -32,6 +32,7 @@ struct metrics_hist {
 struct metrics {
 	uint64_t creates, create_failures, destroys, expirations;
 	uint64_t pool_hits, pool_misses;
+	uint64_t shots_cached;       /* screenshots the agent had already encoded */
 	uint64_t execs;
 	uint64_t viewer_bytes;                /* WebSocket bytes to viewers */
 	int control_conns;                    /* open control channels (rpc_ws.c) */

@@ -148,6 +148,9 @@ static void result_screenshot(struct call_job *job, json_t *result, int fd)
 		return op_fail(c, OPERR_INTERNAL, "the desktop sent no image");
 	}
 	mt = !strcmp(mt, "image/jpeg") ? "image/jpeg" : "image/png";
+	sbx_mark(job->sb, SBX_T_FIRST_SHOT, 0);
+	if (json_is_true(json_object_get(result, "cached")))
+		c->srv->metrics.shots_cached++;
 	op_ok_fd(c, mt, fd, (uint64_t)st.st_size, shot_meta(result, mt, c->etag));
 }
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentproto.h"
+#include "desktop.h"
 #include "drain.h"
 #include "ev.h"
 #include "log.h"
@@ -23,6 +25,7 @@
 #define POOL_MAX_SHAPES 8
 #define POOL_PARALLEL 2          /* boots at once, over every shape */
 #define POOL_RETRY_MS 5000       /* after a boot failed */
+#define POOL_TAKE_DELAY_MS 250   /* refill this long after a take */
 
 struct pool_shape {
 	char *body;                  /* the create body, JSON */
@@ -61,7 +64,7 @@ int pool_same_shape(const struct req_create *a, const struct req_create *b)
 	const struct limits *x = &a->limits, *y = &b->limits;
 
 	return !strcmp(a->rootfs, b->rootfs) && a->desktop == b->desktop &&
-	       a->width == b->width && a->height == b->height && a->gl == b->gl &&
+	       a->width == b->width && a->height == b->height && a->gl == b->gl && a->wm == b->wm &&
 	       a->vnc_port == b->vnc_port && same_strv(a->apps, b->apps) &&
 	       !a->network == !b->network && (!a->network || !strcmp(a->network, b->network)) &&
 	       x->memory_mb == y->memory_mb && x->pids == y->pids && x->cpu == y->cpu &&
@@ -69,6 +72,7 @@ int pool_same_shape(const struct req_create *a, const struct req_create *b)
 }
 
 static void refill_soon(struct srv *srv);
+static void prepare_shots(struct sandbox *sb, int keep);
 static int evict_one(struct srv *srv, const char *why);
 
 static struct sandbox *find_member(struct srv *srv, const char *id)
@@ -104,6 +108,7 @@ static void on_booted(struct op_call *c)
 
 		if (sb) {
 			sb->pool_ready = 1;
+			prepare_shots(sb, 1);
 			s->ready++;
 			srv->pool_size++;
 			log_event(sb->id, "pool: ready (%d of %d)", s->ready, s->size);
@@ -180,10 +185,15 @@ static void on_refill(lws_sorted_usec_list_t *sul)
 		ev_timer(srv, &p->timer, on_refill, wait_us / 1000 + 1);
 }
 
-static void refill_soon(struct srv *srv)
+static void refill_after(struct srv *srv, int ms)
 {
 	if (srv->pool && !srv->pool->stopped)
-		ev_timer(srv, &srv->pool->timer, on_refill, 0);
+		ev_timer(srv, &srv->pool->timer, on_refill, ms);
+}
+
+static void refill_soon(struct srv *srv)
+{
+	refill_after(srv, 0);
 }
 
 static int add_shape(struct srv *srv, int size, const char *body, char *err, size_t cap)
@@ -265,6 +275,19 @@ int pool_live_count(const struct srv *srv)
 	return srv->nsandboxes - (srv->pool ? srv->pool->leaving : 0);
 }
 
+/*
+ * While a member waits, its agent keeps the whole-screen PNG encoded
+ * whenever the screen settles, so the taker's first screenshot is the
+ * bytes already made; once taken it stops (speculative encodes are for
+ * nobody's desktop but the pool's). Best effort: without it the first
+ * screenshot encodes, as any other.
+ */
+static void prepare_shots(struct sandbox *sb, int keep)
+{
+	if (sb->desk)
+		desk_call(sb, AGENT_M_SHOT_PREPARE, json_pack("{s:b}", "keep", keep), -1, NULL, NULL);
+}
+
 /* Destroy one ready member. */
 static int evict_one(struct srv *srv, const char *why)
 {
@@ -313,11 +336,15 @@ int pool_take(struct srv *srv, struct req_create *spec, struct op_call *c)
 	sb->spec.model_h = spec->model_h;
 	req_create_free(spec);
 	sb->created_us = srv_wall_us();
-	sb->start_mono_us = srv_mono_us();
+	sb->start_mono_us = c->start_us > 0 ? c->start_us : srv_mono_us();
 	sbx_set_timeout(sb, sb->spec.timeout_s);
+	prepare_shots(sb, 0);
 	log_event(sb->id, "pool: taken by a create");
 	op_ok(c, sbx_json(sb));
-	refill_soon(srv);
+	/* A boot's clone and jail set-up run on this loop and its Xvfb takes a
+	 * core: after a take, let the taker's first calls (a screenshot, an
+	 * exec) go first. */
+	refill_after(srv, POOL_TAKE_DELAY_MS);
 	return 1;
 }
 

@@ -292,6 +292,7 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 	}
 	if (h->type == PROTO_READY) {
 		if (sb->state == SBX_STARTING) {
+			sbx_mark(sb, SBX_T_RUNNING, 0);
 			set_state(sb, SBX_RUNNING);
 			log_event(sb->id, "running (pid %d, %.1f ms)", (int)sb->pid,
 				  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
@@ -304,6 +305,7 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 				struct op_call *c = sb->create_call;
 
 				sb->create_call = NULL;
+				sbx_mark(sb, SBX_T_ANSWERED, 0);
 				op_ok(c, sbx_json(sb));
 			}
 		}
@@ -320,6 +322,54 @@ static void dispatch(struct sandbox *sb, const struct proto_hdr *h, int *fds, in
 		}
 		return;
 	}
+}
+
+static const char *const step_names[SBX_T_N] = {
+	[SBX_T_CGROUP] = "cgroups", [SBX_T_CLONE] = "clone",
+	[SBX_T_RUNNING] = "init ready", [SBX_T_AGENT_SPAWN] = "agent spawn",
+	[SBX_T_AGENT_EXEC] = "agent exec", [SBX_T_XVFB_EXEC] = "Xvfb exec",
+	[SBX_T_X_READY] = "X ready", [SBX_T_X_OPEN] = "X connected",
+	[SBX_T_AGENT_READY] = "agent ready", [SBX_T_DESK_READY] = "ready read",
+	[SBX_T_ANSWERED] = "answered", [SBX_T_APPS] = "apps started",
+	[SBX_T_FIRST_SHOT] = "first screenshot",
+};
+
+static void log_timeline(struct sandbox *sb)
+{
+	char line[1024];
+	size_t n = 0;
+
+	for (int s = 0; s <= SBX_T_ANSWERED; s++) {
+		if (!sb->steps[s])
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s +%.1f", n ? "," : "",
+				      (double)(sb->steps[s] - sb->start_mono_us) / 1000.0);
+		if (n >= sizeof(line))
+			break;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", step_names[s]);
+		if (n >= sizeof(line))
+			break;
+	}
+	log_event(sb->id, "timeline (ms since the request):%s", line);
+}
+
+void sbx_mark(struct sandbox *sb, enum sbx_step s, int64_t at_us)
+{
+	int64_t now = srv_mono_us();
+
+	if (sb->steps[s])
+		return;
+	/* The agent's times are its word: only ones that fit are kept. */
+	if (at_us && (at_us < sb->start_mono_us || at_us > now))
+		return;
+	sb->steps[s] = at_us ? at_us : now;
+	if (!sb->srv->cfg.log_debug)
+		return;
+	if (s == SBX_T_ANSWERED)
+		log_timeline(sb);
+	else if (s > SBX_T_ANSWERED)
+		log_event(sb->id, "timeline: +%.1f ms %s", (double)(sb->steps[s] - sb->start_mono_us) / 1000.0,
+			  step_names[s]);
 }
 
 void sbx_desktop_ready(struct sandbox *sb)
@@ -340,6 +390,7 @@ void sbx_desktop_ready(struct sandbox *sb)
 	log_event(sb->id, "desktop up %.1f ms after create",
 		  (double)(srv_mono_us() - sb->start_mono_us) / 1000.0);
 	sb->create_call = NULL;
+	sbx_mark(sb, SBX_T_ANSWERED, 0);
 	op_ok(c, sbx_json(sb));
 }
 
@@ -731,7 +782,8 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		}
 		sb->nids = UIDRANGE_SIZE;
 	}
-	sb->start_mono_us = srv_mono_us();
+	/* The timeline counts from the request, parsing included. */
+	sb->start_mono_us = req->start_us > 0 ? req->start_us : srv_mono_us();
 
 	if (egress_sandbox_new(sb, sb->spec.network) < 0) {
 		op_fail(req, OPERR_INTERNAL, "out of memory");
@@ -744,6 +796,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		goto fail_sb;
 	}
 	sb->enforced = (unsigned)cg;
+	sbx_mark(sb, SBX_T_CGROUP, 0);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		op_fail(req, OPERR_INTERNAL, "socketpair: %s", strerror(errno));
 		goto fail_cg;
@@ -763,6 +816,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		goto fail_cg;
 	}
 	close(sv[1]);
+	sbx_mark(sb, SBX_T_CLONE, 0);
 	sb->chan = sv[0];
 	sb->pid = jp.pid;
 	sb->pidfd = jp.pidfd;

@@ -18,6 +18,30 @@
 enum sbx_state { SBX_STARTING, SBX_RUNNING, SBX_STOPPING, SBX_FAILED };
 
 /*
+ * The steps of one create, for the debug log's timeline (sbx_mark): each
+ * is a monotonic time, 0 until it happened. The agent's steps come from
+ * its "ready" event (CLOCK_MONOTONIC is one clock for the host and every
+ * jail: there is no time namespace).
+ */
+enum sbx_step {
+	SBX_T_CGROUP,       /* its cgroups made, limits written */
+	SBX_T_CLONE,        /* clone3 returned, maps written, released */
+	SBX_T_RUNNING,      /* the jail built (mounts, pivot_root, seccomp), init
+			       exec'd and its READY read by deskboxd */
+	SBX_T_AGENT_SPAWN,  /* the agent's spawn sent to init */
+	SBX_T_AGENT_EXEC,   /* the agent runs */
+	SBX_T_XVFB_EXEC,    /* Xvfb forked */
+	SBX_T_X_READY,      /* Xvfb's -displayfd answer */
+	SBX_T_X_OPEN,       /* the agent connected and set up (XShm, RandR, ...) */
+	SBX_T_AGENT_READY,  /* the agent sent "ready" */
+	SBX_T_DESK_READY,   /* deskboxd read it */
+	SBX_T_ANSWERED,     /* the create answered (201) */
+	SBX_T_APPS,         /* the apps started */
+	SBX_T_FIRST_SHOT,   /* the first screenshot answered */
+	SBX_T_N
+};
+
+/*
  * A reply from init to a request sent with sbx_send. h is NULL when the
  * sandbox is going away (the op is then forgotten whatever is returned).
  * The callback may take fds (setting fds[i] = -1); the rest are closed.
@@ -52,7 +76,8 @@ struct sandbox {
 	char error[512];
 	struct req_create spec;
 	int64_t created_us, expires_us;   /* wall clock; expires 0 = never */
-	int64_t start_mono_us;
+	int64_t start_mono_us;            /* the create's request came in */
+	int64_t steps[SBX_T_N];           /* monotonic us, 0: not (yet) */
 	unsigned enforced;                /* CG_* */
 	pid_t pid;
 	int uid_slot;                     /* uidrange.c slot, or -1 (rootless) */
@@ -85,6 +110,11 @@ struct sandbox {
 const struct viewer_token *sbx_viewer_add(struct sandbox *sb, int view_only, long ttl_s);
 /* 0 and *view_only if token is a live viewer token of sb, else -1. */
 int sbx_viewer_check(struct sandbox *sb, const char *token, int *view_only);
+
+/* Step s of sb's start happened now (at_us: at that monotonic time, or 0
+ * for now). Only the first time counts. At SBX_T_ANSWERED the timeline so
+ * far goes to the log at debug level; the later steps get a line each. */
+void sbx_mark(struct sandbox *sb, enum sbx_step s, int64_t at_us);
 
 /* Called by desktop.c: the desktop came up, or failed to come up. */
 void sbx_desktop_ready(struct sandbox *sb);

@@ -15,6 +15,7 @@ wait is a bounded poll.
 
 import base64
 import os
+import re
 import shlex
 import shutil
 import struct
@@ -868,6 +869,29 @@ class TestDesktopFailure(DesktopCase):
 
 
 # ---------------------------------------------------------------- error paths
+
+class TestCreateTimeline(ServerTestCase):
+    """--log-level debug: each create's steps with their offsets, in order
+    (docs/operating.md reads them)."""
+    server_options = {"log_level": "debug"}
+
+    def test_timeline_in_the_log(self):
+        sb = self.sandbox(wm=False, apps=["xterm"])
+        self.server.expect(200, "GET", "%s/%s/screenshot" % (API, sb["id"]), raw=True)
+        steps = ["cgroups", "clone", "init ready", "agent spawn", "agent exec", "Xvfb exec",
+                 "X ready", "X connected", "agent ready", "ready read", "answered"]
+        line = wait_until(lambda: next((ln for ln in self.server.log_text().splitlines()
+                                        if sb["id"] + " timeline (ms" in ln), None), 10)
+        self.assertTrue(line, self.server.log_tail())
+        got = [(float(m.group(1)), m.group(2)) for m in
+               re.finditer(r"\+([\d.]+) ([A-Za-z ]+?)(?:,|$)", line.split(":", 3)[-1])]
+        self.assertEqual([n for _, n in got], steps, line)
+        self.assertEqual([t for t, _ in got], sorted(t for t, _ in got), line)
+        for later in ("apps started", "first screenshot"):
+            self.assertTrue(wait_until(lambda: re.search(
+                r"%s timeline: \+[\d.]+ ms %s" % (sb["id"], later), self.server.log_text()), 10),
+                later)
+
 
 class TestErrors(DesktopCase):
 

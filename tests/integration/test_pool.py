@@ -77,6 +77,47 @@ class TestPool(unittest.TestCase):
         srv.create(desktop=False)   # no such shape: cold
         self.assertEqual(metric(srv, "deskbox_pool_misses_total"), 1)
 
+    def test_first_screenshot_is_prepared_and_exact(self):
+        """A member keeps its screen encoded while it waits: the taker's
+        first screenshot is those bytes, the same a fresh encode gives, and
+        any drawing makes the next one new."""
+        srv = self.start(pool=1)
+        shot = "%s/%%s/screenshot" % API
+
+        def png(sid, query=""):
+            r = srv.expect(200, "GET", shot % sid + query, raw=True)
+            return r.body, r.headers["etag"]
+
+        # A member is prepared once its screen has been still 50 ms; a take
+        # right after it came up may beat that, so take until one was (the
+        # bytes are checked on every take either way).
+        for attempt in range(10):
+            until(lambda: metric(srv, "deskbox_pool_size") == 1, timeout=30, what="the pool filled")
+            time.sleep(0.3)
+            before = metric(srv, "deskbox_screenshots_cached_total")
+            sid = srv.create()["id"]
+            first, etag = png(sid)
+            prepared = metric(srv, "deskbox_screenshots_cached_total") == before + 1
+            srv.expect(200, "GET", shot % sid + "?format=jpeg", raw=True)  # evicts it
+            again, etag2 = png(sid)
+            self.assertEqual(first, again, "the prepared bytes are a fresh encode's")
+            self.assertEqual(etag, etag2)
+            if prepared:
+                break
+            srv.delete(sid)
+        self.assertTrue(prepared, "no take found its first screenshot prepared")
+        self.assertEqual(png(sid), (again, etag2))
+        self.assertEqual(metric(srv, "deskbox_screenshots_cached_total"), before + 2,
+                         "an unchanged screen is answered from the last encode")
+
+        # Something draws: a new image, encoded, not the kept one.
+        srv.exec(sid, cmd="setsid xterm -geometry 40x10+0+0 </dev/null >/dev/null 2>&1 &")
+        until(lambda: png(sid)[1] != etag, timeout=30, what="the xterm drew")
+        drawn, etag3 = png(sid)
+        self.assertNotEqual(drawn, first)
+        srv.expect(200, "GET", shot % sid + "?format=jpeg", raw=True)
+        self.assertEqual(png(sid), (drawn, etag3), "exact: the kept bytes equal a fresh encode")
+
     def test_bad_shapes_fail_at_start(self):
         from deskbox import ServerError
         for shapes, says in [("{", "JSON array"), ('[{"size": 0, "spec": {}}]', "size"),

@@ -581,6 +581,12 @@ static void test_operating_keys(void **state)
 	set_ok(c, "single", "{\"apps\": [\"xterm\"]}");
 	assert_string_equal(c->single, "{\"apps\": [\"xterm\"]}");
 	set_fails(c, "activity-interval", "0", "from 1");
+	assert_int_equal(c->log_debug, 0);
+	set_ok(c, "log-level", "debug");
+	assert_int_equal(c->log_debug, 1);
+	set_ok(c, "log-level", "info");
+	assert_int_equal(c->log_debug, 0);
+	set_fails(c, "log-level", "verbose", "info or debug");
 }
 
 int main(void)
