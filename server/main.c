@@ -25,6 +25,7 @@
 #define MFD_EXEC 0x0010U   /* Linux 6.3: executable even under vm.memfd_noexec=1 */
 #endif
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -350,6 +351,29 @@ static void setup_mounts(const char *web_dir)
 	}
 }
 
+/* Most descriptors deskboxd asks for: ~6 per desktop, so room for
+ * thousands, while keeping lws's per-fd tables (sized from the limit) small. */
+#define MAIN_NOFILE_WANT 65536
+
+/*
+ * A soft open-file limit of 1024 (the usual default, systemd's too) would
+ * cap deskboxd near 160 desktops: raise it towards the hard limit, which
+ * is the administrator's bound. Sandboxes get their own (--nofile).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = MAIN_NOFILE_WANT;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_event(NULL, "cannot raise the open-file limit: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
@@ -367,6 +391,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	load_config(argc, argv);
+	raise_nofile();
 	srv.rootless = geteuid() != 0;
 	srv.init_fd = srv.desktop_fd = srv.signal_fd = -1;
 	default_state_dir();

@@ -15,8 +15,10 @@ error is printed: that is the limit found). Then, with all of them idle:
   deskboxd               RSS, CPU over BENCH_DENSITY_IDLE_S idle seconds,
                          open fds
   all sandboxes          CPU over the same idle seconds
-  latency at full load   /healthz, a screenshot of one sandbox, /metrics,
-                         each beside the same measure with one sandbox
+  latency at full load   /healthz, a screenshot of one sandbox (encoded,
+                         and of an unchanged screen, which the agent
+                         answers from its last encode), /metrics, each
+                         beside the same measure with one sandbox
   drain                  SIGTERM with --drain-grace 1 to exit, minus the
                          grace: what destroying every sandbox costs
 
@@ -99,12 +101,19 @@ def note(name, text):
 
 
 def latencies(srv, sid):
+    """/healthz; a screenshot that is encoded (the pointer drawn in every
+    other one, so none repeats the last and comes from the agent's cache);
+    one of an unchanged screen (the cache); /metrics."""
     c = srv.client(keepalive=True)
+    url = "%s/%s/screenshot" % (API, sid)
     health = timings(lambda: c.expect(200, "GET", "/healthz", token=None), 50)
-    shot = timings(lambda: c.expect(200, "GET", "%s/%s/screenshot" % (API, sid), raw=True), 20)
+    flip = []
+    shot = timings(lambda: (flip.append(1), c.expect(200, "GET", url + ("?cursor=true" if len(flip) % 2
+                                                                      else ""), raw=True)), 20)
+    cached = timings(lambda: c.expect(200, "GET", url, raw=True), 20)
     scrape = timings(lambda: c.expect(200, "GET", "/metrics", token=None, raw=True), 10)
     c.close()
-    return health, shot, scrape
+    return health, (shot, cached), scrape
 
 
 def xvfb_ready_ms():
@@ -187,6 +196,7 @@ def run(srv):
     floor_health, floor_shot, floor_scrape = latencies(srv, first["id"])
     ids = [first["id"]]
     creates, stop = [], "BENCH_DENSITY_MAX=%d reached" % MAX
+    cpu0 = cpu_ticks(srv.proc.pid)
     while len(ids) < MAX:
         if mem_available_mib() < FLOOR_MIB:
             stop = "host MemAvailable under the %d MiB floor (shared machine)" % FLOOR_MIB
@@ -203,6 +213,7 @@ def run(srv):
             print("  ... %d desktops, MemAvailable %.0f MiB" % (len(ids), mem_available_mib()),
                   flush=True)
     n = len(ids)
+    create_cpu = (cpu_ticks(srv.proc.pid) - cpu0) / HZ
     time.sleep(3)  # let the last desktops settle to idle
 
     sample = ids[:: max(1, n // 10)][:10]
@@ -228,14 +239,18 @@ def run(srv):
     note("host MemAvailable drop per sandbox", "%.1f MiB" % ((avail0 - avail1) / max(n, 1)))
     note("deskboxd RSS", "%.1f MiB (%.1f at start; %.1f KiB per sandbox)"
          % (rss_kib(pid) / 1024.0, rss0 / 1024.0, (rss_kib(pid) - rss0) / max(n, 1)))
+    note("deskboxd CPU for the creates", "%.1f s (%.1f ms per create)"
+         % (create_cpu, 1000.0 * create_cpu / max(len(creates), 1)))
     note("deskboxd CPU, idle", "%.2f %% of a core over %.0f s" % (100.0 * (d1 - d0) / HZ / (t1 - t0), t1 - t0))
     note("all sandboxes' CPU, idle", "%.2f %% of a core (%.4f %% each)"
          % (100.0 * (s1 - s0) / HZ / (t1 - t0), 100.0 * (s1 - s0) / HZ / (t1 - t0) / max(n, 1)))
     note("deskboxd open fds", "%d (%.1f per sandbox)" % (fd_count(pid), fd_count(pid) / max(n, 1)))
     row("/healthz, 1 sandbox", floor_health, "ms")
     row("/healthz, %d sandboxes" % n, health, "ms")
-    row("screenshot of one sandbox, 1 sandbox", floor_shot, "ms")
-    row("screenshot of one sandbox, %d sandboxes" % n, shot, "ms")
+    row("screenshot (PNG, encoded), 1 sandbox", floor_shot[0], "ms")
+    row("screenshot (PNG, encoded), %d sandboxes" % n, shot[0], "ms")
+    row("screenshot, unchanged screen, 1 sandbox", floor_shot[1], "ms")
+    row("screenshot, unchanged screen, %d sandboxes" % n, shot[1], "ms")
     row("/metrics scrape, 1 sandbox", floor_scrape, "ms")
     row("/metrics scrape, %d sandboxes" % n, scrape, "ms")
 

@@ -1,10 +1,11 @@
 """Ways to run deskboxd: rootless (user namespaces), image root filesystems,
-the config file, and where the token comes from.
+the config file, where the token comes from, and a low open-file limit.
 
 Every test starts its own deskboxd; all of them clean up through the harness.
 """
 
 import os
+import resource
 import shutil
 import stat
 import subprocess
@@ -260,6 +261,27 @@ class TestConfigAndToken(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("another deskboxd", r.stderr)
         self.assertEqual(srv.healthz(), {"status": "ok"})
+
+
+class TestOpenFileLimit(unittest.TestCase):
+    def test_a_low_soft_limit_is_raised(self):
+        """A soft limit of 256 would cap deskboxd near 40 desktops: it raises
+        its own towards the hard limit (at most 65536)."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        try:
+            srv = Server()
+            self.addCleanup(srv.stop)
+            srv.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        with open("/proc/%d/limits" % srv.proc.pid) as f:
+            line = next(ln for ln in f if ln.startswith("Max open files"))
+        want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        self.assertEqual(int(line.split()[3]), want, line)
+        sb = srv.create(desktop=False)
+        self.assertEqual(srv.exec(sb["id"], cmd="ulimit -n")["stdout"], "1024\n",
+                         "a sandbox keeps its own limit (--nofile)")
 
 
 if __name__ == "__main__":
