@@ -240,6 +240,20 @@ int op_allowed(const struct op *op, const struct op_auth *auth, const char *id)
 	return (op->flags & OPF_VIEW) != 0;
 }
 
+enum operr op_refusal(const struct op *op, const struct op_auth *auth, const char *id,
+		      char *msg, size_t cap)
+{
+	if (op_allowed(op, auth, id))
+		return OPERR_OK;
+	if (auth->scope == OPS_NONE) {
+		snprintf(msg, cap, "missing or wrong API token (Authorization: Bearer TOKEN)");
+		return OPERR_UNAUTHORIZED;
+	}
+	snprintf(msg, cap, "this token may not call %s%s%.64s", op->name, id ? " on sandbox " : "",
+		 id ? id : "");
+	return OPERR_FORBIDDEN;
+}
+
 /* Every key of params must be a property of the schema. */
 static int op_check_fields(struct op_call *c)
 {
@@ -284,6 +298,8 @@ void op_dispatch(struct op_call *c)
 {
 	const struct op *op = c->op;
 	const char *id = NULL;
+	enum operr e;
+	char msg[160];
 	json_t *idj;
 
 	if (!json_is_object(c->params))
@@ -294,12 +310,8 @@ void op_dispatch(struct op_call *c)
 		if (!id)
 			return op_fail(c, OPERR_BAD_REQUEST, "sandbox (the sandbox's id) is required");
 	}
-	if (!op_allowed(op, &c->auth, id))
-		return op_fail(c, c->auth.scope == OPS_NONE ? OPERR_UNAUTHORIZED : OPERR_FORBIDDEN,
-			       c->auth.scope == OPS_NONE
-				       ? "missing or wrong API token (Authorization: Bearer TOKEN)"
-				       : "this token may not call %s%s%s", op->name,
-			       id ? " on sandbox " : "", id ? id : "");
+	if ((e = op_refusal(op, &c->auth, id, msg, sizeof(msg))) != OPERR_OK)
+		return op_fail(c, e, "%s", msg);
 	if (id) {
 		c->sb = id_valid(id) ? sbx_find(c->srv, id) : NULL;
 		if (!c->sb || c->sb->state == SBX_STARTING)

@@ -185,6 +185,13 @@ void op_authenticate(struct srv *srv, const char *token, size_t len, struct op_a
 /* Whether auth may call op on sandbox id (NULL: no sandbox). */
 int op_allowed(const struct op *op, const struct op_auth *auth, const char *id);
 
+/* The refusal op_allowed means: OPERR_OK when allowed, else
+ * OPERR_UNAUTHORIZED or OPERR_FORBIDDEN with the message in msg. For
+ * bindings that must refuse before they take anything more of a request
+ * (the JSON-RPC channel's binary input). */
+enum operr op_refusal(const struct op *op, const struct op_auth *auth, const char *id,
+		      char *msg, size_t cap);
+
 /* params as JSON text, for the req.c parsers (they take a body). NULL
  * with c failed; free the text. */
 char *op_params_dump(struct op_call *c, size_t *len);

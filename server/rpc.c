@@ -192,6 +192,7 @@ static void rpc_request(struct rpc_peer *p, json_t *req, struct rpc_batch *b)
 	int has_id;
 	const struct op *op;
 	struct rpc_req *r;
+	enum operr e;
 	char err[256];
 
 	if (b)
@@ -222,6 +223,14 @@ static void rpc_request(struct rpc_peer *p, json_t *req, struct rpc_batch *b)
 			rpc_answer(p, b, rpc_error_obj(id, operr_rpc(OPERR_TOO_BUSY),
 						       "too many requests in flight on this connection",
 						       OPERR_TOO_BUSY, -1));
+		goto done;
+	}
+	/* Scope first: a token that may not call op on that sandbox gets no
+	 * further, not even its binary input read and held. */
+	if ((e = op_refusal(op, &p->auth, json_string_value(json_object_get(params, "sandbox")),
+			    err, sizeof(err))) != OPERR_OK) {
+		if (has_id)
+			rpc_answer(p, b, rpc_error_obj(id, operr_rpc(e), err, e, -1));
 		goto done;
 	}
 	r = calloc(1, sizeof(*r));
