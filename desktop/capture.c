@@ -43,7 +43,11 @@ struct capture *capture_create(struct display *d, char *err, size_t errlen)
 		snprintf(err, errlen, "visual is not 24-bit RGB");
 		goto fail;
 	}
-	c->shm.shmid = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+	/* Group-readable and writable: the agent may run as a uid of its own
+	 * with the user's group, and Xvfb, the user's, must attach it. The
+	 * user can reach it too; it holds nothing but pixels of a screen
+	 * the user can read and draw on anyway. */
+	c->shm.shmid = shmget(IPC_PRIVATE, size, IPC_CREAT | 0660);
 	if (c->shm.shmid < 0) {
 		snprintf(err, errlen, "shmget %zu bytes: %s", size, strerror(errno));
 		goto fail;

@@ -603,6 +603,10 @@ int main(int argc, char **argv)
 		agent_log("PR_SET_DUMPABLE: %s", strerror(errno));
 		return 1;
 	}
+	/* On a uid of its own, init hands us CAPS_AGENT as ambient
+	 * capabilities; they are for making our children the user's
+	 * (spawn.c), never for an exec to inherit. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	/* Exec'd from a memfd, our name would be "memfd:deskbox-d". */
 	prctl(PR_SET_NAME, "deskbox-desktop");
 	a->exec_us = now_us();

@@ -3,7 +3,11 @@
  *
  * The agent blocks SIGCHLD/SIGTERM/SIGINT (they arrive on a signalfd) and
  * ignores SIGPIPE; both would leak into children through exec, so the
- * child restores defaults before it runs anything. Owns no state.
+ * child restores defaults before it runs anything. When the agent runs as
+ * a uid of its own (include/caps.h), every child becomes the sandbox's
+ * user and drops the agent's capabilities before it execs: Xvfb, the
+ * window manager and the apps are the user's, as they are rootless. Owns
+ * no state.
  */
 #include "spawn.h"
 
@@ -12,6 +16,24 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include "caps.h"
+#include "proto.h"
+
+int spawn_own_uid(void)
+{
+	return getuid() == PROTO_AGENT_UID;
+}
+
+int spawn_as_user(void)
+{
+	if (!spawn_own_uid())
+		return 0;
+	if (setresgid(PROTO_USER_GID, PROTO_USER_GID, PROTO_USER_GID) < 0 ||
+	    setresuid(PROTO_USER_UID, PROTO_USER_UID, PROTO_USER_UID) < 0)
+		return -1;
+	return caps_drop_all();
+}
 
 /* Child side, after fork: only async-signal-safe calls. */
 static void spawn_child(const char *path, char *const argv[], int keep_fd,
@@ -24,6 +46,9 @@ static void spawn_child(const char *path, char *const argv[], int keep_fd,
 	for (int s = 1; s < NSIG; s++)
 		sigaction(s, &dfl, NULL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Before the parent-death signal: a credential change clears it. */
+	if (spawn_as_user() < 0)
+		_exit(127);
 	if (prctl(PR_SET_PDEATHSIG, deathsig) < 0 || getppid() != parent)
 		_exit(127);
 	setpgid(0, 0);

@@ -17,6 +17,17 @@
 pid_t spawn_exec(const char *path, char *const argv[], int keep_fd, int err_fd,
 		 int deathsig);
 
+/* Does the agent run as a uid of its own (PROTO_AGENT_UID, inside a
+ * sandbox with its own id range)? Not when run by hand on a host. */
+int spawn_own_uid(void);
+
+/*
+ * In a child about to exec user code: become the sandbox's user, with no
+ * capability, if the agent runs as a uid of its own (a no-op otherwise).
+ * 0, or -1 with errno.
+ */
+int spawn_as_user(void);
+
 /* Signal the process group led by pid (if pid > 0). */
 void spawn_kill_group(pid_t pid, int sig);
 

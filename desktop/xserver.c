@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "spawn.h"
 
 #define XSERVER_BIN "/usr/bin/Xvfb"
@@ -164,7 +166,7 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 	char dfd[16], screen[32];
 	int p[2] = {-1, -1};
 	char *argv[24];
-	int a = 0;
+	int a = 0, r;
 
 	xs->pid = -1;
 	xs->pidfd = -1;
@@ -176,7 +178,24 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		return -1;
 	}
-	if (xserver_write_xauth(o->xauth, o->display, xs->cookie, err, errlen) < 0)
+	/* The cookie file is the user's (in their home, read by Xvfb and the
+	 * apps): created with the user's file system ids when the agent has
+	 * a uid of its own. setfsuid answers the previous id, not errors:
+	 * the check is that it took. */
+	if (spawn_own_uid()) {
+		setfsgid(PROTO_USER_GID);
+		setfsuid(PROTO_USER_UID);
+		if ((uid_t)setfsuid((uid_t)-1) != PROTO_USER_UID) {
+			snprintf(err, errlen, "cannot write %s as the user", o->xauth);
+			return -1;
+		}
+	}
+	r = xserver_write_xauth(o->xauth, o->display, xs->cookie, err, errlen);
+	if (spawn_own_uid()) {
+		setfsuid(getuid());
+		setfsgid(getgid());
+	}
+	if (r < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));

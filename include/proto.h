@@ -76,6 +76,15 @@ struct proto_hdr {
 				     * only SPAWN_FAIL or, at the end, EXITED;
 				     * one message and one server wake-up fewer
 				     * per command */
+#define PROTO_SPAWN_AGENT    0x10 /* run as PROTO_AGENT_UID, keeping CAP_SETUID,
+				     * CAP_SETGID, CAP_KILL (include/caps.h): the desktop
+				     * agent, in a sandbox with its own id range */
+
+/* Ids inside a sandbox: the user's, and the desktop agent's own (with the
+ * user's group, so Xvfb and the apps share its XShm segments; see caps.h). */
+#define PROTO_USER_UID  1000
+#define PROTO_USER_GID  1000
+#define PROTO_AGENT_UID 999
 
 /* PROTO_OPEN flags (in hdr.arg). */
 #define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */

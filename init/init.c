@@ -9,6 +9,11 @@
  * the sandbox user (so the kernel, not deskboxd, resolves paths inside the
  * sandbox's root).
  *
+ * With an id range of its own (deskboxd as root) init holds CAP_SETUID,
+ * CAP_SETGID and CAP_KILL of the sandbox's user namespace and nothing else:
+ * the desktop agent's shim takes uid PROTO_AGENT_UID and passes them on to
+ * it; every other shim drops them before anything runs (include/caps.h).
+ *
  * Each command runs under a small "shim" child: it is a child subreaper in
  * its own session, so every process the command starts, even one that
  * double-forks or calls setsid, stays below it and dies with it on a kill.
@@ -20,6 +25,7 @@
  * contain (/proc/1/exe is the host's deskbox-init), so user paths are opened
  * with openat2 and RESOLVE_NO_MAGICLINKS.
  */
+#include "caps.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -192,7 +198,7 @@ static void __attribute__((noreturn)) exec_command(struct proto_spawn *sp, int e
  * terminal, then exec. Runs on the shim's memory: nothing here may return
  * or change what the shim reads afterwards. */
 static void __attribute__((noreturn)) command_main(struct proto_spawn *sp, const int *fds,
-						   int execfd, int pty, int extra)
+						   int execfd, int pty, int extra, int agent)
 {
 	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 
@@ -218,6 +224,9 @@ static void __attribute__((noreturn)) command_main(struct proto_spawn *sp, const
 		if (dup3(extra, 3, 0) < 0)
 			_exit(126);
 	}
+	/* Credentials are the task's own, not the memory it borrows. */
+	if (agent && caps_ambient_agent() < 0)
+		_exit(126);
 	if (execfd >= 0) {
 		int e = fcntl(execfd, F_DUPFD_CLOEXEC, 4);
 
@@ -244,6 +253,15 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 	pid_t child;
 
 	close_others(fds, nfds);
+	/* The desktop agent gets a uid of its own and keeps the capabilities
+	 * init holds (a sandbox with its own id range only); everything else
+	 * runs with none. */
+	if (flags & PROTO_SPAWN_AGENT) {
+		if (setresuid(PROTO_AGENT_UID, PROTO_AGENT_UID, PROTO_AGENT_UID) < 0)
+			_exit(126);
+	} else if (caps_drop_all() < 0) {
+		_exit(126);
+	}
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	sigemptyset(&set);
@@ -263,7 +281,7 @@ static void shim_main(struct proto_spawn *sp, int *fds, int nfds, int flags)
 	 * _exit; environ, the one shared write, is nothing the shim reads. */
 	child = vfork();
 	if (child == 0)
-		command_main(sp, fds, execfd, pty, extra);
+		command_main(sp, fds, execfd, pty, extra, flags & PROTO_SPAWN_AGENT);
 	close_all(fds, nfds);
 	if (child < 0)
 		_exit(126);
@@ -338,7 +356,7 @@ static void on_spawn(struct proto_hdr *h, ssize_t len, int *fds, int nfds)
 	int want = (pty ? 0 : 3) + !!(h->arg & PROTO_SPAWN_EXECFD) + !!(h->arg & PROTO_SPAWN_EXTRAFD);
 	pid_t pid;
 
-	if (pty && (h->arg & (PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD)))
+	if (pty && (h->arg & (PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD | PROTO_SPAWN_AGENT)))
 		want = -1;
 	if (nfds != want ||
 	    proto_unpack_spawn(msgbuf, (size_t)len, &sp, argv, envp, MAX_STRINGS)) {
@@ -645,6 +663,10 @@ int main(void)
 
 	/* Same uid as the commands: keep them out of our memory and fds. */
 	prctl(PR_SET_DUMPABLE, 0);
+	/* CAPS_AGENT (with an id range of its own) stay with init and go only
+	 * to the desktop agent, on purpose (shim_main): no exec of ours
+	 * carries them by default. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	default_signals();
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

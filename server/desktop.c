@@ -537,8 +537,13 @@ static int spawn_agent(struct desk *d)
 	fds[2] = logp[1];
 	fds[3] = srv->desktop_fd;
 	fds[4] = sv[1];
+	/* With an id range of its own the sandbox runs the agent as a uid of
+	 * its own, out of the user's reach (include/caps.h); rootless maps
+	 * one uid, and the agent shares it with the user (non-dumpable). */
 	d->spawn_op = sbx_spawn(sb, argv, NULL, 0, "/home/user",
-				PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD, fds, 5, on_agent_exit, d);
+				PROTO_SPAWN_EXECFD | PROTO_SPAWN_EXTRAFD |
+				(sb->nids > 1 ? PROTO_SPAWN_AGENT : 0),
+				fds, 5, on_agent_exit, d);
 	if (!d->spawn_op) {
 		if (errno == EMSGSIZE)
 			snprintf(d->error, sizeof(d->error), "the desktop's apps are too long");

@@ -14,8 +14,10 @@
  *   /dev/shm stay writable) → hostname, lo up → setsid → fds: channel as 3,
  *   /dev/null as 0-2, nothing else → rlimits (after the fds: a lower nofile
  *   leaves no room to move high fds down) → user namespace → drop the
- *   capability bounding set → uid/gid 1000 (clears every capability) →
- *   PDEATHSIG → no_new_privs → seccomp → execveat(init).
+ *   capability bounding set → uid/gid 1000 (clears every capability; as
+ *   root all but CAP_SETUID/CAP_SETGID/CAP_KILL of the user namespace, which init
+ *   keeps to start the desktop agent as a uid of its own: include/caps.h)
+ *   → PDEATHSIG → no_new_privs → seccomp → execveat(init).
  *
  * The user namespace. As root, every sandbox runs on a host id range of its
  * own (uidrange.c), so no two share a host uid or the kernel's per-user
@@ -62,6 +64,7 @@
 #include <unistd.h>
 #include <linux/seccomp.h>
 
+#include "caps.h"
 #include "egress.h"
 #include "log.h"
 
@@ -194,6 +197,7 @@ static void build_etc(struct child *c)
 	mkdir_or_die(c, "etc", 0755);
 	write_text(c, "etc/passwd",
 		   "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+		   "deskbox:x:999:1000:deskbox desktop agent:/nonexistent:/usr/sbin/nologin\n"
 		   "user:x:1000:1000:deskbox user:/home/user:/bin/bash\n"
 		   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", 0644);
 	write_text(c, "etc/group",
@@ -404,9 +408,28 @@ static void arrange_fds(struct child *c)
 	syscall(SYS_close_range, 6, ~0U, 0);
 }
 
+/* As root, with an id range of its own: CAPS_AGENT become
+ * inheritable (capset refuses that once the bounding set is empty), and
+ * uid 0 of the namespace gains nothing by exec (NOROOT, locked). KEEP_CAPS
+ * carries the permitted set across the change to the user's uid below. */
+static void keep_id_caps(struct child *c)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		die(c, errno, "capget");
+	d[0].inheritable = (uint32_t)CAPS_AGENT;
+	d[1].inheritable = (uint32_t)(CAPS_AGENT >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		die(c, errno, "capset inheritable");
+	if (prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_NOROOT | SECBIT_NOROOT_LOCKED) < 0)
+		die(c, errno, "PR_SET_SECUREBITS");
+}
+
 static void drop_privileges(struct child *c)
 {
-	int last = CAP_LAST_CAP;
+	int last = CAP_LAST_CAP, agent_ids = c->s->nids > 1;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 
 	if (f) {
@@ -414,6 +437,8 @@ static void drop_privileges(struct child *c)
 			last = CAP_LAST_CAP;
 		fclose(f);
 	}
+	if (agent_ids)
+		keep_id_caps(c);
 	for (int cap = 0; cap <= last; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			die(c, errno, "drop capability %d", cap);
@@ -423,9 +448,14 @@ static void drop_privileges(struct child *c)
 		die(c, errno, "setgroups");
 	if (setresgid(JAIL_GID, JAIL_GID, JAIL_GID) < 0)
 		die(c, errno, "setresgid");
-	/* From uid 0 to non-zero without keep-caps: every capability goes. */
+	/* From uid 0 to non-zero without keep-caps: every capability goes.
+	 * With it (agent_ids) the permitted set stays, and is cut down to
+	 * CAPS_AGENT at once; ambient, so init has them after
+	 * exec. init gives them to the desktop agent alone (caps.h). */
 	if (setresuid(JAIL_UID, JAIL_UID, JAIL_UID) < 0)
 		die(c, errno, "setresuid");
+	if (agent_ids && (caps_set(CAPS_AGENT) < 0 || caps_ambient_agent() < 0))
+		die(c, errno, "keep the desktop agent's capabilities");
 	/* Credential changes clear the parent-death signal: set it after. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		die(c, errno, "PR_SET_PDEATHSIG");

@@ -263,6 +263,95 @@ class TestNotTheUsersProcesses(EscapeCase):
         self.assertEqual(r.status, 200)
 
 
+# -- the desktop agent on a uid of its own (root: the sandbox has an id
+# range; include/caps.h): what the user's code gets when it goes for it,
+# and what the agent's neighbours in the sandbox run as.
+AGENT_PROBE = r"""
+import ctypes, errno, json, os, signal, sys
+pid = int(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+def call(f, *a):
+    try:
+        f(*a)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+def ptrace(req):
+    if libc.ptrace(req, pid, None, None) == 0:
+        return "ok"
+    return errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
+def write_mem():
+    with open("/proc/%d/mem" % pid, "r+b", buffering=0) as f:
+        f.seek(0x400000)
+        f.write(b"\xcc")
+def status(p):
+    with open("/proc/%d/status" % p) as f:
+        return dict(l.split(":\t", 1) for l in f.read().splitlines() if ":\t" in l)
+me = status(os.getpid())
+print(json.dumps({
+    "kill_0": call(os.kill, pid, 0),
+    "kill_SIGKILL": call(os.kill, pid, signal.SIGKILL),
+    "kill_SIGSTOP": call(os.kill, pid, signal.SIGSTOP),
+    "ptrace_attach": ptrace(16),
+    "ptrace_seize": ptrace(0x4206),
+    "open_mem_rw": call(write_mem),
+    "setuid_to_agent": call(os.setuid, int(status(pid)["Uid"].split()[0])),
+    "agent_uid": status(pid)["Uid"].split()[0],
+    "agent_gid": status(pid)["Gid"].split()[0],
+    "user_caps": " ".join(me[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")),
+    "agent_caps": " ".join(status(pid)[k].strip() for k in ("CapPrm", "CapEff", "CapAmb")),
+}))
+"""
+AGENT_OWN_UID = {
+    "kill_0": "EPERM", "kill_SIGKILL": "EPERM", "kill_SIGSTOP": "EPERM",
+    "ptrace_attach": "EPERM", "ptrace_seize": "EPERM", "open_mem_rw": "EACCES",
+    "setuid_to_agent": "EPERM", "agent_uid": "999", "agent_gid": "1000",
+    "user_caps": " ".join(["0000000000000000"] * 4),
+    # CAP_KILL, CAP_SETGID, CAP_SETUID of its user namespace; none for exec.
+    "agent_caps": "00000000000000e0 00000000000000e0 0000000000000000",
+}
+
+
+class TestAgentOwnUid(EscapeCase):
+    """As root, the desktop agent runs as uid 999 (the user's group), apart
+    from the user's 1000; Xvfb, the window manager and the apps stay the
+    user's, with no capability left over from the agent."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("rootless: the agent shares the user's uid (one id mapped)")
+
+    def test_user_code_cannot_reach_the_agent(self):
+        sb = self.sandbox(apps=["xterm"])
+        pid = self.agent_pid(sb)
+        got = json.loads(self.sh(sb, "python3 -c '%s' %s" % (AGENT_PROBE.replace("'", "'\\''"),
+                                                              pid)))
+        self.check_table(got, AGENT_OWN_UID, "agent on its own uid")
+        # Still alive and serving, XShm included (its segment is the
+        # agent's, attached by the user's Xvfb).
+        self.assertEqual(self.agent_pid(sb), pid)
+        r = self.server.request("GET", "%s/%s/screenshot" % (API, sb["id"]), raw=True, timeout=60)
+        self.assertEqual(r.status, 200)
+        shm = self.sh(sb, "cat /proc/sysvipc/shm").splitlines()[1:]
+        self.assertTrue(any(line.split()[7:9] == ["999", "1000"] for line in shm), shm)
+
+    def test_the_agents_children_are_the_users(self):
+        sb = self.sandbox(apps=["xterm"])
+        wait_until(lambda: self.sh(sb, "pgrep -x xterm || true").strip(), 20)
+        out = self.sh(sb, "for n in Xvfb openbox xterm; do p=$(pgrep -x $n | head -1); "
+                          "echo $n $(awk '/^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb):/ {print $2}' "
+                          "/proc/$p/status | tr '\\n' ' '); done")
+        for line in out.splitlines():
+            name, *vals = line.split()
+            with self.subTest(process=name):
+                EscapeCase.cases_run += 1
+                self.assertEqual(vals, ["1000", "1000"] + ["0000000000000000"] * 4, line)
+        # The cookie file is the user's, readable by the user's apps.
+        self.assertEqual(self.sh(sb, "stat -c '%u %g %a' /home/user/.Xauthority").split(),
+                         ["1000", "1000", "600"])
+
+
 class TestKernelKnobs(EscapeCase):
     def test_proc_sys_and_device_writes_fail(self):
         sb = self.sandbox(desktop=False)
