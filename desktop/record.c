@@ -43,6 +43,8 @@
 #include "agent.h"
 #include "jget.h"
 #include "log.h"
+#include "proto.h"
+#include "spawn.h"
 
 #define RECORD_SLOTS 3
 #define RECORD_ID_MAX AGENTPROTO_MAX_RECORD_ID
@@ -207,6 +209,9 @@ struct record *record_create(struct agent *a)
 	if (!r)
 		return NULL;
 	r->a = a;
+	/* On a uid of its own the user's runtime dir is not ours to write. */
+	if (spawn_own_uid())
+		base = PROTO_AGENT_DIR;
 	if (!base || base[0] != '/' || strlen(base) > 300)
 		base = "/tmp";
 	snprintf(r->dir, sizeof r->dir, "%s/deskbox-recordings", base);
@@ -566,7 +571,8 @@ json_t *record_start(struct record *r, const json_t *params, const char **code,
 	rc->last_pts = -1;
 	rc->enc_last_pts = -1;
 	rc->waiting = json_array();
-	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
+	/* The user's group may read the recordings, not change them. */
+	if (mkdir(r->dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "mkdir %s: %s", r->dir, strerror(errno));
 		goto fail;
 	}

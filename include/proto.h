@@ -85,6 +85,10 @@ struct proto_hdr {
 #define PROTO_USER_UID  1000
 #define PROTO_USER_GID  1000
 #define PROTO_AGENT_UID 999
+/* The agent's own writable place (its recordings) when it has its uid:
+ * on the sandbox's root tmpfs like /run/user/1000, so inside disk_mb;
+ * the user's group may read it, not write it. */
+#define PROTO_AGENT_DIR "/run/deskbox"
 
 /* PROTO_OPEN flags (in hdr.arg). */
 #define PROTO_OPEN_READ   0x1  /* open an existing regular file read-only */

@@ -67,6 +67,7 @@
 #include "caps.h"
 #include "egress.h"
 #include "log.h"
+#include "proto.h"
 
 /* Host /etc entries a desktop and a shell need, bound read-only when present. */
 static const char *const host_etc[] = {
@@ -304,6 +305,13 @@ static void build_writable(struct child *c)
 	if (chown("home/user", owner_uid(c->s), owner_gid(c->s)) < 0 ||
 	    chown("run/user/1000", owner_uid(c->s), owner_gid(c->s)) < 0)
 		die(c, errno, "chown home");
+	/* The desktop agent's own place, where it has a uid of its own. */
+	if (c->s->nids > 1) {
+		mkdir_or_die(c, "run/deskbox", 0750);
+		if (chown("run/deskbox", c->s->host_id + PROTO_AGENT_UID,
+			  c->s->host_id + PROTO_USER_GID) < 0)
+			die(c, errno, "chown /run/deskbox");
+	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mount(dirs[i], dirs[i], NULL, MS_BIND, NULL) < 0 ||
 		    mount(NULL, dirs[i], NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) < 0)

@@ -350,6 +350,10 @@ class TestAgentOwnUid(EscapeCase):
         # The cookie file is the user's, readable by the user's apps.
         self.assertEqual(self.sh(sb, "stat -c '%u %g %a' /home/user/.Xauthority").split(),
                          ["1000", "1000", "600"])
+        # The agent's own place (its recordings): the user may read, not write.
+        self.assertEqual(self.sh(sb, "stat -c '%u %g %a' /run/deskbox").split(),
+                         ["999", "1000", "750"])
+        self.assertIn("Permission denied", self.run_cmd(sb, "touch /run/deskbox/x")["stderr"])
 
 
 class TestKernelKnobs(EscapeCase):
