@@ -111,6 +111,35 @@ static json_t *agentev_window_focused(const json_t *msg)
 	return agentev_window(msg, 1, 0);
 }
 
+/* window.changed: {window, x, y, width, height, state: {minimized,
+ * maximized, fullscreen, above}}; x and y may be negative (off screen). */
+static json_t *agentev_window_changed(const json_t *msg)
+{
+	static const char *const flags[] = { "minimized", "maximized", "fullscreen", "above" };
+	json_int_t win = agentev_int(msg, "window", 1, UINT32_MAX);
+	json_int_t w = agentev_int(msg, "width", 1, 65535), h = agentev_int(msg, "height", 1, 65535);
+	const json_t *jx = json_object_get(msg, "x"), *jy = json_object_get(msg, "y");
+	const json_t *st = json_object_get(msg, "state");
+	json_int_t x = json_is_integer(jx) ? json_integer_value(jx) : INT32_MIN;
+	json_int_t y = json_is_integer(jy) ? json_integer_value(jy) : INT32_MIN;
+	json_t *state;
+
+	if (win < 0 || w < 0 || h < 0 || x < -65536 || x > 65535 || y < -65536 || y > 65535 ||
+	    !json_is_object(st) || !(state = json_object()))
+		return NULL;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		const json_t *b = json_object_get(st, flags[i]);
+
+		if (!json_is_boolean(b)) {
+			json_decref(state);
+			return NULL;
+		}
+		json_object_set_new(state, flags[i], json_boolean(json_is_true(b)));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "window", win, "x", x, "y", y, "width", w,
+			 "height", h, "state", state);
+}
+
 static json_t *agentev_clipboard_changed(const json_t *msg)
 {
 	return json_object();
@@ -125,6 +154,7 @@ static const struct {
 	{ AGENT_E_WINDOW_OPENED, agentev_window_opened },
 	{ AGENT_E_WINDOW_CLOSED, agentev_window_closed },
 	{ AGENT_E_WINDOW_FOCUSED, agentev_window_focused },
+	{ AGENT_E_WINDOW_CHANGED, agentev_window_changed },
 	{ AGENT_E_CLIPBOARD_CHANGED, agentev_clipboard_changed },
 };
 

@@ -19,6 +19,7 @@ static const struct agentmsg_rule agentmsg_rules[] = {
 	{ AGENT_M_CLIPBOARD_GET, AGENTPROTO_MAX_REPLY_CLIPBOARD, 0 },
 	/* apps choose their windows' number and titles */
 	{ AGENT_M_WINDOWS, AGENTPROTO_MAX_REPLY_WINDOWS, 0 },
+	{ AGENT_M_WINDOW_OP, 0, 0 },
 	{ AGENT_M_DISPLAY_GET, 0, 0 },
 	{ AGENT_M_DISPLAY_SET, 0, 0 },
 	{ AGENT_M_CLIPBOARD_SET, 0, 0 },

@@ -20,6 +20,7 @@ static const struct {
 	[OPERR_NO_DESKTOP] = { "no_desktop", 409, 4091 },
 	[OPERR_DESKTOP_NOT_RUNNING] = { "desktop_not_running", 409, 4092 },
 	[OPERR_BUSY] = { "busy", 409, 4093 },
+	[OPERR_WINDOW_STATE] = { "window_state", 409, 4094 },
 	[OPERR_TOO_LARGE] = { "too_large", 413, 4130 },
 	[OPERR_TOO_MANY_SANDBOXES] = { "too_many_sandboxes", 429, 4290 },
 	[OPERR_TOO_BUSY] = { "too_busy", 429, 4291 },

@@ -20,6 +20,8 @@ enum operr {
 	OPERR_NO_DESKTOP,           /* 409: created without one */
 	OPERR_DESKTOP_NOT_RUNNING,  /* 409: failed or restarting */
 	OPERR_BUSY,                 /* 409: already under way */
+	OPERR_WINDOW_STATE,         /* 409: the window cannot do that now (minimized,
+				       takes no WM_DELETE_WINDOW) */
 	OPERR_TOO_LARGE,            /* 413 */
 	OPERR_TOO_MANY_SANDBOXES,   /* 429: --max-sandboxes reached */
 	OPERR_TOO_BUSY,             /* 429: a per-sandbox limit (processes) */

@@ -100,6 +100,11 @@ json_t *shotparams_agent(const json_t *params, char *err, size_t cap)
 		goto fail;
 	if (cursor)
 		json_object_set_new(p, "cursor", json_true());
+	v = 0;
+	if (opparam_int(params, "window", 1, 4294967295L, &v, err, cap) < 0)
+		goto fail;
+	if (v > 0)
+		json_object_set_new(p, "window", json_integer(v));
 	if (opparam_str(params, "if_none_match", 0, &fmt, err, cap) < 0)
 		goto fail;
 	if (fmt)

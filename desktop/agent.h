@@ -27,6 +27,7 @@
 struct actions;
 struct record;
 struct watch;
+struct winops;
 
 /* One --app command (or the window manager) and what became of it. */
 struct agent_app {
@@ -64,6 +65,7 @@ struct agent {
 	struct watch *watch;        /* events and settle waits */
 	struct record *rec;         /* screen recordings */
 	struct shotprep prep;       /* preparing the default screenshot (pool) */
+	struct winops *wops;        /* window requests held until they show */
 	uint64_t nonce;             /* random per start, in every etag */
 	const char *xauth;          /* Xauthority path */
 	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */

@@ -13,12 +13,16 @@ PURE_SRC += $(DESKTOP_PURE)
 PKGS_DESKTOP += zlib
 # display.c counts pointer moves (XInput2 raw motion) for the viewers.
 PKGS_DESKTOP += xi
+# winops.c redirects top-level windows so a covered one can be captured.
+PKGS_DESKTOP += xcomposite
+
 
 DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/chan.c desktop/spawn.c desktop/xserver.c desktop/display.c \
 	desktop/capture.c desktop/encode.c desktop/input.c desktop/clipboard.c \
 	desktop/windows.c desktop/vnc.c desktop/watch.c desktop/record.c \
-	desktop/shotprep.c
+	desktop/shotprep.c \
+	desktop/winops.c
 
 $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
 # record.c encodes H.264 MP4s with libavcodec (libx264) on a thread of its

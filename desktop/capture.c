@@ -87,19 +87,15 @@ void capture_destroy(struct capture *c)
 	free(c);
 }
 
-int capture_grab(struct capture *c, int x, int y, int w, int h,
-		 uint8_t **pix, size_t *stride, char *err, size_t errlen)
+/* XShmGetImage of (x, y, w, h) of drawable into the segment. */
+static int capture_shm(struct capture *c, Drawable drawable, int x, int y, int w, int h,
+		       uint8_t **pix, size_t *stride, char *err, size_t errlen)
 {
 	struct display *d = c->d;
 	XImage *img;
 	int code = 0;
 	Bool ok;
 
-	if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > d->width || y + h > d->height) {
-		snprintf(err, errlen, "region %dx%d+%d+%d is outside the %dx%d screen",
-			 w, h, x, y, d->width, d->height);
-		return -1;
-	}
 	img = XShmCreateImage(d->dpy, c->visual, 24, ZPixmap, c->shm.shmaddr,
 			      &c->shm, (unsigned)w, (unsigned)h);
 	if (!img) {
@@ -111,7 +107,7 @@ int capture_grab(struct capture *c, int x, int y, int w, int h,
 		goto out;
 	}
 	display_trap_begin(d);
-	ok = XShmGetImage(d->dpy, d->root, img, x, y, AllPlanes);
+	ok = XShmGetImage(d->dpy, drawable, img, x, y, AllPlanes);
 	code = display_trap_end(d);
 	if (!ok || code) {
 		snprintf(err, errlen, "XShmGetImage of %dx%d+%d+%d failed (error %d)",
@@ -125,6 +121,33 @@ out:
 	img->data = NULL;   /* the segment is ours, not the image's */
 	XDestroyImage(img);
 	return code ? -1 : 0;
+}
+
+int capture_grab(struct capture *c, int x, int y, int w, int h,
+		 uint8_t **pix, size_t *stride, char *err, size_t errlen)
+{
+	struct display *d = c->d;
+
+	if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > d->width || y + h > d->height) {
+		snprintf(err, errlen, "region %dx%d+%d+%d is outside the %dx%d screen",
+			 w, h, x, y, d->width, d->height);
+		return -1;
+	}
+	return capture_shm(c, d->root, x, y, w, h, pix, stride, err, errlen);
+}
+
+int capture_grab_window(struct capture *c, Window win, int x, int y, int w, int h,
+			uint8_t **pix, size_t *stride, char *err, size_t errlen)
+{
+	struct display *d = c->d;
+
+	if (x < 0 || y < 0 || w < 1 || h < 1 || w > d->max_w ||
+	    (int64_t)w * h > (int64_t)d->max_w * d->max_h) {
+		snprintf(err, errlen, "a %dx%d window image is over the %dx%d screen's area",
+			 w, h, d->max_w, d->max_h);
+		return -1;
+	}
+	return capture_shm(c, win, x, y, w, h, pix, stride, err, errlen);
 }
 
 /* Blend one premultiplied ARGB pixel over a BGRX one. */

@@ -33,6 +33,14 @@ int capture_grab(struct capture *c, int x, int y, int w, int h,
 		 uint8_t **pix, size_t *stride, char *err, size_t errlen);
 
 /*
+ * The same from a window's own pixels (a depth-24 window; a redirected
+ * one gives its contents even where it is covered or off the screen):
+ * (x, y) within the window, at most the segment's area.
+ */
+int capture_grab_window(struct capture *c, Window win, int x, int y, int w, int h,
+			uint8_t **pix, size_t *stride, char *err, size_t errlen);
+
+/*
  * Draw the current pointer image (XFixes, alpha-blended) over the last
  * capture, which covered (x, y, w, h) of the screen. Returns 0, or -1.
  */

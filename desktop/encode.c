@@ -175,6 +175,14 @@ int encode_shot(struct encode *e, struct capture *c, const struct shot_req *r,
 		return -1;
 	if (r->cursor)
 		capture_draw_cursor(c, pix, stride, rg->x, rg->y, rg->w, rg->h);
+	return encode_captured(e, pix, stride, r, out, err, errlen);
+}
+
+int encode_captured(struct encode *e, uint8_t *pix, size_t stride, const struct shot_req *r,
+		    struct encode_image *out, char *err, size_t errlen)
+{
+	const struct scale_rect *rg = &r->region;
+
 	if (r->out_w != rg->w || r->out_h != rg->h) {
 		size_t ostride = (size_t)r->out_w * 4;
 

@@ -31,6 +31,11 @@ void encode_destroy(struct encode *e);
 int encode_shot(struct encode *e, struct capture *c, const struct shot_req *r,
 		struct encode_image *out, char *err, size_t errlen);
 
+/* The rest of encode_shot for pixels already captured: pix holds
+ * r->region (w x h at stride); resize to r's output size, encode. */
+int encode_captured(struct encode *e, uint8_t *pix, size_t stride, const struct shot_req *r,
+		    struct encode_image *out, char *err, size_t errlen);
+
 /* Encode BGRX pixels (w x h, stride bytes per row) as JPEG or PNG. */
 int encode_pixels(struct encode *e, const uint8_t *pix, int w, int h,
 		  size_t stride, enum shot_format f, int quality,

@@ -39,6 +39,7 @@
 #include "spawn.h"
 #include "util.h"
 #include "watch.h"
+#include "winops.h"
 
 #define CHAN_FD 3
 #define MAX_SIDE 16384
@@ -397,7 +398,8 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 	}
 	if (!(a->vnc = vnc_create(a, err, errlen)))
 		return -1;
-	if (!(a->watch = watch_create(a)) || !(a->rec = record_create(a))) {
+	if (!(a->watch = watch_create(a)) || !(a->rec = record_create(a)) ||
+	    !(a->wops = winops_create(a))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -530,6 +532,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		watch_run(a->watch);
 		record_run(a->rec);
 		shotprep_run(a);
+		winops_run(a->wops);
 		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
@@ -555,6 +558,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		timeout = earlier(timeout, watch_timeout_ms(a->watch));
 		timeout = earlier(timeout, record_timeout_ms(a->rec));
 		timeout = earlier(timeout, shotprep_timeout_ms(a));
+		timeout = earlier(timeout, winops_timeout_ms(a->wops));
 		if (!apps_started)
 			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
@@ -649,6 +653,7 @@ int main(int argc, char **argv)
 	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);
+	winops_destroy(a->wops);
 	watch_destroy(a->watch);
 	clipboard_destroy(a->clip);
 	input_destroy(a->in);

@@ -1,7 +1,7 @@
 /*
  * methods.c - the request table: screenshot, actions, clipboard.get/set,
- * display.get/set, windows, vnc.attach, vnc.stats, events.watch,
- * wait.settled, record.*. Each handler fills a
+ * display.get/set, windows, window.op, vnc.attach, vnc.stats,
+ * events.watch, wait.settled, record.*. Each handler fills a
  * struct reply; one place sends it, so every reply and every error has the
  * same shape. Owns nothing but, for the length of one request, the
  * descriptor that came with it. Loop thread only.
@@ -20,6 +20,7 @@
 #include "shot.h"
 #include "watch.h"
 #include "windows.h"
+#include "winops.h"
 
 struct reply {
 	json_t *result;     /* success (owned) */
@@ -75,6 +76,70 @@ static void shot_cache_put(struct agent *a, const struct shot_req *req, const ch
 	snprintf(c->etag, sizeof c->etag, "%s", etag);
 }
 
+/* The encoded image into a memfd and its description. */
+static int methods_shot_reply(const struct encode_image *img, enum shot_format f,
+			      const char *etag, json_t **result, int *fd, char *err,
+			      size_t errlen)
+{
+	*fd = chan_memfd("screenshot", img->data, img->len);
+	if (*fd < 0) {
+		snprintf(err, errlen, "memfd: %m");
+		return -1;
+	}
+	*result = json_pack("{sssisisssI}", "media_type", shot_media_type(f), "width",
+			    img->width, "height", img->height, "etag", etag, "size",
+			    (json_int_t)img->len);
+	return 0;
+}
+
+/*
+ * A screenshot of one window's frame: the params' region is within the
+ * frame, their width/height scale it. The etag covers the window and its
+ * frame's place, since the damage counter is the whole screen's.
+ */
+static int methods_window_shot(struct agent *a, const json_t *params, json_t **result,
+			       int *fd, const char **code, char *err, size_t errlen)
+{
+	struct encode_image img;
+	struct shot_req req;
+	char etag[SHOT_ETAG_LEN];
+	uint8_t *pix;
+	size_t stride;
+	long id;
+	int wd, ht, sx, sy, own;
+
+	if (jget_int(params, "window", 1, 0xffffffffL, 0, &id, err, errlen) < 0)
+		return -1;
+	display_refresh(a->disp);
+	if (winops_grab(a->wops, (Window)id, &pix, &stride, &wd, &ht, &sx, &sy, &own, code,
+			err, errlen) < 0)
+		return -1;
+	*code = "bad_request";
+	if (shot_parse(params, wd, ht, &req, err, errlen) < 0)
+		return -1;
+	*code = "internal";
+	req.window = (uint64_t)id;
+	req.origin_x = sx;
+	req.origin_y = sy;
+	shot_etag(&req, a->nonce, a->disp->damage,
+		  req.cursor ? capture_cursor_key(a->cap) : 0, etag);
+	if (req.if_none_match && strcmp(req.if_none_match, etag) == 0) {
+		*result = json_pack("{sbss}", "not_modified", 1, "etag", etag);
+		return 0;
+	}
+	pix += (size_t)req.region.y * stride + (size_t)req.region.x * 4;
+	if (req.cursor)
+		capture_draw_cursor(a->cap, pix, stride, sx + req.region.x, sy + req.region.y,
+				    req.region.w, req.region.h);
+	if (encode_captured(a->enc, pix, stride, &req, &img, err, errlen) < 0 ||
+	    methods_shot_reply(&img, req.format, etag, result, fd, err, errlen) < 0)
+		return -1;
+	json_object_set_new(*result, "window", json_pack("{sIsisisisisb}", "id", (json_int_t)id,
+							 "x", sx, "y", sy, "width", wd,
+							 "height", ht, "composited", own));
+	return 0;
+}
+
 int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd,
 		 const char **code, char *err, size_t errlen)
 {
@@ -87,6 +152,8 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 	*result = NULL;
 	*fd = -1;
 	*code = "bad_request";
+	if (json_is_object(params) && json_object_get(params, "window"))
+		return methods_window_shot(a, params, result, fd, code, err, errlen);
 	if (shot_parse(params, a->disp->width, a->disp->height, &req, err, errlen) < 0)
 		return -1;
 	*code = "internal";
@@ -256,13 +323,21 @@ static void m_windows(struct agent *a, json_t *id, json_t *params,
 		return reply_error(r, "internal", "%s", err);
 	list = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(list, json_pack(
-			"{sIsssIsisisisisb}", "id", (json_int_t)w[i].id,
-			"title", w[i].title, "pid", (json_int_t)w[i].pid,
-			"x", w[i].x, "y", w[i].y, "width", w[i].width,
-			"height", w[i].height, "focused", w[i].focused));
+		json_array_append_new(list, winops_window_json(&w[i]));
 	windows_free(w, n);
 	r->result = json_pack("{so}", "windows", list);
+}
+
+/* Answered once the change shows (winops.c), or now when refused. */
+static void m_window_op(struct agent *a, json_t *id, json_t *params,
+			struct reply *r)
+{
+	const char *code;
+	char err[256];
+
+	if (winops_submit(a->wops, id, params, &code, err, sizeof err) < 0)
+		return reply_error(r, code, "%s", err);
+	r->deferred = 1;
 }
 
 static void m_vnc_attach(struct agent *a, json_t *id, json_t *params,
@@ -381,6 +456,7 @@ static const struct {
 	{AGENT_M_CLIPBOARD_GET, m_clipboard_get},
 	{AGENT_M_CLIPBOARD_SET, m_clipboard_set},
 	{AGENT_M_WINDOWS, m_windows},
+	{AGENT_M_WINDOW_OP, m_window_op},
 	{AGENT_M_VNC_ATTACH, m_vnc_attach},
 	{AGENT_M_VNC_STATS, m_vnc_stats},
 	{AGENT_M_EVENTS_WATCH, m_events_watch},

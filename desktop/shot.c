@@ -103,6 +103,7 @@ void shot_etag(const struct shot_req *r, uint64_t nonce, uint64_t damage,
 		r->format, r->format == SHOT_JPEG ? r->quality : 0,
 		r->region.x, r->region.y, r->region.w, r->region.h,
 		r->out_w, r->out_h, r->cursor, r->cursor ? (int64_t)cursor_key : 0,
+		(int64_t)r->window, r->origin_x, r->origin_y,
 	};
 	uint64_t h = 0xcbf29ce484222325ULL;
 

@@ -32,6 +32,8 @@ struct shot_req {
 	int out_w, out_h;           /* output size (region size: no scaling) */
 	int cursor;                 /* draw the pointer into the image */
 	const char *if_none_match;  /* borrowed from the params, or NULL */
+	uint64_t window;            /* a window's own image (0: the screen) */
+	int origin_x, origin_y;     /* where that window's frame is */
 };
 
 /* A whole-screen PNG request of screen_w x screen_h, nothing scaled. */

@@ -2,8 +2,8 @@
  * watch.c - events for deskboxd and waits for a still screen. See watch.h.
  *
  * Owns what is watched, the last screen event sent, a snapshot of the
- * top-level windows (to tell opened, closed and focused apart by
- * difference, whatever mix of window manager properties and plain
+ * top-level windows (to tell opened, closed, focused and changed --
+ * moved, resized, minimized, maximized... -- apart by difference, whatever mix of window manager properties and plain
  * map/unmap produced the change), and the queued waits with their request
  * ids and results. Loop thread only; never sleeps: a wait is a deadline
  * the loop's poll timeout honours.
@@ -50,7 +50,11 @@ struct watch {
 	int64_t sent_ms;              /* last screen.changed */
 	uint64_t sent_frame;          /* damage counter it reported */
 	int settle_pending;           /* screen.changed sent, settled not yet */
-	Window wins[WATCH_MAX_WINDOWS];
+	struct watch_win {
+		Window id;
+		int x, y, width, height;
+		unsigned state;
+	} wins[WATCH_MAX_WINDOWS];
 	int nwins;
 	Window focused;
 	int windows_dirty;
@@ -105,7 +109,8 @@ static void windows_snapshot(struct watch *w, struct windows_info *v, int n)
 	w->nwins = 0;
 	w->focused = None;
 	for (int i = 0; i < n && w->nwins < WATCH_MAX_WINDOWS; i++) {
-		w->wins[w->nwins++] = v[i].id;
+		w->wins[w->nwins++] = (struct watch_win){v[i].id, v[i].x, v[i].y, v[i].width,
+							 v[i].height, v[i].state};
 		if (v[i].focused)
 			w->focused = v[i].id;
 	}
@@ -188,6 +193,7 @@ void watch_x_event(struct watch *w, const XEvent *ev)
 	switch (ev->type) {
 	case MapNotify:
 	case UnmapNotify:
+	case ConfigureNotify:   /* a top-level window (or its frame) moved or resized */
 	case DestroyNotify:
 	case ReparentNotify:
 		w->windows_dirty = 1;
@@ -260,12 +266,18 @@ static void run_screen(struct watch *w, int64_t now)
 	}
 }
 
-static int has_window(const struct watch *w, Window id)
+static const struct watch_win *had_window(const struct watch *w, Window id)
 {
 	for (int i = 0; i < w->nwins; i++)
-		if (w->wins[i] == id)
-			return 1;
-	return 0;
+		if (w->wins[i].id == id)
+			return &w->wins[i];
+	return NULL;
+}
+
+void watch_windows_touched(struct watch *w)
+{
+	if (w->on & WATCH_WINDOWS)
+		w->windows_dirty = 1;
 }
 
 static const struct windows_info *find_info(const struct windows_info *v, int n, Window id)
@@ -303,17 +315,29 @@ static void run_windows(struct watch *w)
 	if (windows_list(w->a->disp, &v, &n, err, sizeof err) < 0)
 		return;
 	for (int i = 0; i < w->nwins; i++)
-		if (!find_info(v, n, w->wins[i]))
+		if (!find_info(v, n, w->wins[i].id))
 			chan_event(&w->a->chan, AGENT_E_WINDOW_CLOSED,
-				   json_pack("{sI}", "window", (json_int_t)w->wins[i]));
+				   json_pack("{sI}", "window", (json_int_t)w->wins[i].id));
 	for (int i = 0; i < n; i++) {
+		const struct watch_win *was = had_window(w, v[i].id);
+
 		if (v[i].focused)
 			focused = v[i].id;
-		if (!has_window(w, v[i].id))
+		if (!was)
 			chan_event(&w->a->chan, AGENT_E_WINDOW_OPENED,
 				   json_pack("{sIsosI}", "window", (json_int_t)v[i].id,
 					     "title", title_json(v[i].title),
 					     "pid", (json_int_t)v[i].pid));
+		else if (was->x != v[i].x || was->y != v[i].y || was->width != v[i].width ||
+			 was->height != v[i].height || was->state != v[i].state)
+			chan_event(&w->a->chan, AGENT_E_WINDOW_CHANGED, json_pack(
+				"{sIsisisisis{sbsbsbsb}}", "window", (json_int_t)v[i].id,
+				"x", v[i].x, "y", v[i].y, "width", v[i].width,
+				"height", v[i].height, "state",
+				"minimized", !!(v[i].state & WINDOWS_MINIMIZED),
+				"maximized", !!(v[i].state & WINDOWS_MAXIMIZED),
+				"fullscreen", !!(v[i].state & WINDOWS_FULLSCREEN),
+				"above", !!(v[i].state & WINDOWS_ABOVE)));
 	}
 	if (focused != None && focused != w->focused &&
 	    (f = find_info(v, n, focused)))

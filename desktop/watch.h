@@ -62,6 +62,10 @@ void watch_actions_done(struct watch *w, json_t *id, json_t *reply,
  * changes are noted; the rest is ignored). */
 void watch_x_event(struct watch *w, const XEvent *ev);
 
+/* Look at the windows again at the next watch_run (a window request
+ * finished: some of its changes, "above" say, nothing else announces). */
+void watch_windows_touched(struct watch *w);
+
 /* Send what is due: events, finished waits. */
 void watch_run(struct watch *w);
 

@@ -51,6 +51,11 @@
 #define AGENT_M_CLIPBOARD_GET  "clipboard.get"
 #define AGENT_M_CLIPBOARD_SET  "clipboard.set"
 #define AGENT_M_WINDOWS        "windows"
+/* {window, op: activate|move|resize|minimize|maximize|restore|close, x, y,
+ * width, height, force}: answered once the change shows (or after
+ * AGENTPROTO_WINDOW_WAIT_MS with "applied": false). */
+#define AGENT_M_WINDOW_OP      "window.op"
+#define AGENTPROTO_WINDOW_WAIT_MS 2000
 #define AGENT_M_VNC_ATTACH     "vnc.attach"
 #define AGENT_M_VNC_STATS      "vnc.stats"
 #define AGENT_M_EVENTS_WATCH   "events.watch"
@@ -81,6 +86,8 @@
  *   window.opened     {window, title, pid}
  *   window.closed     {window}
  *   window.focused    {window, title}
+ *   window.changed    {window, x, y, width, height, state: {minimized,
+ *                     maximized, fullscreen, above}}
  *   clipboard.changed {}
  */
 #define AGENT_E_SCREEN_CHANGED    "screen.changed"
@@ -88,6 +95,7 @@
 #define AGENT_E_WINDOW_OPENED     "window.opened"
 #define AGENT_E_WINDOW_CLOSED     "window.closed"
 #define AGENT_E_WINDOW_FOCUSED    "window.focused"
+#define AGENT_E_WINDOW_CHANGED    "window.changed"
 #define AGENT_E_CLIPBOARD_CHANGED "clipboard.changed"
 
 /* Most rectangles in one screen.changed (more: their bounding box). */

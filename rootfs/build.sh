@@ -13,7 +13,7 @@ out=${1:-/var/lib/deskbox/images/bookworm}
 mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
 mirror=${mirror:-http://deb.debian.org/debian}
 pkgs=xvfb,xauth,xterm,openbox,fonts-dejavu-core,fonts-noto-cjk,fonts-noto-color-emoji,\
-libx11-6,libxext6,libxtst6,libxdamage1,libxfixes3,libxrandr2,libxdo3,\
+libx11-6,libxext6,libxtst6,libxdamage1,libxfixes3,libxrandr2,libxcomposite1,libxdo3,\
 libvncserver1,libturbojpeg0,libspng0,libjansson4,procps,python3,ca-certificates,locales,\
 libavcodec59,libavformat59,libswscale6
 

@@ -6,11 +6,11 @@ set -eu
 
 build="build-essential pkg-config libwebsockets-dev libjansson-dev
 libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
-libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev libxi-dev
+libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev libxi-dev libxcomposite-dev
 libturbojpeg0-dev libspng-dev libc-ares-dev
 libavcodec-dev libavformat-dev libswscale-dev"
 # What a default desktop needs in the default 'host' root filesystem.
-runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
+runtime="xvfb xauth xterm openbox mousepad xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2 curl
 libavcodec59 libavformat59 libswscale6"
 test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer

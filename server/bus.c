@@ -38,6 +38,7 @@ static const char *const bus_names[BUS_TOPIC_COUNT] = {
 	[BUS_WINDOW_OPENED] = "window.opened",
 	[BUS_WINDOW_CLOSED] = "window.closed",
 	[BUS_WINDOW_FOCUSED] = "window.focused",
+	[BUS_WINDOW_CHANGED] = "window.changed",
 	[BUS_PROCESS_EXIT] = "process.exit",
 	[BUS_NETWORK_DENIED] = "network.denied",
 };

@@ -26,6 +26,7 @@ enum bus_topic {
 	BUS_WINDOW_OPENED,     /* {window, title, pid} */
 	BUS_WINDOW_CLOSED,     /* {window} */
 	BUS_WINDOW_FOCUSED,    /* {window, title} */
+	BUS_WINDOW_CHANGED,    /* {window, x, y, width, height, state} */
 	BUS_PROCESS_EXIT,      /* {pid, exit_code, signal, timed_out} */
 	BUS_NETWORK_DENIED,    /* {host, port, reason} */
 	BUS_TOPIC_COUNT

@@ -206,7 +206,7 @@ static json_t *watch_params(unsigned topics)
 	return json_pack("{s:b,s:i,s:b,s:b}", "screen", !!(topics & BUS_SCREEN_TOPICS),
 			 "min_interval_ms", 50, "windows",
 			 !!(topics & (BUS_BIT(BUS_WINDOW_OPENED) | BUS_BIT(BUS_WINDOW_CLOSED) |
-				      BUS_BIT(BUS_WINDOW_FOCUSED))),
+				      BUS_BIT(BUS_WINDOW_FOCUSED) | BUS_BIT(BUS_WINDOW_CHANGED))),
 			 "clipboard", !!(topics & BUS_BIT(BUS_CLIPBOARD_CHANGED)));
 }
 

@@ -122,6 +122,13 @@ static const struct mcp_tool mcp_tool_rows[] = {
 	{ "clipboard_get", "clipboard.get", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "clipboard_set", "clipboard.set", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "windows_list", "windows.list", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_activate", "window.activate", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_move", "window.move", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_resize", "window.resize", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_minimize", "window.minimize", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_maximize", "window.maximize", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_restore", "window.restore", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "window_close", "window.close", MT_JSON, NULL, NULL, NULL, NULL },
 };
 
 #define MCP_NTOOLS (sizeof(mcp_tool_rows) / sizeof(mcp_tool_rows[0]))

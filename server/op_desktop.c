@@ -10,6 +10,7 @@
  * forgotten at once. Loop thread only.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,14 @@ static json_t *shot_meta(const json_t *result, const char *mt, const char *etag)
 				 json_is_integer(w) ? json_integer_value(w) : 0, "height",
 				 json_is_integer(h) ? json_integer_value(h) : 0, "etag", etag);
 
+	const json_t *win = json_object_get(result, "window");
+
 	if (meta && json_object_get(result, "settled"))
 		agentmsg_settle(result, meta);
+	/* A window's image: whether covered parts are its own pixels. */
+	if (meta && json_is_boolean(json_object_get(win, "composited")))
+		json_object_set_new(meta, "composited",
+				    json_boolean(json_is_true(json_object_get(win, "composited"))));
 	return meta;
 }
 
@@ -316,6 +323,47 @@ static void run_windows(struct op_call *c)
 	call(c, AGENT_M_WINDOWS, NULL, result_json);
 }
 
+/* window.*: the op's name after "window." is the agent's op. */
+static void run_window_op(struct op_call *c)
+{
+	const char *op = c->op->name + strlen("window.");
+	json_t *p;
+	long win = 0, a = LONG_MIN, b = LONG_MIN;
+	int force = 0;
+
+	if (op_param_int(c, "window", 1, 4294967295L, &win) < 0)
+		return;
+	if (!win)
+		return op_fail(c, OPERR_BAD_REQUEST, "window is required: an id from windows.list");
+	p = json_pack("{s:I,s:s}", "window", (json_int_t)win, "op", op);
+	if (!strcmp(op, "move")) {
+		if (op_param_int(c, "x", -32767, 32767, &a) < 0 || op_param_int(c, "y", -32767, 32767, &b) < 0)
+			goto fail;
+		if (a == LONG_MIN || b == LONG_MIN) {
+			op_fail(c, OPERR_BAD_REQUEST, "x and y are required");
+			goto fail;
+		}
+		json_object_set_new(p, "x", json_integer(a));
+		json_object_set_new(p, "y", json_integer(b));
+	} else if (!strcmp(op, "resize")) {
+		if (op_param_int(c, "width", 1, 32767, &a) < 0 || op_param_int(c, "height", 1, 32767, &b) < 0)
+			goto fail;
+		if (a == LONG_MIN || b == LONG_MIN) {
+			op_fail(c, OPERR_BAD_REQUEST, "width and height are required");
+			goto fail;
+		}
+		json_object_set_new(p, "width", json_integer(a));
+		json_object_set_new(p, "height", json_integer(b));
+	} else if (!strcmp(op, "close")) {
+		if (op_param_bool(c, "force", &force) < 0)
+			goto fail;
+		json_object_set_new(p, "force", json_boolean(force));
+	}
+	return call(c, AGENT_M_WINDOW_OP, p, result_json);
+fail:
+	json_decref(p);
+}
+
 static void run_restart(struct op_call *c)
 {
 	desk_restart(c->sb, c);
@@ -332,6 +380,13 @@ static void run_ws_only(struct op_call *c)
 	"\"description\":\"" what " (ms)\"}," \
 	"\"timeout_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":20000,\"default\":3000," \
 	"\"description\":\"give up waiting after this long (ms): settled is false\"}"
+/* A window op's params: the sandbox, the window, and more. */
+#define WIN_OP(more) "{\"type\":\"object\",\"required\":[\"sandbox\",\"window\"" more "]," \
+	"\"additionalProperties\":false,\"properties\":{" SB "," WIN
+#define WIN "\"window\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":4294967295," \
+	"\"description\":\"a top-level window's id, as windows.list gives it\"}"
+#define WIN_ANSWER " Answers {window, applied, waited_ms} once the change shows (applied false: " \
+	"it did not within 2 s; window is the window as it is then)."
 #define NOARGS "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false," \
 	"\"properties\":{" SB "}}"
 
@@ -347,6 +402,9 @@ const struct op op_desktop_rows[] = {
 	  "\"x\":{\"type\":\"integer\"},\"y\":{\"type\":\"integer\"},"
 	  "\"w\":{\"type\":\"integer\"},\"h\":{\"type\":\"integer\"},"
 	  "\"cursor\":{\"type\":\"boolean\",\"description\":\"draw the pointer\"},"
+	  "\"window\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":4294967295,\"description\":"
+	  "\"only this window (an id from windows.list): its frame, even where covered; region is "
+	  "within it; 409 window_state when it is minimized\"},"
 	  "\"if_none_match\":{\"type\":\"string\",\"description\":\"an etag: not_modified if current\"},"
 	  SETTLE("settle_ms", "first wait until the screen has not changed for this long") "}}",
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW | OPF_BIN_OUT, run_screenshot },
@@ -385,6 +443,30 @@ const struct op op_desktop_rows[] = {
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_clipboard_set },
 	{ "windows.list", "The desktop's top-level windows.", NOARGS,
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW, run_windows },
+	{ "window.activate", "Raise and focus a window (un-minimizing it, switching to its workspace)."
+	  WIN_ANSWER, WIN_OP("") "}}", OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.move", "Move a window: x, y is where its client area (not the frame) goes, as "
+	  "windows.list reports it." WIN_ANSWER,
+	  WIN_OP(",\"x\",\"y\"") ",\"x\":{\"type\":\"integer\",\"minimum\":-32767,\"maximum\":32767},"
+	  "\"y\":{\"type\":\"integer\",\"minimum\":-32767,\"maximum\":32767}}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.resize", "Resize a window's client area (the application may round it, to "
+	  "character cells say)." WIN_ANSWER,
+	  WIN_OP(",\"width\",\"height\"") ",\"width\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":32767},"
+	  "\"height\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":32767}}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.minimize", "Minimize (iconify) a window." WIN_ANSWER, WIN_OP("") "}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.maximize", "Maximize a window." WIN_ANSWER, WIN_OP("") "}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.restore", "Undo minimize, maximize and fullscreen." WIN_ANSWER, WIN_OP("") "}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
+	{ "window.close", "Ask a window to close (WM_DELETE_WINDOW: the application may ask to save "
+	  "first), or with force kill its X client. Answers {window, closed: true} once it is gone, "
+	  "else {window, closed: false, dialog} (a window it opened, or null) after 2 s at most.",
+	  WIN_OP("") ",\"force\":{\"type\":\"boolean\",\"default\":false,\"description\":"
+	  "\"kill the window's X client (XKillClient) instead of asking\"}}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_window_op },
 	{ "desktop.restart", "Kill and restart the desktop (Xvfb, agent, apps); files and commands stay.",
 	  NOARGS, OPF_SANDBOX | OPF_RUNNING, run_restart },
 	{ "desktop.vnc", "RFB over a WebSocket (subprotocol binary), as noVNC speaks it.", NOARGS,

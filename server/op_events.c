@@ -197,7 +197,7 @@ static void run_unsubscribe(struct op_call *c)
 
 #define TOPICS "\"topics\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"enum\":[" \
 	"\"sandbox.state\",\"desktop.state\",\"display.resized\",\"screen.changed\",\"screen.settled\"," \
-	"\"clipboard.changed\",\"window.opened\",\"window.closed\",\"window.focused\",\"process.exit\"," \
+	"\"clipboard.changed\",\"window.opened\",\"window.closed\",\"window.focused\",\"window.changed\",\"process.exit\"," \
 	"\"network.denied\"]}}"
 
 const struct op op_events_rows[] = {

@@ -65,6 +65,13 @@ static const struct rest_route rest_routes[] = {
 	{ HM_DELETE, "/v1/sandboxes/*/recordings/{recording}", "recordings.delete", 204, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/recordings/{recording}/stop", "recordings.stop", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/recordings/{recording}/actions", "recordings.actions", 200, RB_NONE },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/activate", "window.activate", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/move", "window.move", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/resize", "window.resize", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/minimize", "window.minimize", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/maximize", "window.maximize", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/restore", "window.restore", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/windows/{window}/close", "window.close", 200, RB_JSON },
 	{ HM_POST, "/v1/sandboxes/*/desktop/restart", "desktop.restart", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", "viewer.create_token", 201, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/vnc", "desktop.vnc", 101, RB_WS },
@@ -171,10 +178,13 @@ void rest_host(struct http_req *r, char *host, size_t cap)
 }
 
 /* Each '{name}' segment of pattern (which path matched) into
- * params[name], as a string (dropped when not UTF-8: the operation then
- * finds it missing and says so). */
-static void rest_segments(const char *pattern, const char *path, json_t *params)
+ * params[name], typed by the operation's schema (a window id is a
+ * number); it wins over the same name in the query or body. Returns 0, or
+ * -1 with err (a segment that is not of its type, or not UTF-8). */
+static int rest_segments(const struct op *op, const char *pattern, const char *path,
+			 json_t *params, char *err, size_t cap)
 {
+	const json_t *props = json_object_get(op_schema(op), "properties");
 	const char *p = pattern, *u = path;
 
 	while (*p && *u && *u != '?') {
@@ -185,9 +195,20 @@ static void rest_segments(const char *pattern, const char *path, json_t *params)
 			char name[32];
 
 			if (k < sizeof(name) && p[k] == '}') {
+				char seg[256];
+				json_t *v;
+
 				memcpy(name, p + 1, k - 1);
 				name[k - 1] = '\0';
-				json_object_set_new(params, name, json_stringn(u, n));
+				snprintf(seg, sizeof(seg), "%.*s", (int)n, u);
+				v = n < sizeof(seg) ? rest_typed(json_object_get(props, name), name, seg, err, cap)
+						    : NULL;
+				if (!v) {
+					if (n >= sizeof(seg))
+						snprintf(err, cap, "the path's %s is too long", name);
+					return -1;
+				}
+				json_object_set_new(params, name, v);
 			}
 			p += k + (p[k] == '}');
 			u += n;
@@ -199,6 +220,7 @@ static void rest_segments(const char *pattern, const char *path, json_t *params)
 			u++;
 		}
 	}
+	return 0;
 }
 
 /* Query parameters into params, typed by the schema; unknown names are
@@ -239,7 +261,7 @@ static enum operr rest_body(struct http_req *r, json_t *params, char *err, size_
  * outcome, an image's size) goes in Deskbox-* headers. */
 static void rest_meta_headers(struct http_req *r, const json_t *result)
 {
-	static const char *const keys[] = { "settled", "waited_ms", "width", "height" };
+	static const char *const keys[] = { "settled", "waited_ms", "width", "height", "composited" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const json_t *v = json_object_get(result, keys[i]);
@@ -318,11 +340,12 @@ void rest_handle(struct http_req *r)
 	}
 	if (r->id[0])
 		json_object_set_new(params, "sandbox", json_string(r->id));
-	rest_segments(r->route->pattern, r->path, params);
 	if (rest_query(r, op, params, err, sizeof(err)) < 0)
 		e = OPERR_BAD_REQUEST;
 	else
 		e = rest_body(r, params, err, sizeof(err));
+	if (e == OPERR_OK && rest_segments(op, r->route->pattern, r->path, params, err, sizeof(err)) < 0)
+		e = OPERR_BAD_REQUEST;
 	if (e != OPERR_OK) {
 		op_fail(c, e, "%s", err);
 		return;

@@ -26,6 +26,9 @@ TOOLS = {  # MCP tool -> the operation it is a row of
     "screenshot": "desktop.screenshot", "exec": "process.exec", "files_read": "files.read",
     "files_write": "files.write", "clipboard_get": "clipboard.get",
     "clipboard_set": "clipboard.set", "windows_list": "windows.list",
+    "window_activate": "window.activate", "window_move": "window.move", "window_resize": "window.resize",
+    "window_minimize": "window.minimize", "window_maximize": "window.maximize",
+    "window_restore": "window.restore", "window_close": "window.close",
 }
 
 

@@ -39,7 +39,9 @@ class TestMcpSdk(ServerTestCase):
         self.assertRegex(rep["sessionId"], r"^[0-9a-f]{32,}$")
         self.assertEqual(set(rep["tools"]), {
             "sandbox_create", "sandbox_list", "sandbox_delete", "computer", "screenshot", "exec",
-            "files_read", "files_write", "clipboard_get", "clipboard_set", "windows_list"})
+            "files_read", "files_write", "clipboard_get", "clipboard_set", "windows_list",
+            "window_activate", "window_move", "window_resize", "window_minimize", "window_maximize",
+            "window_restore", "window_close"})
         self.assertIn("sandbox_id", rep["computerSchema"]["required"])
         self.assertIn("left_click", rep["computerSchema"]["properties"]["action"]["enum"])
         steps = {s["name"]: s for s in rep["steps"]}
@@ -50,6 +52,8 @@ class TestMcpSdk(ServerTestCase):
             self.assertEqual((png["width"], png["height"]), (disp["width"], disp["height"]), name)
         self.assertEqual(steps["screenshot"]["mimeType"], "image/png")
         self.assertIsNotNone(steps["windows_list"]["window"])
+        self.assertFalse(steps["window_move"]["isError"], steps["window_move"])
+        self.assertEqual(steps["window_move"]["xy"], [0, 30])
         self.assertFalse(steps["left_click"]["isError"])
         self.assertEqual(steps["exec_readback"]["stdout"], "typed-via-mcp-42\n")
         self.assertEqual(steps["files_read"]["text"], "héllo\n")

@@ -54,6 +54,12 @@ try {
 	}
 	step("windows_list", { window: win });
 
+	// Where it already is (the click below aims at it), answered once shown.
+	r = await call(client, "window_move", { sandbox_id: sandbox.id, window: win.id, x: 0, y: 30 });
+	const moved = r.structuredContent?.window;
+	step("window_move", { isError: !!r.isError, xy: moved ? [moved.x, moved.y] : null, content: r.isError ? r.content : null });
+	if (moved) win = moved;
+
 	r = await call(client, "screenshot", { sandbox_id: sandbox.id });
 	const img = r.content.find((c) => c.type === "image");
 	step("screenshot", { isError: !!r.isError, mimeType: img?.mimeType, png: img ? pngSize(img.data) : null });

@@ -57,6 +57,13 @@ static void test_good_events_keep_only_their_fields(void **state)
 	expect_fields("window.closed", "{\"window\":12,\"title\":\"gone\"}", "{\"window\":12}");
 	expect_fields("window.focused", "{\"window\":12,\"title\":\"\"}",
 		      "{\"window\":12,\"title\":\"\"}");
+	expect_fields("window.changed",
+		      "{\"window\":12,\"x\":-5,\"y\":19,\"width\":300,\"height\":200,\"title\":\"t\","
+		      "\"state\":{\"minimized\":false,\"maximized\":true,\"fullscreen\":false,"
+		      "\"above\":false,\"sticky\":true}}",
+		      "{\"window\":12,\"x\":-5,\"y\":19,\"width\":300,\"height\":200,"
+		      "\"state\":{\"minimized\":false,\"maximized\":true,\"fullscreen\":false,"
+		      "\"above\":false}}");
 	expect_fields("clipboard.changed", "{\"text\":\"secret\"}", "{}");
 }
 
@@ -83,6 +90,19 @@ static void test_malformed_events_are_refused(void **state)
 		{ "window.opened", "{\"window\":1,\"title\":\"t\",\"pid\":-1}" },
 		{ "window.closed", "{\"window\":\"1\"}" },
 		{ "window.focused", "{\"window\":1}" },
+		{ "window.changed", "{\"window\":1,\"x\":0,\"y\":0,\"width\":1,\"height\":1}" },
+		{ "window.changed", "{\"window\":1,\"x\":0,\"y\":0,\"width\":0,\"height\":1,"
+				    "\"state\":{\"minimized\":false,\"maximized\":false,"
+				    "\"fullscreen\":false,\"above\":false}}" },
+		{ "window.changed", "{\"window\":1,\"x\":\"0\",\"y\":0,\"width\":1,\"height\":1,"
+				    "\"state\":{\"minimized\":false,\"maximized\":false,"
+				    "\"fullscreen\":false,\"above\":false}}" },
+		{ "window.changed", "{\"window\":1,\"x\":0,\"y\":99999,\"width\":1,\"height\":1,"
+				    "\"state\":{\"minimized\":false,\"maximized\":false,"
+				    "\"fullscreen\":false,\"above\":false}}" },
+		{ "window.changed", "{\"window\":1,\"x\":0,\"y\":0,\"width\":1,\"height\":1,"
+				    "\"state\":{\"minimized\":1,\"maximized\":false,"
+				    "\"fullscreen\":false,\"above\":false}}" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -661,6 +661,13 @@ static void test_route_match_table(void **state)
 		{ "/s/*/r/{rec", "/s/one/r/x", 0, NULL },
 		{ "", "", 1, NULL },
 		{ "/", "", 0, NULL },
+		/* A {name} segment matches one non-empty segment, not the id. */
+		{ "/a/*/w/{window}/move", "/a/one/w/42/move", 1, "one" },
+		{ "/a/*/w/{window}/move", "/a/one/w//move", 0, NULL },
+		{ "/a/*/w/{window}/move", "/a/one/w/42/size", 0, NULL },
+		{ "/a/*/w/{window}/move", "/a/one/w/4/2/move", 0, NULL },
+		{ "/a/*/w/{window}", "/a/one/w/42?x=1", 1, "one" },
+		{ "/a/*/w/{window", "/a/one/w/42", 0, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {

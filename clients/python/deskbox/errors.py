@@ -82,7 +82,7 @@ _BY_CODE = {
     "bad_json": BadRequest, "bad_request": BadRequest, "unauthorized": AuthenticationError,
     "forbidden": PermissionDenied, "not_found": NotFound, "method_not_allowed": BadRequest,
     "sandbox_not_running": Conflict, "no_desktop": Conflict, "desktop_not_running": Conflict,
-    "busy": Conflict, "too_large": TooLarge, "too_many_sandboxes": RateLimited, "too_busy": RateLimited,
+    "busy": Conflict, "window_state": Conflict, "too_large": TooLarge, "too_many_sandboxes": RateLimited, "too_busy": RateLimited,
     "internal": ServerError, "desktop_failed": ServerError, "unavailable": Unavailable,
     "timeout": Timeout, "no_space": NoSpace,
 }
