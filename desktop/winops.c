@@ -29,6 +29,7 @@ struct held {
 	int64_t start, deadline;
 	int last[11];               /* the window's geometry and state last seen */
 	int64_t still_since;        /* since when it has been that */
+	int changed;                /* it differed from before at some point */
 };
 
 struct winops {
@@ -233,9 +234,13 @@ int winops_submit(struct winops *w, json_t *id, const json_t *params,
  * client inside its frame (a WM has finished configuring both). */
 static int winops_still(struct held *h, const struct windows_info *n, int64_t now)
 {
+	const struct windows_info *o = &h->before;
 	int cur[11] = { n->x, n->y, n->width, n->height, n->fx, n->fy, n->fwidth, n->fheight,
 			(int)n->state, n->viewable, n->frame_viewable };
+	int was[11] = { o->x, o->y, o->width, o->height, o->fx, o->fy, o->fwidth, o->fheight,
+			(int)o->state, o->viewable, o->frame_viewable };
 
+	h->changed |= memcmp(cur, was, sizeof cur) != 0 || n->focused != o->focused;
 	if (memcmp(cur, h->last, sizeof cur) || !h->still_since) {
 		memcpy(h->last, cur, sizeof cur);
 		h->still_since = now;
@@ -323,6 +328,10 @@ static int winops_check(struct winops *w, struct held *h, int64_t now)
 	/* winops_still first: it keeps the record of changes. */
 	done = winops_still(h, &n, now) &&
 	       (h->op == WINDOWS_CLOSE ? dlg != None : winops_shows(h, &n));
+	/* Nothing happened at all: no use waiting out the deadline (a close
+	 * does wait: an application may take its time to ask). */
+	if (!done && h->op != WINDOWS_CLOSE && !h->changed && now - h->start >= WINOPS_IDLE_MS)
+		h->deadline = now;
 	if (!done && now < h->deadline) {
 		windows_info_free(&n);
 		return 0;

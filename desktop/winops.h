@@ -31,6 +31,10 @@
  * a WM may animate (openbox's iconify shrinks the frame in steps) or
  * configure the client before its frame. */
 #define WINOPS_STILL_MS 40
+/* A request after which nothing about the window changed for this long
+ * is answered "applied": false at once (a move to where it is after the
+ * WM's adjustments, a size that rounds to the current one, a refusal). */
+#define WINOPS_IDLE_MS 250
 #define WINOPS_MAX_PENDING 64
 /* Bounds of move and resize (X's coordinates are 16-bit). */
 #define WINOPS_MAX_COORD 32767
