@@ -7,12 +7,15 @@
  * the X server reports, not from what was asked: a WM may round a size to
  * the client's resize increments (xterm's character cells) or keep a
  * window on the screen, so a move or resize counts as applied once the
- * geometry changed at all. Never sleeps; the loop's poll timeout runs the
- * checks.
+ * geometry changed at all. Held requests never block: the loop's poll
+ * timeout runs the checks. The one wait is winops_redirect's, once per
+ * agent, bounded by WINOPS_PAINT_MS.
  */
 #include "winops.h"
 
 #include <X11/extensions/Xcomposite.h>
+#include <X11/extensions/Xdamage.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,9 @@ struct held {
 
 struct winops {
 	struct agent *a;
+	int can_composite;          /* the X server has Composite >= 0.2 */
 	int composite;              /* top-level windows are redirected */
+	XID probe;                  /* winops_redirect's Damage, or None */
 	struct held *held;
 	int nheld;
 };
@@ -60,12 +65,8 @@ struct winops *winops_create(struct agent *a)
 	w->a = a;
 	/* Automatic redirection needs Composite 0.2 (NameWindowPixmap is
 	 * not used: a redirected window's own GetImage reads its pixmap). */
-	if (XCompositeQueryExtension(d->dpy, &ev, &er) &&
-	    XCompositeQueryVersion(d->dpy, &maj, &min) && (maj > 0 || min >= 2)) {
-		display_trap_begin(d);
-		XCompositeRedirectSubwindows(d->dpy, d->root, CompositeRedirectAutomatic);
-		w->composite = display_trap_end(d) == 0;
-	}
+	w->can_composite = XCompositeQueryExtension(d->dpy, &ev, &er) &&
+			   XCompositeQueryVersion(d->dpy, &maj, &min) && (maj > 0 || min >= 2);
 	return w;
 }
 
@@ -172,7 +173,7 @@ int winops_submit(struct winops *w, json_t *id, const json_t *params,
 	const char *name;
 	struct held *h;
 	enum windows_op op = WINDOWS_ACTIVATE;
-	int a = 0, b = 0, found = 0, notfound, conflict;
+	int a = 0, b = 0, found = 0, notfound = 0, conflict = 0;
 	Window win;
 
 	*code = "bad_request";
@@ -403,6 +404,58 @@ static int winops_viewable(struct winops *w, Window id, struct windows_info *wi,
 	return 0;
 }
 
+/* Our Damage object's events (winops_redirect), and no one else's. */
+static Bool winops_is_damage(Display *dpy, XEvent *ev, XPointer arg)
+{
+	const struct winops *w = (const struct winops *)arg;
+
+	return ev->type == w->a->disp->damage_event + XDamageNotify &&
+	       ((XDamageNotifyEvent *)ev)->damage == (Damage)w->probe;
+}
+
+/*
+ * Redirect every top-level window, once: the first window screenshot
+ * pays for it, the desktops that never take one are left as they were.
+ * The server redraws nothing itself: each window is exposed and its
+ * application repaints it into its new pixmap. Wait for frame's repaint
+ * (damage, then WINOPS_STILL_MS without; at most WINOPS_PAINT_MS) so the
+ * first image is not empty where the window is covered.
+ */
+static void winops_redirect(struct winops *w, Window frame)
+{
+	struct display *d = w->a->disp;
+	int64_t start, last = 0, now;
+	XEvent ev;
+
+	display_trap_begin(d);
+	XCompositeRedirectSubwindows(d->dpy, d->root, CompositeRedirectAutomatic);
+	w->probe = XDamageCreate(d->dpy, frame, XDamageReportNonEmpty);
+	if (display_trap_end(d)) {
+		w->can_composite = 0;   /* another client redirects: no use */
+		return;
+	}
+	w->composite = 1;
+	start = now = input_now_ms();
+	while (now - start < WINOPS_PAINT_MS &&
+	       (!last || now - last < WINOPS_STILL_MS)) {
+		struct pollfd p = { .fd = ConnectionNumber(d->dpy), .events = POLLIN };
+
+		if (!XPending(d->dpy))
+			poll(&p, 1, WINOPS_POLL_MS);
+		while (XCheckIfEvent(d->dpy, &ev, winops_is_damage, (XPointer)w)) {
+			last = input_now_ms();
+			XDamageSubtract(d->dpy, (Damage)w->probe, None, None);
+		}
+		now = input_now_ms();
+	}
+	display_trap_begin(d);
+	XDamageDestroy(d->dpy, (Damage)w->probe);
+	display_trap_end(d);
+	while (XCheckIfEvent(d->dpy, &ev, winops_is_damage, (XPointer)w))
+		;
+	w->probe = None;
+}
+
 int winops_grab(struct winops *w, Window id, uint8_t **pix, size_t *stride,
 		int *wd, int *ht, int *sx, int *sy, int *covered_ok,
 		const char **code, char *err, size_t errlen)
@@ -423,6 +476,8 @@ int winops_grab(struct winops *w, Window id, uint8_t **pix, size_t *stride,
 	depth_ok = XGetWindowAttributes(d->dpy, wi.frame, &fa) &&
 		   fa.depth == DefaultDepth(d->dpy, d->screen) && fa.border_width == 0;
 	display_trap_end(d);
+	if (w->can_composite && !w->composite && depth_ok)
+		winops_redirect(w, wi.frame);
 	*covered_ok = w->composite && depth_ok;
 	if (*covered_ok) {
 		rc = capture_grab_window(w->a->cap, wi.frame, 0, 0, *wd, *ht, pix, stride,

@@ -9,10 +9,12 @@
  * and what the window looks like now). While a request is held the loop
  * looks again every WINOPS_POLL_MS; with none held nothing here runs.
  *
- * At start, when the X server has Composite, every top-level window is
- * redirected (automatic: the server still draws the screen itself), so
- * each keeps its own pixels even where others cover it: that is what a
- * window screenshot reads. Loop thread only.
+ * At the first window screenshot, when the X server has Composite, every
+ * top-level window is redirected (automatic: the server still draws the
+ * screen itself), so each keeps its own pixels even where others cover
+ * it: that is what a window screenshot reads. That first one waits (up to
+ * WINOPS_PAINT_MS, in the loop: the only place here that blocks) for the
+ * window to be repainted. Loop thread only.
  */
 #ifndef DESKTOP_WINOPS_H
 #define DESKTOP_WINOPS_H
@@ -35,6 +37,9 @@
  * is answered "applied": false at once (a move to where it is after the
  * WM's adjustments, a size that rounds to the current one, a refusal). */
 #define WINOPS_IDLE_MS 250
+/* The first window screenshot waits at most this long for the window to
+ * be repainted into its own pixmap (winops.c: winops_redirect). */
+#define WINOPS_PAINT_MS 300
 #define WINOPS_MAX_PENDING 64
 /* Bounds of move and resize (X's coordinates are 16-bit). */
 #define WINOPS_MAX_COORD 32767

@@ -25,7 +25,7 @@ case $build in /*) ;; *) build=$repo/$build ;; esac
 # the agent loads when a recording starts.
 pkgs="libwebsockets17 libjansson4 libseccomp2 libcap2 libvncserver1
 libturbojpeg0 libspng0 libx11-6 libxext6 libxtst6 libxdamage1 libxfixes3
-libxrandr2 xvfb xauth xterm openbox xfonts-base fonts-dejavu-core procps
+libxrandr2 libxcomposite1 xvfb xauth xterm openbox xfonts-base fonts-dejavu-core procps
 iproute2 ca-certificates tini libavcodec59 libavformat59 libswscale6"
 
 for f in deskboxd deskbox-init deskbox-desktop; do
