@@ -195,20 +195,18 @@ static int rest_segments(const struct op *op, const char *pattern, const char *p
 			char name[32];
 
 			if (k < sizeof(name) && p[k] == '}') {
-				char seg[256];
-				json_t *v;
+				char frag[300];
+				int fl;
 
 				memcpy(name, p + 1, k - 1);
 				name[k - 1] = '\0';
-				snprintf(seg, sizeof(seg), "%.*s", (int)n, u);
-				v = n < sizeof(seg) ? rest_typed(json_object_get(props, name), name, seg, err, cap)
-						    : NULL;
-				if (!v) {
-					if (n >= sizeof(seg))
-						snprintf(err, cap, "the path's %s is too long", name);
+				if (n > 255) {
+					snprintf(err, cap, "the path's %s is too long", name);
 					return -1;
 				}
-				json_object_set_new(params, name, v);
+				fl = snprintf(frag, sizeof(frag), "%s=%.*s", name, (int)n, u);
+				if (httpparts_query(frag, (size_t)fl, props, params, err, cap) < 0)
+					return -1;
 			}
 			p += k + (p[k] == '}');
 			u += n;
