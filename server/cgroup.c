@@ -70,7 +70,8 @@ static unsigned ctrl_bits(const char *list, const char *seps)
 {
 	return (has_word(list, "memory", seps) ? CG_MEMORY : 0) |
 	       (has_word(list, "pids", seps) ? CG_PIDS : 0) |
-	       (has_word(list, "cpu", seps) ? CG_CPU : 0);
+	       (has_word(list, "cpu", seps) ? CG_CPU : 0) |
+	       (has_word(list, "cpuacct", seps) ? CG_CPUACCT : 0);
 }
 
 /* Our own path in the hierarchy whose /proc/self/cgroup controller field
@@ -283,7 +284,8 @@ void cgroup_host_init(struct cgroup_host *cg, const char *instance, int rootless
 		} else if (!strcmp(fstype, "cgroup")) {
 			unsigned bits = ctrl_bits(opts, ",");
 			const char *field = (bits & CG_MEMORY) ? "memory" :
-					    (bits & CG_PIDS) ? "pids" : "cpu";
+					    (bits & CG_PIDS) ? "pids" :
+					    (bits & CG_CPU) ? "cpu" : "cpuacct";
 
 			if (!bits || (bits & cg->enforced))
 				continue;
@@ -441,24 +443,110 @@ static long long read_number(const char *dir, const char *name, const char *key)
 	return p ? strtoll(p, NULL, 10) : -1;
 }
 
-void cgroup_usage(const struct cgroup_host *cg, const char *id, long long *mem, long long *cpu_us)
+/* The sandbox's CPU time in µs: v2's cpu.stat or v1's cpuacct.usage
+ * (beside cpu or a hierarchy of its own, as on hybrid hosts), else -1. */
+static long long cpu_usage_us(const struct cgroup_host *cg, const char *id)
 {
-	*mem = *cpu_us = -1;
 	for (int i = 0; i < cg->n; i++) {
 		const struct cg_hier *h = &cg->h[i];
 		char dir[PATH_MAX];
 		long long v;
 
-		if (snprintf(dir, sizeof(dir), "%s/%s", h->base, id) >= (int)sizeof(dir))
+		if (!(h->ctrls & (h->v2 ? CG_CPU : CG_CPUACCT)))
 			continue;
-		if ((h->ctrls & CG_MEMORY) && *mem < 0)
-			*mem = read_number(dir, h->v2 ? "memory.current" : "memory.usage_in_bytes", NULL);
-		if ((h->ctrls & CG_CPU) && *cpu_us < 0) {
-			if (h->v2) {
-				*cpu_us = read_number(dir, "cpu.stat", "usage_usec");
-			} else if ((v = read_number(dir, "cpuacct.usage", NULL)) >= 0) {
-				*cpu_us = v / 1000;
-			}
-		}
+		sandbox_path(h, id, dir, sizeof(dir));
+		if (h->v2)
+			return read_number(dir, "cpu.stat", "usage_usec");
+		v = read_number(dir, "cpuacct.usage", NULL);
+		return v < 0 ? -1 : v / 1000;
 	}
+	return -1;
+}
+
+void cgroup_usage(const struct cgroup_host *cg, const char *id, long long *mem, long long *cpu_us)
+{
+	*mem = -1;
+	*cpu_us = cpu_usage_us(cg, id);
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char dir[PATH_MAX];
+
+		if (!(h->ctrls & CG_MEMORY))
+			continue;
+		sandbox_path(h, id, dir, sizeof(dir));
+		*mem = read_number(dir, h->v2 ? "memory.current" : "memory.usage_in_bytes", NULL);
+		return;
+	}
+}
+
+void cgroup_cpu_sample(const struct cgroup_host *cg, const char *id, long long *usage_us,
+		       long long *throttled)
+{
+	*usage_us = cpu_usage_us(cg, id);
+	*throttled = -1;
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char dir[PATH_MAX];
+
+		if (!(h->ctrls & CG_CPU))
+			continue;
+		sandbox_path(h, id, dir, sizeof(dir));
+		*throttled = read_number(dir, "cpu.stat", "nr_throttled");
+		return;
+	}
+}
+
+/* Is the thread in state R (running or runnable)? */
+static int thread_runnable(long tid)
+{
+	char path[64], buf[512], *close_paren;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", tid);
+	if (read_file(path, buf, sizeof(buf)))
+		return 0;
+	close_paren = strrchr(buf, ')');
+	return close_paren && close_paren[1] == ' ' && close_paren[2] == 'R';
+}
+
+int cgroup_cpu_runnable(const struct cgroup_host *cg, const char *id, int cap)
+{
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char dir[PATH_MAX], path[PATH_MAX + 16], buf[16384];
+		int n = 0, seen = 0;
+
+		if (!(h->ctrls & CG_CPU))
+			continue;
+		sandbox_path(h, id, dir, sizeof(dir));
+		/* Threads, not processes: a busy thread of a quiet process counts. */
+		snprintf(path, sizeof(path), "%s/%s", dir, h->v2 ? "cgroup.threads" : "tasks");
+		if (read_file(path, buf, sizeof(buf)))
+			return -1;
+		for (char *p = buf, *end; *p && seen < cap; p = end, seen++) {
+			long tid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			n += thread_runnable(tid);
+		}
+		return n;
+	}
+	return -1;
+}
+
+int cgroup_cpu_weight(const struct cgroup_host *cg, const char *id, int low)
+{
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char dir[PATH_MAX];
+
+		if (!(h->ctrls & CG_CPU))
+			continue;
+		sandbox_path(h, id, dir, sizeof(dir));
+		/* v2 cpu.weight 1..10000, default 100; v1 cpu.shares, default 1024. */
+		if (h->v2)
+			return write_file(dir, "cpu.weight", low ? "12" : "100");
+		return write_file(dir, "cpu.shares", low ? "128" : "1024");
+	}
+	return -1;
 }

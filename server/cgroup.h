@@ -19,7 +19,8 @@
 #define CG_MEMORY 1u
 #define CG_PIDS   2u
 #define CG_CPU    4u
-#define CG_MAX_HIER 4
+#define CG_CPUACCT 8u   /* v1 only, where it is not beside cpu: usage, no limit */
+#define CG_MAX_HIER 5
 
 struct cg_hier {
 	char base[PATH_MAX];  /* this instance's directory in the hierarchy */
@@ -47,6 +48,20 @@ void cgroup_host_cleanup(struct cgroup_host *cg);
  * set actually enforced (0 is not an error), or -1 if a directory could not
  * be made. */
 int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l);
+
+/* How much CPU the sandbox has had: *usage_us its CPU time in µs (v2
+ * cpu.stat, v1 cpuacct.usage), else -1; *throttled how many periods its
+ * quota stopped it in, else -1. */
+void cgroup_cpu_sample(const struct cgroup_host *cg, const char *id, long long *usage_us,
+		       long long *throttled);
+
+/* How many of the sandbox's threads are running or waiting for a CPU right
+ * now (state R), counting at most the first `cap` threads; -1 if unknown. */
+int cgroup_cpu_runnable(const struct cgroup_host *cg, const char *id, int cap);
+
+/* The sandbox's CPU weight against its neighbours: the default, or an
+ * eighth of it (low) for one that is CPU-bound (cpufair.c). 0, or -1. */
+int cgroup_cpu_weight(const struct cgroup_host *cg, const char *id, int low);
 
 /* Move pid into the sandbox's cgroups. Returns 0, or -1. */
 int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid);

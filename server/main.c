@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "cpufair.h"
 #include "drain.h"
 #include "mcp.h"
 #include "adapt_bash.h"
@@ -474,6 +475,7 @@ int main(int argc, char **argv)
 	set_endpoint();
 	if (single_start(&srv, err, sizeof(err)) < 0 || pool_start(&srv, err, sizeof(err)) < 0)
 		fatal("%s", err);
+	cpufair_start(&srv);
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
 		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
 	if (generated || isatty(2))
@@ -487,6 +489,7 @@ int main(int argc, char **argv)
 			break;
 
 	ev_timer_cancel(&srv.drain.timer);
+	cpufair_stop(&srv);
 	sbx_destroy_all(&srv);
 	single_stop(&srv);
 	pool_stop(&srv);

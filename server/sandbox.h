@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cpufair.h"
 #include "op.h"
 #include "proto.h"
 #include "req.h"
@@ -103,6 +104,7 @@ struct sandbox {
 	int pooled;                       /* pool.c: a warm pool member (hidden) */
 	int pool_ready;                   /* ... booted, waiting to be taken */
 	int pool_shape, pool_leaving;
+	struct cpufair cpufair;           /* cpufair.c: its CPU weight */
 };
 
 /* Make a viewer token for sb valid for ttl_s seconds (capped by the

@@ -77,6 +77,7 @@ struct srv {
 	struct pool *pool;        /* pool.c: warm pools, or NULL */
 	int pool_size;            /* ready pool members among nsandboxes */
 	struct metrics metrics;
+	lws_sorted_usec_list_t cpufair_tick;   /* cpufair.c */
 };
 
 /* The srv a connection belongs to (the lws context's user pointer). */
