@@ -25,8 +25,9 @@ and, for each, what a request may do:
     viewer token.
 
 Other auth tests (the many malformed Authorization headers, expiry, query
-tokens) are in test_core_api.py, test_rpc.py and test_mcp_http.py; this one
-is about coverage of the tables.
+tokens) are in test_core_api.py, test_rpc.py and test_mcp_http.py, and a
+view-only VNC viewer's own pointer and key events being ignored in
+test_vnc_server.py; this one is about coverage of the tables.
 """
 
 import asyncio

@@ -14,9 +14,10 @@ tests/long/test_load_long.py, in `make check-long`. Takes about 40 s here.
 
 import os
 import sys
+import threading
 import unittest
 
-from deskbox import ServerTestCase
+from deskbox import ServerTestCase, cgroup_dir_for, cgroup_dirs, until
 import loadrun
 
 DESKTOPS = int(os.environ.get("LOAD_DESKTOPS", 8))
@@ -54,6 +55,34 @@ class TestLoad(ServerTestCase):
                                          hot.report("  busy neighbour")),
               file=sys.stderr)
         self.assertEqual(idle.errors + hot.errors, [])
+
+
+    def test_cpu_bound_sandbox_gets_the_low_weight_and_it_back(self):
+        # server/cpufair.c: what makes the neighbour ratio hold, seen in
+        # the cgroup itself (no timing judged: generous deadlines).
+        sb = self.sandbox(desktop=False)
+        if "cpu" not in sb["cgroup"]["enforced"]:
+            self.skipTest("no cpu controller here")
+        dirs = cgroup_dirs(sb["pid"])
+        d = cgroup_dir_for(dirs, "cpu")     # a v1 hierarchy with cpu, or None
+        v2 = d is None
+        d = d or cgroup_dir_for(dirs, "")
+        knob, default, low = ("cpu.weight", "100", "12") if v2 else ("cpu.shares", "1024", "128")
+
+        def weight():
+            with open(os.path.join(d, knob)) as f:
+                return f.read().strip()
+
+        self.assertEqual(weight(), default)
+        loops = " ".join(["(while :; do :; done) &"] * loadrun.BUSY_LOOPS)
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=self.server.exec(
+            sb["id"], cmd="%s wait" % loops, timeout_ms=15000)), daemon=True)
+        t.start()
+        until(lambda: weight() == low, 12, "the busy sandbox's %s to drop to %s" % (knob, low))
+        t.join(60)
+        self.assertTrue(res["r"]["timed_out"])
+        until(lambda: weight() == default, 10, "its %s back to %s" % (knob, default))
 
 
 if __name__ == "__main__":
