@@ -25,6 +25,7 @@
 #include "cpufair.h"
 
 #include "cgroup.h"
+#include "desktop.h"
 #include "ev.h"
 #include "sandbox.h"
 #include "srv.h"
@@ -74,9 +75,20 @@ static void cpufair_tick(lws_sorted_usec_list_t *sul)
 {
 	struct srv *srv = lws_container_of(sul, struct srv, cpufair_tick);
 
-	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next)
-		if (sb->state == SBX_RUNNING && (sb->enforced & CG_CPU))
-			cpufair_sample(srv, sb);
+	const char *name, *error;
+
+	for (struct sandbox *sb = srv->sandboxes; sb; sb = sb->next) {
+		if (sb->state != SBX_RUNNING || !(sb->enforced & CG_CPU))
+			continue;
+		/* A desktop coming up (Xvfb, the window manager, the apps) is
+		 * busy for a moment by design: not judged until it is ready, so
+		 * many starting at once on a loaded host are not slowed further. */
+		if (sb->desk && desk_state(sb, &name, &error) != DESK_READY) {
+			sb->cpufair.sampled = 0;
+			continue;
+		}
+		cpufair_sample(srv, sb);
+	}
 	ev_timer(srv, &srv->cpufair_tick, cpufair_tick, CPUFAIR_TICK_MS);
 }
 
