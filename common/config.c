@@ -32,6 +32,8 @@ const char config_usage[] =
 	"  --uid-base N           as root, first host uid of the sandboxes' id\n"
 	"                         ranges, a multiple of 65536 (1879048192)\n"
 	"  --max-width N, --max-height N  largest desktop (1920x1080)\n"
+	"  --desktop-session full|bare  a desktop's session when a create names\n"
+	"                         none (full: panel, wallpaper, default apps)\n"
 	"  --images DIR           root filesystem images (STATE_DIR/images)\n"
 	"  --web DIR              the browser UI to serve at /\n"
 	"  --list-ops             print the operation table (JSON) and exit\n"
@@ -51,7 +53,7 @@ const char config_usage[] =
 	"  --log-level LEVEL      info, or debug: also each create's timeline (info)\n"
 	"  --help, --version\n";
 
-enum kind { K_STR, K_URL, K_LISTEN, K_INT, K_LONG, K_SIZE, K_DOUBLE, K_LEVEL };
+enum kind { K_STR, K_URL, K_LISTEN, K_SESSION, K_INT, K_LONG, K_SIZE, K_DOUBLE, K_LEVEL };
 
 struct key {
 	const char *name;
@@ -80,6 +82,7 @@ static const struct key keys[] = {
 	{ "exec-timeout-ms", K_LONG, F(exec_timeout_ms), 0, 1, 86400000 },
 	{ "max-width", K_INT, F(max_width), 0, 64, 16384 },
 	{ "max-height", K_INT, F(max_height), 0, 64, 16384 },
+	{ "desktop-session", K_SESSION, F(desktop_session), 0, 0, 0 },
 	{ "max-output", K_SIZE, F(max_output), 0, 0, 1UL << 30 },
 	{ "max-body", K_SIZE, F(max_body), 0, 1024, 1UL << 30 },
 	{ "max-file", K_SIZE, F(max_file), 0, 0, 1UL << 34 },
@@ -116,6 +119,7 @@ void config_defaults(struct config *c)
 	c->exec_timeout_ms = 60000;
 	c->max_width = 1920;
 	c->max_height = 1080;
+	c->desktop_session = SESSION_FULL;
 	c->drain_grace_s = 30;
 	c->activity_interval_s = 60;
 }
@@ -195,6 +199,13 @@ int config_set(struct config *c, const char *key, const char *value,
 	switch (k->kind) {
 	case K_LISTEN:
 		return set_listen(c, value, err, errlen);
+	case K_SESSION:
+		if (strcmp(value, "full") && strcmp(value, "bare")) {
+			snprintf(err, errlen, "%s: want full or bare, got '%s'", key, value);
+			return -1;
+		}
+		c->desktop_session = strcmp(value, "full") ? SESSION_BARE : SESSION_FULL;
+		return 0;
 	case K_LEVEL:
 		if (strcmp(value, "info") && strcmp(value, "debug")) {
 			snprintf(err, errlen, "%s: want info or debug, got '%s'", key, value);

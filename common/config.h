@@ -28,6 +28,7 @@ struct config {
 	size_t max_rpc_message;     /* one control-channel message */
 	long exec_timeout_ms;       /* default exec timeout */
 	int max_width, max_height;  /* largest desktop (Xvfb's screen size) */
+	int desktop_session;        /* SESSION_FULL or SESSION_BARE: when unsaid */
 	char egress_hosts[PATH_MAX]; /* "" or an /etc/hosts-format file (tests) */
 	long uid_base;              /* root: first host id of sandboxes' ranges */
 	long drain_grace_s;         /* SIGTERM: wait this long for sandboxes */

@@ -221,14 +221,26 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 	} else if (d && json_is_true(d)) {
 		out->desktop = 1;
 	} else if (d && json_is_object(d)) {
-		static const char *const known[] = { "width", "height", "gl", NULL };
+		static const char *const known[] = { "width", "height", "gl", "session", "dpi", NULL };
+		json_t *session = json_object_get(d, "session");
+		const char *ss = json_string_value(session);
+		long dpi = out->dpi;
 
 		if (fields_check(d, "desktop", known, err, errlen) < 0)
 			return -1;
 		out->desktop = 1;
 		if (get_long(d, "width", 64, 16384, &w, "desktop.", err, errlen) ||
-		    get_long(d, "height", 64, 16384, &h, "desktop.", err, errlen))
+		    get_long(d, "height", 64, 16384, &h, "desktop.", err, errlen) ||
+		    get_long(d, "dpi", 24, 960, &dpi, "desktop.", err, errlen))
 			return -1;
+		out->dpi = (int)dpi;
+		if (session && !json_is_null(session)) {
+			if (!ss || (strcmp(ss, "full") && strcmp(ss, "bare"))) {
+				fail(err, errlen, "desktop.session must be \"full\" or \"bare\"");
+				return -1;
+			}
+			out->session = strcmp(ss, "full") ? SESSION_BARE : SESSION_FULL;
+		}
 		out->width = (int)w;
 		out->height = (int)h;
 	} else if (d && !json_is_true(d) && !json_is_null(d)) {
@@ -277,6 +289,15 @@ static int parse_desktop(json_t *root, struct req_create *out, char *err, size_t
 	}
 	if (json_is_false(wm))
 		out->wm = 0;
+	/* "wm": false asks for nothing on the screen: a bare session, unless
+	 * a full one is asked for, which cannot be without its window manager. */
+	if (!out->wm && out->session == SESSION_FULL) {
+		fail(err, errlen, "a full desktop session needs its window manager: "
+		     "give \"desktop\": {\"session\": \"bare\"} with \"wm\": false");
+		return -1;
+	}
+	if (!out->wm)
+		out->session = SESSION_BARE;
 	return 0;
 }
 
@@ -338,6 +359,7 @@ enum req_result req_parse_create(const char *body, size_t len,
 	out->width = 1280;
 	out->height = 800;
 	out->wm = 1;
+	out->dpi = 96;
 	snprintf(out->rootfs, sizeof(out->rootfs), "host");
 	root = load_object(body, len, err, errlen);
 	if (!root)

@@ -30,6 +30,8 @@ struct req_create {
 	int width, height;   /* requested desktop size */
 	int gl;
 	int wm;              /* 1 = a window manager (default), 0 = none */
+	enum session session;/* SESSION_UNSAID until the server fills its default */
+	int dpi;             /* the desktop's DPI (96) */
 	int model_w, model_h;/* the screen size agents' models are told (the
 				adapters scale to it), or 0 x 0: fitted */
 	char **apps;         /* NULL-terminated commands, or NULL */

@@ -26,6 +26,7 @@
 
 struct actions;
 struct record;
+struct launch;
 struct watch;
 struct winops;
 
@@ -71,6 +72,8 @@ struct agent {
 	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */
 	int napps;
 	pid_t wm;                   /* the window manager's group, or -1 */
+	pid_t panel;                /* the full session's panel, or -1 */
+	struct launch *launch;      /* apps launched by name (launch.c) */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
 	struct agent_shot_cache shot_cache;
 	int64_t exec_us, open_us;   /* monotonic: main() entered, X set up */

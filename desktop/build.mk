@@ -22,7 +22,8 @@ DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/capture.c desktop/encode.c desktop/input.c desktop/clipboard.c \
 	desktop/windows.c desktop/vnc.c desktop/watch.c desktop/record.c \
 	desktop/shotprep.c \
-	desktop/winops.c
+	desktop/winops.c \
+	desktop/session.c desktop/launch.c
 
 $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
 # record.c encodes H.264 MP4s with libavcodec (libx264) on a thread of its

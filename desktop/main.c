@@ -34,8 +34,10 @@
 #include "actions.h"
 #include "agent.h"
 #include "log.h"
+#include "launch.h"
 #include "methods.h"
 #include "record.h"
+#include "session.h"
 #include "spawn.h"
 #include "util.h"
 #include "watch.h"
@@ -46,6 +48,7 @@
 
 struct opts {
 	int width, height, max_w, max_h, gl, display, no_wm;
+	int full, dpi;          /* --session full (1) or bare (0); --dpi */
 	const char *xauth;
 	const char *apps[AGENT_MAX_APPS];
 	int napps;
@@ -83,8 +86,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: deskbox-desktop [--width W --height H] [--max-width MW --max-height MH]\n"
 		"                       [--gl] [--no-wm] [--app CMD]... [--display N] [--xauth PATH]\n"
+		"                       [--session full|bare] [--dpi N]\n"
 		"Serves deskboxd on fd 3 (AF_UNIX SOCK_SEQPACKET). Defaults: 1280x800,\n"
-		"max 1920x1080, display 0, xauth $HOME/.Xauthority.\n");
+		"max 1920x1080, display 0, xauth $HOME/.Xauthority, session bare, dpi 96.\n");
 	exit(2);
 }
 
@@ -114,6 +118,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"app", required_argument, NULL, 'a'},
 		{"display", required_argument, NULL, 'd'},
 		{"xauth", required_argument, NULL, 'x'},
+		{"session", required_argument, NULL, 's'},
+		{"dpi", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0},
 	};
@@ -121,7 +127,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	const char *home;
 	int c;
 
-	*o = (struct opts){.width = 1280, .height = 800, .max_w = 1920, .max_h = 1080};
+	*o = (struct opts){.width = 1280, .height = 800, .max_w = 1920, .max_h = 1080, .dpi = 96};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w': o->width = parse_int(optarg, 1, MAX_SIDE, "--width"); break;
@@ -132,6 +138,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'n': o->no_wm = 1; break;
 		case 'd': o->display = parse_int(optarg, 0, 65535, "--display"); break;
 		case 'x': o->xauth = optarg; break;
+		case 'D': o->dpi = parse_int(optarg, 24, 960, "--dpi"); break;
+		case 's':
+			if (strcmp(optarg, "full") && strcmp(optarg, "bare")) {
+				fprintf(stderr, "deskbox-desktop: --session must be full or bare\n");
+				exit(2);
+			}
+			o->full = !strcmp(optarg, "full");
+			break;
 		case 'a':
 			if (o->napps == AGENT_MAX_APPS) {
 				fprintf(stderr, "deskbox-desktop: at most %d --app\n", AGENT_MAX_APPS);
@@ -167,6 +181,7 @@ static void stop_children(struct agent *a)
 		if (!a->apps[i].exited)
 			spawn_kill_group(a->apps[i].pid, SIGTERM);
 	spawn_kill_group(a->wm, SIGTERM);
+	spawn_kill_group(a->panel, SIGTERM);
 	if (a->disp) {
 		display_close(a->disp);
 		a->disp = NULL;
@@ -180,6 +195,7 @@ static void stop_children(struct agent *a)
 		a->apps[i].errfd = -1;
 	}
 	spawn_kill_group(a->wm, SIGKILL);
+	spawn_kill_group(a->panel, SIGKILL);
 }
 
 /* Xlib calls this when the X connection breaks; it must not return. */
@@ -367,7 +383,7 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 {
 	struct xserver_opts xo = {
 		.display = o->display, .xauth = o->xauth,
-		.max_w = o->max_w, .max_h = o->max_h, .gl = o->gl,
+		.max_w = o->max_w, .max_h = o->max_h, .gl = o->gl, .dpi = o->dpi,
 	};
 
 	if (getrandom(&a->nonce, sizeof a->nonce, 0) != sizeof a->nonce) {
@@ -409,6 +425,11 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 	}
 	a->open_us = now_us();
 	start_wm(a, o);
+	a->panel = session_start(a, o->full, o->dpi);
+	if (!(a->launch = launch_create(a))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -478,6 +499,10 @@ static int on_signal(struct agent *a, int sfd)
 		}
 		if (pid == a->wm)
 			a->wm = -1;
+		if (pid == a->panel)
+			a->panel = -1;
+		if (a->launch)
+			launch_reaped(a->launch, pid, st);
 		if (xserver_reaped(&a->xs, pid, st))
 			agent_log("Xvfb (pid %d) ended, status 0x%x", (int)pid, st);
 		else if (WIFSIGNALED(st))
@@ -533,6 +558,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		record_run(a->rec);
 		shotprep_run(a);
 		winops_run(a->wops);
+		launch_run(a->launch);
 		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
@@ -559,6 +585,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		timeout = earlier(timeout, record_timeout_ms(a->rec));
 		timeout = earlier(timeout, shotprep_timeout_ms(a));
 		timeout = earlier(timeout, winops_timeout_ms(a->wops));
+		timeout = earlier(timeout, launch_timeout_ms(a->launch));
 		if (!apps_started)
 			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
@@ -618,6 +645,7 @@ int main(int argc, char **argv)
 	a->xs.pid = -1;
 	a->xs.pidfd = -1;
 	a->xs.status = -1;
+	a->wm = a->panel = -1;
 	if (chan_open(&a->chan, CHAN_FD, err, sizeof err) < 0) {
 		agent_log("%s", err);
 		return 1;
@@ -650,6 +678,7 @@ int main(int argc, char **argv)
 						"ready", (json_int_t)now_us()));
 	rc = serve(a, sfd, &o);
 	record_destroy(a->rec);
+	launch_destroy(a->launch);
 	vnc_destroy(a->vnc);
 	stop_children(a);
 	actions_destroy(a->acts);

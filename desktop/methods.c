@@ -17,6 +17,7 @@
 #include "actions.h"
 #include "jget.h"
 #include "record.h"
+#include "launch.h"
 #include "shot.h"
 #include "watch.h"
 #include "windows.h"
@@ -444,6 +445,35 @@ static void m_record_delete(struct agent *a, json_t *id, json_t *params,
 		r->code = code;
 }
 
+static void m_apps_list(struct agent *a, json_t *id, json_t *params, struct reply *r)
+{
+	char err[256];
+
+	if (!(r->result = launch_list(a->launch, err, sizeof err)))
+		return reply_error(r, "internal", "%s", err);
+}
+
+/* apps.launch and open answer once the app's first window maps. */
+static void m_apps_launch(struct agent *a, json_t *id, json_t *params, struct reply *r)
+{
+	const char *code;
+	char err[300];
+
+	if (launch_start(a->launch, id, params, &code, err, sizeof err) < 0)
+		return reply_error(r, code, "%s", err);
+	r->deferred = 1;
+}
+
+static void m_open(struct agent *a, json_t *id, json_t *params, struct reply *r)
+{
+	const char *code;
+	char err[300];
+
+	if (launch_open(a->launch, id, params, &code, err, sizeof err) < 0)
+		return reply_error(r, code, "%s", err);
+	r->deferred = 1;
+}
+
 static const struct {
 	const char *name;
 	method_fn fn;
@@ -466,6 +496,9 @@ static const struct {
 	{AGENT_M_RECORD_STATUS, m_record_status},
 	{AGENT_M_RECORD_OPEN, m_record_open},
 	{AGENT_M_RECORD_DELETE, m_record_delete},
+	{AGENT_M_APPS_LIST, m_apps_list},
+	{AGENT_M_APPS_LAUNCH, m_apps_launch},
+	{AGENT_M_OPEN, m_open},
 };
 
 void methods_dispatch(struct agent *a, json_t *msg, int fd, const char *bad)

@@ -37,7 +37,7 @@ int spawn_as_user(void)
 
 /* Child side, after fork: only async-signal-safe calls. */
 static void spawn_child(const char *path, char *const argv[], int keep_fd,
-			int err_fd, int deathsig, pid_t parent)
+			int err_fd, int out_too, int deathsig, pid_t parent)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
@@ -54,23 +54,35 @@ static void spawn_child(const char *path, char *const argv[], int keep_fd,
 	setpgid(0, 0);
 	if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0)
 		_exit(127);
-	if (err_fd >= 0 && dup2(err_fd, 2) < 0)
+	if (err_fd >= 0 && (dup2(err_fd, 2) < 0 || (out_too && dup2(err_fd, 1) < 0)))
 		_exit(127);
 	execv(path, argv);
 	_exit(127);
 }
 
-pid_t spawn_exec(const char *path, char *const argv[], int keep_fd, int err_fd,
-		 int deathsig)
+static pid_t spawn_fork(const char *path, char *const argv[], int keep_fd, int err_fd,
+			int out_too, int deathsig)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0)
-		spawn_child(path, argv, keep_fd, err_fd, deathsig, parent);
+		spawn_child(path, argv, keep_fd, err_fd, out_too, deathsig, parent);
 	if (pid > 0)
 		setpgid(pid, pid);   /* both sides, so no race on the group */
 	return pid;
+}
+
+pid_t spawn_exec(const char *path, char *const argv[], int keep_fd, int err_fd,
+		 int deathsig)
+{
+	return spawn_fork(path, argv, keep_fd, err_fd, 0, deathsig);
+}
+
+pid_t spawn_exec_logged(const char *path, char *const argv[], int keep_fd, int log_fd,
+			int deathsig)
+{
+	return spawn_fork(path, argv, keep_fd, log_fd, 1, deathsig);
 }
 
 void spawn_kill_group(pid_t pid, int sig)

@@ -28,6 +28,11 @@ int spawn_own_uid(void);
  */
 int spawn_as_user(void);
 
+/* spawn_exec for a child whose stdout and stderr both go to log_fd (or,
+ * when it is -1, stay the agent's). */
+pid_t spawn_exec_logged(const char *path, char *const argv[], int keep_fd, int log_fd,
+			int deathsig);
+
 /* Signal the process group led by pid (if pid > 0). */
 void spawn_kill_group(pid_t pid, int sig);
 

@@ -163,7 +163,7 @@ fail:
 int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 		  char *err, size_t errlen)
 {
-	char dfd[16], screen[32];
+	char dfd[16], screen[32], dpi[16];
 	int p[2] = {-1, -1};
 	char *argv[24];
 	int a = 0, r;
@@ -217,6 +217,11 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 	argv[a++] = "0";
 	argv[a++] = "-dpms";
 	argv[a++] = "-noreset";
+	if (o->dpi > 0) {
+		snprintf(dpi, sizeof dpi, "%d", o->dpi);
+		argv[a++] = "-dpi";
+		argv[a++] = dpi;
+	}
 	argv[a++] = "-screen";
 	argv[a++] = "0";
 	argv[a++] = screen;

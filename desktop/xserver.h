@@ -14,6 +14,7 @@ struct xserver_opts {
 	const char *xauth;      /* Xauthority file to write */
 	int max_w, max_h;       /* -screen size: RandR can only shrink from it */
 	int gl;                 /* keep the GLX extension */
+	int dpi;                /* -dpi, or 0: Xvfb's default */
 };
 
 struct xserver {

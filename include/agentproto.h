@@ -76,6 +76,9 @@
 #define AGENT_E_RECORD_ENDED   "record.ended"
 /* Longest recording id either side accepts ([a-z0-9_]). */
 #define AGENTPROTO_MAX_RECORD_ID 64
+#define AGENT_M_APPS_LIST      "apps.list"
+#define AGENT_M_APPS_LAUNCH    "apps.launch"
+#define AGENT_M_OPEN           "open"
 
 /*
  * Events the agent sends while deskboxd watches (events.watch {screen,

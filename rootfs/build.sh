@@ -1,7 +1,8 @@
 #!/bin/sh
 # build.sh - build a Debian bookworm root filesystem image for deskbox's
-# `image` rootfs mode: xterm, a window manager, fonts, Xvfb and a user with
-# uid 1000. Sandboxes use it read-only as the lower layer of an overlayfs.
+# `image` rootfs mode: xterm, a window manager, fonts, Xvfb, the full desktop
+# session's panel, wallpaper and apps (browser, editor, file manager, PDF
+# viewer), and a user with uid 1000. Sandboxes use it read-only as the lower layer of an overlayfs.
 #
 #   sh rootfs/build.sh [OUT]     (default /var/lib/deskbox/images/bookworm)
 #
@@ -15,7 +16,8 @@ mirror=${mirror:-http://deb.debian.org/debian}
 pkgs=xvfb,xauth,xterm,openbox,fonts-dejavu-core,fonts-noto-cjk,fonts-noto-color-emoji,\
 libx11-6,libxext6,libxtst6,libxdamage1,libxfixes3,libxrandr2,libxcomposite1,libxdo3,\
 libvncserver1,libturbojpeg0,libspng0,libjansson4,procps,python3,ca-certificates,locales,\
-libavcodec59,libavformat59,libswscale6
+libavcodec59,libavformat59,libswscale6,\
+tint2,hsetroot,firefox-esr,mousepad,pcmanfm,mupdf,xdg-utils
 
 if [ -e "$out/etc/debian_version" ]; then
 	echo "rootfs: $out already exists (remove it to rebuild)"

@@ -9,10 +9,13 @@ libseccomp-dev libcap-dev libvncserver-dev libx11-dev libxext-dev libxtst-dev
 libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev libxi-dev libxcomposite-dev
 libturbojpeg0-dev libspng-dev libc-ares-dev
 libavcodec-dev libavformat-dev libswscale-dev"
-# What a default desktop needs in the default 'host' root filesystem.
-runtime="xvfb xauth xterm openbox mousepad xfonts-base fonts-dejavu-core fonts-noto-cjk
+# What a default desktop needs in the default 'host' root filesystem; the
+# last line is the full session's (docs/api.md "Desktop sessions"):
+# panel, wallpaper, browser, editor, file manager, PDF viewer, xdg-open.
+runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2 curl
-libavcodec59 libavformat59 libswscale6"
+libavcodec59 libavformat59 libswscale6
+tint2 hsetroot firefox-esr mousepad pcmanfm mupdf xdg-utils"
 test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer
 gvncviewer python3-venv python3-pip python3-setuptools ffmpeg"
 bench="scrot xdotool x11vnc x11-utils"

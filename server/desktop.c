@@ -78,7 +78,10 @@ struct desk {
 	json_t *apps;             /* the agent's last "apps" report, checked */
 };
 
-static const char *const desk_env_vars[] = { "DISPLAY=:0", "XAUTHORITY=" DESK_XAUTH, NULL };
+/* MOZ_LEGACY_PROFILES: Firefox takes the profile the full session writes
+ * (profiles.ini's default) instead of making one per installation. */
+static const char *const desk_env_vars[] = { "DISPLAY=:0", "XAUTHORITY=" DESK_XAUTH,
+					     "MOZ_LEGACY_PROFILES=1", NULL };
 
 static void fail_calls(struct desk *d)
 {
@@ -485,6 +488,7 @@ static int agent_argv(const struct sandbox *sb, char **argv, size_t cap, char st
 	snprintf(store[1], 32, "%d", s->height);
 	snprintf(store[2], 32, "%d", sb->srv->cfg.max_width);
 	snprintf(store[3], 32, "%d", sb->srv->cfg.max_height);
+	snprintf(store[4], 32, "%d", s->dpi);
 	argv[n++] = "deskbox-desktop";
 	argv[n++] = "--width";
 	argv[n++] = store[0];
@@ -500,6 +504,10 @@ static int agent_argv(const struct sandbox *sb, char **argv, size_t cap, char st
 		argv[n++] = "--gl";
 	if (!s->wm)
 		argv[n++] = "--no-wm";
+	argv[n++] = "--session";
+	argv[n++] = s->session == SESSION_FULL ? "full" : "bare";
+	argv[n++] = "--dpi";
+	argv[n++] = store[4];
 	for (size_t i = 0; s->apps && s->apps[i]; i++) {
 		if (n + 3 > cap)
 			return -1;
@@ -514,7 +522,7 @@ static int spawn_agent(struct desk *d)
 {
 	struct sandbox *sb = d->sb;
 	struct srv *srv = sb->srv;
-	char store[4][32], *argv[160];
+	char store[5][32], *argv[160];
 	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 }, fds[5], r = -1;
 
 	if (srv->desktop_fd < 0) {
@@ -785,8 +793,9 @@ json_t *desk_json(const struct sandbox *sb)
 	if (!d)
 		return NULL;
 	desk_state(sb, &name, &error);
-	j = json_pack("{s:s,s:{s:i,s:i}}", "state", name, "display",
-		      "width", d->width, "height", d->height);
+	j = json_pack("{s:s,s:{s:i,s:i},s:s,s:i}", "state", name, "display",
+		      "width", d->width, "height", d->height,
+		      "session", sb->spec.session == SESSION_FULL ? "full" : "bare", "dpi", sb->spec.dpi);
 	if (j && error[0])
 		json_object_set_new(j, "error", json_string(error));
 	if (j)

@@ -78,6 +78,7 @@ static const char *const host_etc[] = {
 	"locale.alias", "locale.conf", "default", "gtk-3.0", "pulse",
 	"vim", "magic", "magic.mime", "login.defs", "shells", "mailcap",
 	"openbox", "dconf", "gai.conf", "host.conf", "machine-id",
+	"firefox-esr",   /* Debian's browser defaults (firefox-esr.js) */
 };
 
 /* Host device nodes bound into the sandbox's /dev. */

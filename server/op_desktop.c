@@ -1,7 +1,7 @@
 /*
  * op_desktop.c - the operations of a sandbox's desktop: screenshot,
  * actions, wait (for a still screen), display, clipboard, windows,
- * restart, and the VNC and terminal
+ * restart, applications (list, launch, open), and the VNC and terminal
  * WebSocket endpoints (rows here so auth and docs treat them the same).
  *
  * Each run validates what it can cheaply, makes one call to the desktop
@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agentmsg.h"
 #include "agentproto.h"
 #include "desktop.h"
+#include "desktopentry.h"
 #include "log.h"
 #include "op.h"
 #include "shotparams.h"
@@ -303,6 +305,157 @@ static void run_display_set(struct op_call *c)
 	     result_json);
 }
 
+/* --- applications: the agent's answers rebuilt field by field --- */
+
+/* A string field of at most max bytes, or NULL. */
+static const char *str_max(const json_t *o, const char *key, size_t max)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) && json_string_length(v) <= max ? json_string_value(v) : NULL;
+}
+
+static json_t *app_checked(const json_t *in)
+{
+	const char *id = str_max(in, "id", DESKTOPENTRY_MAX_ID), *name = str_max(in, "name", 1024);
+	const char *exec = str_max(in, "exec", DESKTOPENTRY_MAX_VALUE);
+	const json_t *cats = json_object_get(in, "categories"), *cat;
+	json_t *out, *oc;
+	size_t i;
+
+	if (!id || !desktopentry_id_ok(id) || !name || !exec || !json_is_array(cats) ||
+	    json_array_size(cats) > DESKTOPENTRY_MAX_LIST)
+		return NULL;
+	oc = json_array();
+	json_array_foreach(cats, i, cat) {
+		if (!json_is_string(cat) || json_string_length(cat) > 256) {
+			json_decref(oc);
+			return NULL;
+		}
+		json_array_append_new(oc, json_string(json_string_value(cat)));
+	}
+	out = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b}", "id", id, "name", name, "categories", oc, "exec", exec,
+			"terminal", json_is_true(json_object_get(in, "terminal")),
+			"no_display", json_is_true(json_object_get(in, "no_display")));
+	return out;
+}
+
+static void result_apps(struct call_job *job, json_t *result, int fd)
+{
+	const json_t *apps = json_object_get(result, "apps"), *a;
+	json_t *out = json_array(), *one;
+	size_t i;
+
+	if (fd >= 0)
+		close(fd);
+	if (!json_is_array(apps) || json_array_size(apps) > 1024)
+		goto bad;
+	json_array_foreach(apps, i, a) {
+		if (!(one = app_checked(a)))
+			goto bad;
+		json_array_append_new(out, one);
+	}
+	return op_ok(job->c, json_pack("{s:o}", "apps", out));
+bad:
+	json_decref(out);
+	op_fail(job->c, OPERR_INTERNAL, "the desktop sent a malformed application list");
+}
+
+static void result_launched(struct call_job *job, json_t *result, int fd)
+{
+	const json_t *pid = json_object_get(result, "pid"), *win = json_object_get(result, "window");
+	const json_t *waited = json_object_get(result, "waited_ms");
+	const char *app = str_max(result, "app", DESKTOPENTRY_MAX_ID);
+	const char *title = str_max(result, "title", 4 * AGENTPROTO_MAX_TITLE);
+	const char *mime = str_max(result, "mime_type", 255);
+	json_t *out;
+
+	if (fd >= 0)
+		close(fd);
+	if (!json_is_integer(pid) || json_integer_value(pid) <= 0 || !json_is_integer(win) ||
+	    json_integer_value(win) <= 0 || !app || !title || !json_is_integer(waited) ||
+	    json_integer_value(waited) < 0)
+		return op_fail(job->c, OPERR_INTERNAL, "the desktop sent a malformed launch answer");
+	out = json_pack("{s:I,s:I,s:s,s:s,s:I,s:b}", "pid", json_integer_value(pid), "window",
+			json_integer_value(win), "app", app, "title", title, "waited_ms",
+			json_integer_value(waited), "handed_off",
+			json_is_true(json_object_get(result, "handed_off")));
+	if (out && mime)
+		json_object_set_new(out, "mime_type", json_string(mime));
+	if (out && json_object_get(job->c->params, "target"))
+		json_object_set(out, "target", json_object_get(job->c->params, "target"));
+	op_ok(job->c, out);
+}
+
+static void run_apps_list(struct op_call *c)
+{
+	call(c, AGENT_M_APPS_LIST, NULL, result_apps);
+}
+
+/* The launch or open params the agent reads, each checked here first. */
+static json_t *launch_params(struct op_call *c, int open)
+{
+	const json_t *args = json_object_get(c->params, "args");
+	const char *s, *uri = NULL;
+	long ms = 20000;
+	json_t *p;
+	size_t i;
+
+	if (op_param_str(c, open ? "target" : "app", 1, &s) < 0 ||
+	    (!open && op_param_str(c, "uri", 0, &uri) < 0) ||
+	    op_param_int(c, "timeout_ms", 1, 25000, &ms) < 0)
+		return NULL;
+	if (!open && !desktopentry_id_ok(s)) {
+		op_fail(c, OPERR_BAD_REQUEST, "app must be an application id as GET .../apps lists it "
+			"([A-Za-z0-9._-], at most %d bytes)", DESKTOPENTRY_MAX_ID);
+		return NULL;
+	}
+	if (open && (strlen(s) == 0 || strlen(s) > 4096 ||
+		     !(s[0] == '/' || !strncasecmp(s, "file://", 7) || !strncasecmp(s, "http://", 7) ||
+		       !strncasecmp(s, "https://", 8)))) {
+		op_fail(c, OPERR_BAD_REQUEST, "target must be an http(s) URL, a file:// URL or an "
+			"absolute path (at most 4096 bytes)");
+		return NULL;
+	}
+	if (!open && args && !json_is_null(args)) {
+		const json_t *a;
+
+		if (!json_is_array(args) || json_array_size(args) > 256) {
+			op_fail(c, OPERR_BAD_REQUEST, "args must be an array of at most 256 strings");
+			return NULL;
+		}
+		json_array_foreach(args, i, a)
+			if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a)) {
+				op_fail(c, OPERR_BAD_REQUEST, "args[%zu] must be a string without NUL bytes", i);
+				return NULL;
+			}
+	}
+	p = json_pack("{s:s,s:I}", open ? "target" : "app", s, "timeout_ms", (json_int_t)ms);
+	if (p && uri)
+		json_object_set_new(p, "uri", json_string(uri));
+	if (p && !open && args && !json_is_null(args))
+		json_object_set(p, "args", (json_t *)args);
+	if (!p)
+		op_fail(c, OPERR_INTERNAL, "out of memory");
+	return p;
+}
+
+static void run_apps_launch(struct op_call *c)
+{
+	json_t *p = launch_params(c, 0);
+
+	if (p)
+		call(c, AGENT_M_APPS_LAUNCH, p, result_launched);
+}
+
+static void run_open(struct op_call *c)
+{
+	json_t *p = launch_params(c, 1);
+
+	if (p)
+		call(c, AGENT_M_OPEN, p, result_launched);
+}
+
 static void run_clipboard_get(struct op_call *c)
 {
 	call(c, AGENT_M_CLIPBOARD_GET, NULL, result_json);
@@ -387,6 +540,8 @@ static void run_ws_only(struct op_call *c)
 	"\"description\":\"a top-level window's id, as windows.list gives it\"}"
 #define WIN_ANSWER " Answers {window, applied, waited_ms} once the change shows (applied false: " \
 	"it did not within 2 s; window is the window as it is then)."
+#define LAUNCH_WAIT "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":25000," \
+	"\"default\":20000,\"description\":\"how long to wait for the first window (ms)\"}"
 #define NOARGS "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false," \
 	"\"properties\":{" SB "}}"
 
@@ -435,6 +590,22 @@ const struct op op_desktop_rows[] = {
 	  "\"properties\":{" SB ",\"width\":{\"type\":\"integer\",\"minimum\":64},"
 	  "\"height\":{\"type\":\"integer\",\"minimum\":64}}}",
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_display_set },
+	{ "apps.list", "The installed applications (their .desktop files): id, name, categories, exec.",
+	  NOARGS, OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW, run_apps_list },
+	{ "apps.launch", "Start an application by id (with a URI or arguments); answers {pid, window} "
+	  "once its first window maps.",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"app\"],\"additionalProperties\":false,"
+	  "\"properties\":{" SB ",\"app\":{\"type\":\"string\",\"description\":\"an id from apps.list\"},"
+	  "\"uri\":{\"type\":\"string\",\"description\":\"a URL or file:// URI for the app to open\"},"
+	  "\"args\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":256,"
+	  "\"description\":\"arguments added after the app's own\"}," LAUNCH_WAIT "}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_apps_launch },
+	{ "open", "Open a URL or file with the default application for its type; answers {pid, window} "
+	  "once its window maps.",
+	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"target\"],\"additionalProperties\":false,"
+	  "\"properties\":{" SB ",\"target\":{\"type\":\"string\",\"description\":\"an http(s) URL, "
+	  "a file:// URL or an absolute path in the sandbox\"}," LAUNCH_WAIT "}}",
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_open },
 	{ "clipboard.get", "The desktop's CLIPBOARD text.", NOARGS,
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_clipboard_get },
 	{ "clipboard.set", "Own the desktop's CLIPBOARD with text.",

@@ -51,6 +51,8 @@ static void run_create(struct op_call *c)
 	/* Without the agent installed, sandboxes default to shell-only. */
 	if (spec.desktop < 0)
 		spec.desktop = srv->desktop_fd >= 0;
+	if (!spec.session)
+		spec.session = srv->cfg.desktop_session;
 	if (spec.vnc_port >= 0 && !spec.desktop) {
 		req_create_free(&spec);
 		return op_fail(c, OPERR_BAD_REQUEST, "a VNC port needs a desktop");

@@ -64,7 +64,8 @@ int pool_same_shape(const struct req_create *a, const struct req_create *b)
 	const struct limits *x = &a->limits, *y = &b->limits;
 
 	return !strcmp(a->rootfs, b->rootfs) && a->desktop == b->desktop &&
-	       a->width == b->width && a->height == b->height && a->gl == b->gl && a->wm == b->wm &&
+	       a->width == b->width && a->height == b->height && a->gl == b->gl &&
+	       a->session == b->session && a->dpi == b->dpi && a->wm == b->wm &&
 	       a->vnc_port == b->vnc_port && same_strv(a->apps, b->apps) &&
 	       !a->network == !b->network && (!a->network || !strcmp(a->network, b->network)) &&
 	       x->memory_mb == y->memory_mb && x->pids == y->pids && x->cpu == y->cpu &&
@@ -136,6 +137,8 @@ static int boot(struct srv *srv, struct pool_shape *s)
 		return -1;
 	if (spec.desktop < 0)
 		spec.desktop = srv->desktop_fd >= 0;
+	if (!spec.session)
+		spec.session = srv->cfg.desktop_session;
 	spec.timeout_s = 0;      /* members wait as long as it takes */
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -210,6 +213,8 @@ static int add_shape(struct srv *srv, int size, const char *body, char *err, siz
 		return -1;
 	if (s->spec.desktop < 0)
 		s->spec.desktop = srv->desktop_fd >= 0;
+	if (!s->spec.session)
+		s->spec.session = srv->cfg.desktop_session;
 	if (s->spec.vnc_port >= 0) {
 		req_create_free(&s->spec);
 		snprintf(err, cap, "pool: a shape cannot have a VNC port");

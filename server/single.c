@@ -201,6 +201,8 @@ int single_start(struct srv *srv, char *err, size_t cap)
 		return -1;
 	if (spec.desktop < 0)
 		spec.desktop = srv->desktop_fd >= 0;
+	if (!spec.session)
+		spec.session = srv->cfg.desktop_session;
 	/* It lives as long as the server (the pod), whatever the body said. */
 	spec.timeout_s = 0;
 	if (srv->cfg.activity_url[0] && activity_setup(srv, err, cap) < 0) {

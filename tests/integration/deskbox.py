@@ -643,6 +643,15 @@ class Server:
         # rather than wait for the sandboxes (deskboxd's default is 30 s).
         if "drain_grace" not in self.options and "--drain-grace" not in self.extra_args:
             cmd += ["--drain-grace", "0"]
+        # deskboxd's default desktop is the full session (panel, wallpaper,
+        # default apps). The suites were written against a plain black
+        # screen and check its pixels, and they create hundreds of
+        # desktops: unless a test asks (desktop_session="full", or
+        # "desktop": {"session": "full"} in a create), the harness's
+        # servers default to bare. test_session.py covers the full one and
+        # deskboxd's own default.
+        if "desktop_session" not in self.options and "--desktop-session" not in self.extra_args:
+            cmd += ["--desktop-session", "bare"]
         for k, v in self.options.items():
             if v is None or v is False:
                 continue
