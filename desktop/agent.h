@@ -73,6 +73,7 @@ struct agent {
 	int napps;
 	pid_t wm;                   /* the window manager's group, or -1 */
 	pid_t panel;                /* the full session's panel, or -1 */
+	pid_t bus;                  /* the full session's D-Bus daemon, or -1 */
 	struct launch *launch;      /* apps launched by name (launch.c) */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
 	struct agent_shot_cache shot_cache;

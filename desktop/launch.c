@@ -671,22 +671,25 @@ static Window launch_match(struct launch *l, struct pending *p, struct windows_i
 {
 	Display *dpy = l->a->disp->dpy;
 
-	for (int pass = 0; pass < 2; pass++) {
+	/* Pass 0: a new window of the app's own. Once it has handed off
+	 * (exited 0): 1, a new window of its class (the instance opened one);
+	 * 2, any of its class (the instance opened a tab). */
+	for (int pass = 0; pass < 3; pass++) {
 		for (int i = 0; i < n; i++) {
 			XWindowAttributes wa;
 			int ok;
 
 			display_trap_begin(l->a->disp);
-			ok = XGetWindowAttributes(dpy, w[i].id, &wa) && wa.map_state == IsViewable;
+			ok = XGetWindowAttributes(dpy, w[i].id, &wa) && wa.map_state == IsViewable &&
+			     (pass == 2 || !launch_was_there(p, w[i].id));
 			if (ok && pass == 0)
-				ok = !launch_was_there(p, w[i].id) &&
-				     (w[i].pid > 0 ? launch_descends(w[i].pid, p->pid) :
-				      launch_class_is(dpy, w[i].id, p->cls));
-			else if (ok)   /* handed off: the running instance's window */
+				ok = w[i].pid > 0 ? launch_descends(w[i].pid, p->pid) :
+				     launch_class_is(dpy, w[i].id, p->cls);
+			else if (ok)
 				ok = launch_class_is(dpy, w[i].id, p->cls);
 			display_trap_end(l->a->disp);
 			if (ok) {
-				*handed_off = pass;
+				*handed_off = pass > 0;
 				*title = w[i].title;
 				return w[i].id;
 			}

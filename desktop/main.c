@@ -182,6 +182,7 @@ static void stop_children(struct agent *a)
 			spawn_kill_group(a->apps[i].pid, SIGTERM);
 	spawn_kill_group(a->wm, SIGTERM);
 	spawn_kill_group(a->panel, SIGTERM);
+	spawn_kill_group(a->bus, SIGTERM);
 	if (a->disp) {
 		display_close(a->disp);
 		a->disp = NULL;
@@ -196,6 +197,7 @@ static void stop_children(struct agent *a)
 	}
 	spawn_kill_group(a->wm, SIGKILL);
 	spawn_kill_group(a->panel, SIGKILL);
+	spawn_kill_group(a->bus, SIGKILL);
 }
 
 /* Xlib calls this when the X connection breaks; it must not return. */
@@ -501,6 +503,8 @@ static int on_signal(struct agent *a, int sfd)
 			a->wm = -1;
 		if (pid == a->panel)
 			a->panel = -1;
+		if (pid == a->bus)
+			a->bus = -1;
 		if (a->launch)
 			launch_reaped(a->launch, pid, st);
 		if (xserver_reaped(&a->xs, pid, st))
@@ -645,7 +649,7 @@ int main(int argc, char **argv)
 	a->xs.pid = -1;
 	a->xs.pidfd = -1;
 	a->xs.status = -1;
-	a->wm = a->panel = -1;
+	a->wm = a->panel = a->bus = -1;
 	if (chan_open(&a->chan, CHAN_FD, err, sizeof err) < 0) {
 		agent_log("%s", err);
 		return 1;

@@ -30,6 +30,7 @@
 #include <X11/Xutil.h>
 
 #include "agent.h"
+#include "agentproto.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -387,6 +388,24 @@ static pid_t session_panel(struct agent *a)
 	return pid;
 }
 
+/* The session bus (see AGENTPROTO_SESSION_BUS); its pid or -1. */
+static pid_t session_bus(void)
+{
+	char *argv[] = {"dbus-daemon", "--session", "--nofork", "--nopidfile",
+			"--address=" AGENTPROTO_SESSION_BUS, NULL};
+	int quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t pid;
+
+	if (setenv("DBUS_SESSION_BUS_ADDRESS", AGENTPROTO_SESSION_BUS, 1) < 0)
+		return -1;
+	pid = spawn_exec_logged("/usr/bin/dbus-daemon", argv, -1, quiet, SIGTERM);
+	if (quiet >= 0)
+		close(quiet);
+	if (pid < 0)
+		agent_log("session bus: %s", strerror(errno));
+	return pid;
+}
+
 pid_t session_start(struct agent *a, int full, int dpi)
 {
 	const char *home = getenv("HOME");
@@ -396,6 +415,7 @@ pid_t session_start(struct agent *a, int full, int dpi)
 	session_dpi(a, dpi);
 	if (!full)
 		return -1;
+	a->bus = session_bus();
 	if (home && *home) {
 		session_browser_profile(home);
 		session_mimeapps(home);

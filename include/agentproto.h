@@ -39,6 +39,11 @@
 /* windows: apps choose how many windows and how long their titles. */
 #define AGENTPROTO_MAX_REPLY_WINDOWS   (8 << 20)
 
+/* The full session's D-Bus session bus: an abstract socket, so private to
+ * the sandbox's network namespace. deskboxd puts it in the environment of
+ * the sandbox's commands, the agent in its apps'. */
+#define AGENTPROTO_SESSION_BUS "unix:abstract=deskbox-session-bus"
+
 /* How long deskboxd waits for an answer (ms), by method. */
 #define AGENTPROTO_DEADLINE_MS         30000
 #define AGENTPROTO_DEADLINE_ACTIONS_MS (15 * 60 * 1000)

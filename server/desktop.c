@@ -79,9 +79,13 @@ struct desk {
 };
 
 /* MOZ_LEGACY_PROFILES: Firefox takes the profile the full session writes
- * (profiles.ini's default) instead of making one per installation. */
+ * (profiles.ini's default) instead of making one per installation. The
+ * session bus (full sessions run one) lets a second Firefox, mousepad or
+ * pcmanfm hand its work to the running one; without a bus Firefox shows
+ * "already running". Where there is none, clients just find no bus. */
 static const char *const desk_env_vars[] = { "DISPLAY=:0", "XAUTHORITY=" DESK_XAUTH,
-					     "MOZ_LEGACY_PROFILES=1", NULL };
+					     "MOZ_LEGACY_PROFILES=1",
+					     "DBUS_SESSION_BUS_ADDRESS=" AGENTPROTO_SESSION_BUS, NULL };
 
 static void fail_calls(struct desk *d)
 {

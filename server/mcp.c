@@ -88,7 +88,8 @@ struct mcp_tool {
 static const struct mcp_tool mcp_tool_rows[] = {
 	{ "sandbox_create", "sandbox.create", MT_JSON,
 	  " The answer's id is the sandbox_id the other tools take. A desktop is on unless desktop is "
-	  "false; apps start on it (e.g. [\"xterm\"]).", NULL, NULL, NULL },
+	  "false (a full session: panel, browser, editor, terminal; {\"session\": \"bare\"} for a "
+	  "plain screen); apps start on it (e.g. [\"xterm\"]).", NULL, NULL, NULL },
 	{ "sandbox_list", "sandbox.list", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "sandbox_delete", "sandbox.delete", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "computer", "desktop.actions", MT_ACTION,
@@ -129,6 +130,9 @@ static const struct mcp_tool mcp_tool_rows[] = {
 	{ "window_maximize", "window.maximize", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "window_restore", "window.restore", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "window_close", "window.close", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_list", "apps.list", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_launch", "apps.launch", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "open", "open", MT_JSON, NULL, NULL, NULL, NULL },
 };
 
 #define MCP_NTOOLS (sizeof(mcp_tool_rows) / sizeof(mcp_tool_rows[0]))

@@ -58,6 +58,19 @@ static void set_ok(struct config *c, const char *key, const char *value)
 		fail_msg("config_set(%s, \"%s\"): %s", key, value, err);
 }
 
+static void test_desktop_session(void **state)
+{
+	struct config *c = *state;
+
+	assert_int_equal(c->desktop_session, SESSION_FULL);
+	set_ok(c, "desktop-session", "bare");
+	assert_int_equal(c->desktop_session, SESSION_BARE);
+	set_ok(c, "desktop-session", "full");
+	assert_int_equal(c->desktop_session, SESSION_FULL);
+	set_fails(c, "desktop-session", "Full", "want full or bare");
+	set_fails(c, "desktop-session", "", "want full or bare");
+}
+
 static void test_defaults(void **state)
 {
 	struct config *c = *state;
@@ -594,6 +607,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_defaults),
+		T(test_desktop_session),
 		T(test_listen),
 		T(test_listen_rejects),
 		T(test_strings),

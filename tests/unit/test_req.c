@@ -491,10 +491,40 @@ static void test_create_desktop_bad(void **state)
 		{ "{\"gl\":1}", "gl must be true or false" },
 		{ "{\"gl\":\"true\"}", "gl must be true or false" },
 		{ "{\"desktop\":{\"gl\":\"no\"}}", "desktop.gl must be" },
+		{ "{\"desktop\":{\"session\":\"kde\"}}", "desktop.session must be" },
+		{ "{\"desktop\":{\"session\":1}}", "desktop.session must be" },
+		{ "{\"desktop\":{\"dpi\":23}}", "desktop.dpi" },
+		{ "{\"desktop\":{\"dpi\":96.5}}", "desktop.dpi" },
+		{ "{\"desktop\":{\"wallpaper\":1}}", "wallpaper" },
+		{ "{\"wm\":false,\"desktop\":{\"session\":\"full\"}}", "needs its window manager" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		create_fails(bad[i].body, REQ_BAD_FIELD, bad[i].needle);
+}
+
+static void test_create_session(void **state)
+{
+	struct req_create c;
+	char err[256] = "";
+
+	assert_int_equal(create("{}", &c, err, sizeof(err)), REQ_OK);
+	assert_int_equal(c.session, SESSION_UNSAID);   /* the server's default decides */
+	assert_int_equal(c.dpi, 96);
+	req_create_free(&c);
+	assert_int_equal(create("{\"desktop\":{\"session\":\"bare\",\"dpi\":144}}", &c, err,
+				sizeof(err)), REQ_OK);
+	assert_int_equal(c.session, SESSION_BARE);
+	assert_int_equal(c.dpi, 144);
+	req_create_free(&c);
+	assert_int_equal(create("{\"desktop\":{\"session\":\"full\"}}", &c, err, sizeof(err)), REQ_OK);
+	assert_int_equal(c.session, SESSION_FULL);
+	req_create_free(&c);
+	/* "wm": false alone is what it always was: nothing on the screen */
+	assert_int_equal(create("{\"wm\":false}", &c, err, sizeof(err)), REQ_OK);
+	assert_int_equal(c.session, SESSION_BARE);
+	assert_int_equal(c.wm, 0);
+	req_create_free(&c);
 }
 
 static void test_create_apps(void **state)
@@ -921,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_env_name_ok),
 		cmocka_unit_test(test_create_desktop),
 		cmocka_unit_test(test_create_desktop_bad),
+		cmocka_unit_test(test_create_session),
 		cmocka_unit_test(test_create_apps),
 		cmocka_unit_test(test_create_apps_bad),
 		cmocka_unit_test(test_create_rootfs),
