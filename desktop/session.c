@@ -4,7 +4,8 @@
  *
  * Runs once per agent start, before the loop serves anything, so it may
  * wait, always with a bound: the window manager owning WM_S0 (the panel's
- * strut and the taskbar need it), hsetroot ending, the panel's first paint.
+ * strut and the taskbar need it), the panel's first paint, hsetroot (which
+ * runs meanwhile) ending.
  * The settings are written into the sandbox user's home (the agent runs as
  * that user): the browser's preferences every start (they carry the proxy
  * of this sandbox), the default-application list only when there is none
@@ -116,7 +117,14 @@ static const char session_userjs[] =
 	"user_pref(\"browser.download.panel.shown\", true);\n"
 	"user_pref(\"privacy.sanitize.pending\", \"[]\");\n"
 	"user_pref(\"signon.rememberSignons\", false);\n"
-	"user_pref(\"sidebar.revamp\", false);\n";
+	"user_pref(\"sidebar.revamp\", false);\n"
+	/* Memory: one desktop holds a few tabs. Fewer content processes and
+	 * none started ahead of need; site isolation (fission) stays on, and
+	 * every content process runs under Firefox's seccomp sandbox. */
+	"user_pref(\"dom.ipc.processCount\", 2);\n"
+	"user_pref(\"dom.ipc.processPrelaunch.enabled\", false);\n"
+	"user_pref(\"browser.newtabpage.preload\", false);\n"
+	"user_pref(\"browser.startup.preXulSkeletonUI\", false);\n";
 
 const char *session_default_app(const char *mime)
 {
@@ -267,20 +275,17 @@ static int session_wm_up(struct agent *a)
 	return 1;
 }
 
-/* Run a short command to its end (bounded). */
-static void session_run(char *const argv[], int wait_ms)
+/* Wait (bounded) for a short command to end; killed past wait_ms. */
+static void session_reap(pid_t pid, const char *what, int wait_ms)
 {
-	pid_t pid = spawn_exec(argv[0], argv, -1, -1, SIGTERM);
 	int64_t until = now_ms() + wait_ms;
 	int st;
 
-	if (pid < 0) {
-		agent_log("%s: %s", argv[0], strerror(errno));
+	if (pid < 0)
 		return;
-	}
 	while (waitpid(pid, &st, WNOHANG) == 0) {
 		if (now_ms() >= until) {
-			agent_log("%s: still running after %d ms: killed", argv[0], wait_ms);
+			agent_log("%s: still running after %d ms: killed", what, wait_ms);
 			spawn_kill_group(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return;
@@ -288,7 +293,7 @@ static void session_run(char *const argv[], int wait_ms)
 		nap();
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		agent_log("%s: ended with status 0x%x", argv[0], st);
+		agent_log("%s: ended with status 0x%x", what, st);
 }
 
 /* tint2's configuration: one panel along the bottom, launcher, taskbar,
@@ -411,6 +416,7 @@ pid_t session_start(struct agent *a, int full, int dpi)
 	const char *home = getenv("HOME");
 	char *wall[] = {"/usr/bin/hsetroot", "-add", SESSION_WALL_TOP, "-add", SESSION_WALL_BOTTOM,
 			"-gradient", "0", NULL};
+	pid_t wall_pid, panel;
 
 	session_dpi(a, dpi);
 	if (!full)
@@ -420,8 +426,14 @@ pid_t session_start(struct agent *a, int full, int dpi)
 		session_browser_profile(home);
 		session_mimeapps(home);
 	}
+	/* The wallpaper draws while the window manager starts; the panel
+	 * waits for the manager (tint2 without one retries a second later). */
+	wall_pid = spawn_exec(wall[0], wall, -1, -1, SIGTERM);
+	if (wall_pid < 0)
+		agent_log("wallpaper: %s", strerror(errno));
 	if (a->wm >= 0 && !session_wm_up(a))
 		agent_log("session: the window manager did not start in %d ms", WM_WAIT_MS);
-	session_run(wall, WALL_WAIT_MS);
-	return session_panel(a);
+	panel = session_panel(a);
+	session_reap(wall_pid, "hsetroot", WALL_WAIT_MS);
+	return panel;
 }

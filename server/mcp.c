@@ -132,7 +132,7 @@ static const struct mcp_tool mcp_tool_rows[] = {
 	{ "window_close", "window.close", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "apps_list", "apps.list", MT_JSON, NULL, NULL, NULL, NULL },
 	{ "apps_launch", "apps.launch", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "open", "open", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_open", "apps.open", MT_JSON, NULL, NULL, NULL, NULL },
 };
 
 #define MCP_NTOOLS (sizeof(mcp_tool_rows) / sizeof(mcp_tool_rows[0]))

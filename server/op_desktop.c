@@ -600,7 +600,7 @@ const struct op op_desktop_rows[] = {
 	  "\"args\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":256,"
 	  "\"description\":\"arguments added after the app's own\"}," LAUNCH_WAIT "}}",
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_apps_launch },
-	{ "open", "Open a URL or file with the default application for its type; answers {pid, window} "
+	{ "apps.open", "Open a URL or file with the default application for its type; answers {pid, window} "
 	  "once its window maps.",
 	  "{\"type\":\"object\",\"required\":[\"sandbox\",\"target\"],\"additionalProperties\":false,"
 	  "\"properties\":{" SB ",\"target\":{\"type\":\"string\",\"description\":\"an http(s) URL, "

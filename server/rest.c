@@ -74,7 +74,7 @@ static const struct rest_route rest_routes[] = {
 	{ HM_POST, "/v1/sandboxes/*/windows/{window}/close", "window.close", 200, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/apps", "apps.list", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/apps/launch", "apps.launch", 200, RB_JSON },
-	{ HM_POST, "/v1/sandboxes/*/open", "open", 200, RB_JSON },
+	{ HM_POST, "/v1/sandboxes/*/open", "apps.open", 200, RB_JSON },
 	{ HM_POST, "/v1/sandboxes/*/desktop/restart", "desktop.restart", 200, RB_NONE },
 	{ HM_POST, "/v1/sandboxes/*/viewer-tokens", "viewer.create_token", 201, RB_JSON },
 	{ HM_GET, "/v1/sandboxes/*/vnc", "desktop.vnc", 101, RB_WS },

@@ -29,7 +29,7 @@ TOOLS = {  # MCP tool -> the operation it is a row of
     "window_activate": "window.activate", "window_move": "window.move", "window_resize": "window.resize",
     "window_minimize": "window.minimize", "window_maximize": "window.maximize",
     "window_restore": "window.restore", "window_close": "window.close",
-    "apps_list": "apps.list", "apps_launch": "apps.launch", "open": "open",
+    "apps_list": "apps.list", "apps_launch": "apps.launch", "apps_open": "apps.open",
 }
 
 

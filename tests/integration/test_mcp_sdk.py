@@ -42,7 +42,7 @@ class TestMcpSdk(ServerTestCase):
             "files_read", "files_write", "clipboard_get", "clipboard_set", "windows_list",
             "window_activate", "window_move", "window_resize", "window_minimize", "window_maximize",
             "window_restore", "window_close",
-            "apps_list", "apps_launch", "open"})
+            "apps_list", "apps_launch", "apps_open"})
         self.assertIn("sandbox_id", rep["computerSchema"]["required"])
         self.assertIn("left_click", rep["computerSchema"]["properties"]["action"]["enum"])
         steps = {s["name"]: s for s in rep["steps"]}
