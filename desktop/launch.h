@@ -8,15 +8,16 @@
 #define DESKTOP_LAUNCH_H
 
 #include <jansson.h>
+#include "agentproto.h"
 #include <sys/types.h>
 
 struct agent;
 struct launch;
 
-/* Longest wait for a launched app's first window (ms); deskboxd's call
- * deadline (AGENTPROTO_DEADLINE_MS) is above it. */
-#define LAUNCH_MAX_WAIT_MS     25000
-#define LAUNCH_DEFAULT_WAIT_MS 20000
+/* Longest and default wait for a launched app's first window (ms);
+ * deskboxd's call deadline for these methods is above the longest. */
+#define LAUNCH_MAX_WAIT_MS     AGENTPROTO_MAX_LAUNCH_MS
+#define LAUNCH_DEFAULT_WAIT_MS 30000
 
 struct launch *launch_create(struct agent *a);
 /* Pending launches are answered with an error; the apps keep running. */

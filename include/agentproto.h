@@ -47,6 +47,10 @@
 /* How long deskboxd waits for an answer (ms), by method. */
 #define AGENTPROTO_DEADLINE_MS         30000
 #define AGENTPROTO_DEADLINE_ACTIONS_MS (15 * 60 * 1000)
+/* apps.launch and open wait up to AGENTPROTO_MAX_LAUNCH_MS for a window
+ * (a browser's cold start on a loaded machine takes tens of seconds). */
+#define AGENTPROTO_MAX_LAUNCH_MS       120000
+#define AGENTPROTO_DEADLINE_LAUNCH_MS  (AGENTPROTO_MAX_LAUNCH_MS + 10000)
 
 #define AGENT_M_SCREENSHOT     "screenshot"
 #define AGENT_M_SHOT_PREPARE   "screenshot.prepare"

@@ -764,7 +764,9 @@ uint32_t desk_call(struct sandbox *sb, const char *method, json_t *params, int f
 	c->next = d->calls;
 	d->calls = c;
 	ev_timer(sb->srv, &c->deadline, on_deadline,
-		 strcmp(method, AGENT_M_ACTIONS) ? AGENTPROTO_DEADLINE_MS : AGENTPROTO_DEADLINE_ACTIONS_MS);
+		 !strcmp(method, AGENT_M_ACTIONS) ? AGENTPROTO_DEADLINE_ACTIONS_MS :
+		 !strcmp(method, AGENT_M_APPS_LAUNCH) || !strcmp(method, AGENT_M_OPEN) ?
+		 AGENTPROTO_DEADLINE_LAUNCH_MS : AGENTPROTO_DEADLINE_MS);
 	return c->id;
 }
 

@@ -397,13 +397,13 @@ static json_t *launch_params(struct op_call *c, int open)
 {
 	const json_t *args = json_object_get(c->params, "args");
 	const char *s, *uri = NULL;
-	long ms = 20000;
+	long ms = 30000;
 	json_t *p;
 	size_t i;
 
 	if (op_param_str(c, open ? "target" : "app", 1, &s) < 0 ||
 	    (!open && op_param_str(c, "uri", 0, &uri) < 0) ||
-	    op_param_int(c, "timeout_ms", 1, 25000, &ms) < 0)
+	    op_param_int(c, "timeout_ms", 1, AGENTPROTO_MAX_LAUNCH_MS, &ms) < 0)
 		return NULL;
 	if (!open && !desktopentry_id_ok(s)) {
 		op_fail(c, OPERR_BAD_REQUEST, "app must be an application id as GET .../apps lists it "
@@ -540,8 +540,8 @@ static void run_ws_only(struct op_call *c)
 	"\"description\":\"a top-level window's id, as windows.list gives it\"}"
 #define WIN_ANSWER " Answers {window, applied, waited_ms} once the change shows (applied false: " \
 	"it did not within 2 s; window is the window as it is then)."
-#define LAUNCH_WAIT "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":25000," \
-	"\"default\":20000,\"description\":\"how long to wait for the first window (ms)\"}"
+#define LAUNCH_WAIT "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":120000," \
+	"\"default\":30000,\"description\":\"how long to wait for the first window (ms)\"}"
 #define NOARGS "{\"type\":\"object\",\"required\":[\"sandbox\"],\"additionalProperties\":false," \
 	"\"properties\":{" SB "}}"
 

@@ -98,11 +98,12 @@ def main():
             sb = full if i == 0 else api.create(desktop={"session": "full"})
             api.put_file(sb["id"], "/home/user/page.html", PAGE)
             dt, r = timed(api.expect, 200, "POST", "%s/%s/apps/launch" % (API, sb["id"]),
-                          {"app": "firefox-esr", "uri": "file:///home/user/page.html"}, timeout=60)
+                          {"app": "firefox-esr", "uri": "file:///home/user/page.html",
+                           "timeout_ms": 120000}, timeout=150)
             launches.append(dt)
             waited.append(r.body["waited_ms"] / 1000.0)
             dt, r = timed(api.expect, 200, "POST", "%s/%s/open" % (API, sb["id"]),
-                          {"target": "/home/user/page.html"}, timeout=60)
+                          {"target": "/home/user/page.html", "timeout_ms": 120000}, timeout=150)
             handoffs.append(dt)
             if i == 0:
                 time.sleep(5.0)   # the page loaded, the browser idle
