@@ -428,7 +428,10 @@ pid_t session_start(struct agent *a, int full, int dpi)
 			"-gradient", "0", NULL};
 	pid_t wall_pid, panel;
 
-	session_dpi(a, dpi);
+	/* A bare desktop at the default 96 keeps the root free of resources
+	 * (with RESOURCE_MANAGER set, Xlib clients skip ~/.Xdefaults). */
+	if (full || dpi != 96)
+		session_dpi(a, dpi);
 	if (!full)
 		return -1;
 	a->bus = session_bus();
