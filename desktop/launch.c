@@ -133,7 +133,9 @@ static int launch_load(const char *path, struct desktopentry *e, char *err, size
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r = -1;
 
 	if (fd < 0) {
-		if (errno == ENOENT)
+		/* A directory the agent (a uid of its own) may not read is
+		 * skipped like a missing one. */
+		if (errno == ENOENT || errno == EACCES)
 			return 1;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
