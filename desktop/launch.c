@@ -286,15 +286,23 @@ static int launch_logfile(const char *id)
 {
 	const char *home = getenv("HOME");
 	char path[512];
+	int fd;
 
 	if (!home || !*home)
 		return -1;
+	/* In the user's home, as the user (the agent may be a uid of its own). */
+	if (spawn_user_fs(1) < 0) {
+		spawn_user_fs(0);
+		return -1;
+	}
 	snprintf(path, sizeof path, "%s/.cache", home);
 	mkdir(path, 0700);
 	snprintf(path, sizeof path, "%s/.cache/deskbox", home);
 	mkdir(path, 0700);
 	snprintf(path, sizeof path, "%s/.cache/deskbox/%s.log", home, id);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	spawn_user_fs(0);
+	return fd;
 }
 
 static int launch_remember(struct launch *l, pid_t pid)

@@ -435,10 +435,12 @@ pid_t session_start(struct agent *a, int full, int dpi)
 	if (!full)
 		return -1;
 	a->bus = session_bus();
-	if (home && *home) {
+	/* The user's files, made as the user (the agent may be a uid of its own). */
+	if (home && *home && spawn_user_fs(1) == 0) {
 		session_browser_profile(home);
 		session_mimeapps(home);
 	}
+	spawn_user_fs(0);
 	/* The wallpaper draws while the window manager starts; the panel
 	 * waits for the manager (tint2 without one retries a second later). */
 	wall_pid = spawn_exec(wall[0], wall, -1, -1, SIGTERM);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -23,6 +24,18 @@
 int spawn_own_uid(void)
 {
 	return getuid() == PROTO_AGENT_UID;
+}
+
+int spawn_user_fs(int on)
+{
+	uid_t uid = on ? PROTO_USER_UID : getuid();
+
+	if (!spawn_own_uid())
+		return 0;
+	setfsgid(on ? PROTO_USER_GID : getgid());
+	setfsuid(uid);
+	/* setfsuid answers the previous id, not errors: the check is that it took. */
+	return (uid_t)setfsuid((uid_t)-1) == uid ? 0 : -1;
 }
 
 int spawn_as_user(void)

@@ -22,6 +22,14 @@ pid_t spawn_exec(const char *path, char *const argv[], int keep_fd, int err_fd,
 int spawn_own_uid(void);
 
 /*
+ * Files the agent writes for the user (the X cookie, the browser's
+ * profile, app logs in the user's home) are made with the user's file
+ * system ids when the agent runs as a uid of its own: on=1 switches to
+ * them, on=0 back. A no-op otherwise. 0, or -1 when the switch did not take.
+ */
+int spawn_user_fs(int on);
+
+/*
  * In a child about to exec user code: become the sandbox's user, with no
  * capability, if the agent runs as a uid of its own (a no-op otherwise).
  * 0, or -1 with errno.

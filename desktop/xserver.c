@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -179,22 +178,14 @@ int xserver_start(struct xserver *xs, const struct xserver_opts *o,
 		return -1;
 	}
 	/* The cookie file is the user's (in their home, read by Xvfb and the
-	 * apps): created with the user's file system ids when the agent has
-	 * a uid of its own. setfsuid answers the previous id, not errors:
-	 * the check is that it took. */
-	if (spawn_own_uid()) {
-		setfsgid(PROTO_USER_GID);
-		setfsuid(PROTO_USER_UID);
-		if ((uid_t)setfsuid((uid_t)-1) != PROTO_USER_UID) {
-			snprintf(err, errlen, "cannot write %s as the user", o->xauth);
-			return -1;
-		}
+	 * apps). */
+	if (spawn_user_fs(1) < 0) {
+		spawn_user_fs(0);
+		snprintf(err, errlen, "cannot write %s as the user", o->xauth);
+		return -1;
 	}
 	r = xserver_write_xauth(o->xauth, o->display, xs->cookie, err, errlen);
-	if (spawn_own_uid()) {
-		setfsuid(getuid());
-		setfsgid(getgid());
-	}
+	spawn_user_fs(0);
 	if (r < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {

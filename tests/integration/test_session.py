@@ -161,6 +161,17 @@ class SessionTest(ServerTestCase):
             self.assertIn(atom, r["stdout"])
         self.assertIn("_NET_SUPPORTING_WM_CHECK(WINDOW): window id #", r["stdout"])
         self.assertIn("Xft.dpi:\\t120", r["stdout"])   # xprop escapes the tab
+        # The browser's profile and the default applications are the user's
+        # files, written as the user even where the agent has a uid of its own.
+        r = self.server.exec(sb["id"], cmd="stat -c '%u:%g %n' ~/.mozilla/firefox/profiles.ini "
+                             "~/.mozilla/firefox/deskbox.default/user.js ~/.config/mimeapps.list; "
+                             "grep -c network.proxy.type ~/.mozilla/firefox/deskbox.default/user.js")
+        self.assertEqual(r["exit_code"], 0, r)
+        lines = r["stdout"].splitlines()
+        self.assertEqual(len(lines), 4, r)
+        for line in lines[:3]:
+            self.assertTrue(line.startswith("1000:1000 "), line)
+        self.assertEqual(lines[3], "1")
 
     def test_wm_false_is_bare_and_full_needs_a_window_manager(self):
         sb = self.sandbox(wm=False)
