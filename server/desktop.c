@@ -380,10 +380,14 @@ static size_t on_reply(struct desk *d, json_t *msg, int fd)
 			why = "the desktop sent a body for a reply that has none";
 		else if (fd < 0)
 			why = "the desktop sent a malformed reply";
-		else if (!json_is_object(whole = read_body_fd(fd, c->rule->max_body, &size, &why)))
-			why = why ? why : "the desktop sent a malformed reply";
-		else
-			why = NULL;
+		else {
+			/* Not inside json_is_object(): jansson's macro evaluates
+			 * its argument twice (the body was read and parsed twice,
+			 * and the first parse leaked). */
+			whole = read_body_fd(fd, c->rule->max_body, &size, &why);
+			if (json_is_object(whole))
+				why = NULL;
+		}
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
