@@ -58,7 +58,7 @@ struct watch {
 	int nwins;
 	Window focused;
 	int windows_dirty;
-	Atom client_list, active_window, clipboard;
+	Atom client_list, active_window, clipboard, net_wm_state, wm_state;
 	uint64_t clip_seen;
 	struct waiter *waiters;
 	int nwaiters;
@@ -77,6 +77,8 @@ struct watch *watch_create(struct agent *a)
 	w->client_list = XInternAtom(dpy, "_NET_CLIENT_LIST", False);
 	w->active_window = XInternAtom(dpy, "_NET_ACTIVE_WINDOW", False);
 	w->clipboard = XInternAtom(dpy, "CLIPBOARD", False);
+	w->net_wm_state = XInternAtom(dpy, "_NET_WM_STATE", False);
+	w->wm_state = XInternAtom(dpy, "WM_STATE", False);
 	return w;
 }
 
@@ -103,9 +105,34 @@ void watch_destroy(struct watch *w)
 
 /* --- what is watched --- */
 
-/* Take a snapshot of the windows without reporting it. */
+static const struct watch_win *had_window(const struct watch *w, Window id)
+{
+	for (int i = 0; i < w->nwins; i++)
+		if (w->wins[i].id == id)
+			return &w->wins[i];
+	return NULL;
+}
+
+/* Ask for a window's own changes, or stop asking. The root's
+ * SubstructureNotify only tells of the root's children: under a window
+ * manager those are frames, and a WM resizes the frame and the client
+ * inside it in two requests. A listing between the two sees the old
+ * size, and the client's own ConfigureNotify (like a _NET_WM_STATE change,
+ * a property of the client) never reaches the root. A window gone by now
+ * only costs a BadWindow, which display.c's handler absorbs. */
+static void watch_client(struct watch *w, Window id, int on)
+{
+	XSelectInput(w->a->disp->dpy, id, on ? StructureNotifyMask | PropertyChangeMask
+					     : NoEventMask);
+}
+
+/* Take a snapshot of the windows without reporting it; windows new to it
+ * are watched from now on. */
 static void windows_snapshot(struct watch *w, struct windows_info *v, int n)
 {
+	for (int i = 0; i < n && i < WATCH_MAX_WINDOWS; i++)
+		if (!had_window(w, v[i].id))
+			watch_client(w, v[i].id, 1);
 	w->nwins = 0;
 	w->focused = None;
 	for (int i = 0; i < n && w->nwins < WATCH_MAX_WINDOWS; i++) {
@@ -165,6 +192,8 @@ int watch_set(struct watch *w, const json_t *params, char *err, size_t errlen)
 	if ((on ^ w->on) & WATCH_WINDOWS) {
 		XSelectInput(d->dpy, d->root, on & WATCH_WINDOWS ?
 			     SubstructureNotifyMask | PropertyChangeMask : NoEventMask);
+		for (int i = 0; i < w->nwins; i++)
+			watch_client(w, w->wins[i].id, 0);
 		w->nwins = 0;
 		w->focused = None;
 		if (on & WATCH_WINDOWS) {
@@ -199,9 +228,11 @@ void watch_x_event(struct watch *w, const XEvent *ev)
 		w->windows_dirty = 1;
 		break;
 	case PropertyNotify:
-		if (ev->xproperty.window == w->a->disp->root &&
-		    (ev->xproperty.atom == w->client_list ||
-		     ev->xproperty.atom == w->active_window))
+		if (ev->xproperty.window == w->a->disp->root
+			    ? ev->xproperty.atom == w->client_list ||
+				      ev->xproperty.atom == w->active_window
+			    : ev->xproperty.atom == w->net_wm_state ||
+				      ev->xproperty.atom == w->wm_state)
 			w->windows_dirty = 1;
 		break;
 	}
@@ -264,14 +295,6 @@ static void run_screen(struct watch *w, int64_t now)
 			   json_pack("{sIsi}", "frame", (json_int_t)d->damage,
 				     "quiet_ms", w->quiet));
 	}
-}
-
-static const struct watch_win *had_window(const struct watch *w, Window id)
-{
-	for (int i = 0; i < w->nwins; i++)
-		if (w->wins[i].id == id)
-			return &w->wins[i];
-	return NULL;
 }
 
 void watch_windows_touched(struct watch *w)

@@ -317,6 +317,26 @@ class TestWindowOps(WindowsCase):
                   "window.closed")
 
 
+    def test_a_change_only_the_client_sees_is_an_event(self):
+        """Under a window manager the root sees frames only. A change to the
+        client window itself (here its _NET_WM_STATE, set by the app's own
+        connection; a WM's two-step resize is the same case) is still a
+        window.changed."""
+        sb = self.sandbox(wm=True, apps=[self.xterm("inner", "40x8+20+20", "red")])
+        w = self.window(sb, "inner")
+        self.assertFalse(w["state"]["above"], w)
+        rpc = RPC(self.server)
+        self.addCleanup(rpc.close)
+        rpc.call("events.subscribe", {"sandbox": sb["id"], "topics": ["window.changed"]})
+        self.sh(sb, "xprop -id %d -f _NET_WM_STATE 32a -set _NET_WM_STATE _NET_WM_STATE_ABOVE"
+                % w["id"])
+        seen = rpc.until(lambda m: m["method"] == "window.changed" and
+                         m["params"]["window"] == w["id"] and m["params"]["state"]["above"],
+                         "window.changed (above, set on the client)")
+        self.assertEqual((seen[-1]["params"]["width"], seen[-1]["params"]["height"]),
+                         (w["width"], w["height"]))
+
+
 class TestWithoutWM(WindowsCase):
     """No window manager: the agent moves, sizes, minimizes and maximizes
     the window itself."""
