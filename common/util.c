@@ -111,24 +111,34 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * One step over s[*i..len): copies the valid sequence there to dst, or writes
+ * U+FFFD for the one byte that starts none (resynchronising at the next).
+ * Advances *i; returns the bytes written (1 to 4). The one place that decides
+ * what is valid, so utf8_repair and json_escape_utf8 always agree.
+ */
+static size_t utf8_copy_one(const unsigned char *s, size_t len, size_t *i,
+			    char *dst)
+{
+	size_t n = utf8_seq(s + *i, len - *i);
+
+	if (n == 0) {
+		memcpy(dst, "\xef\xbf\xbd", 3);
+		(*i)++;
+		return 3;
+	}
+	memcpy(dst, s + *i, n);
+	*i += n;
+	return n;
+}
+
 size_t utf8_repair(const char *src, size_t len, char *dst, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t i = 0, o = 0;
 
-	while (i < len && o + 4 <= cap) {
-		size_t n = utf8_seq(s + i, len - i);
-
-		if (n) {
-			memcpy(dst + o, s + i, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(dst + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-	}
+	while (i < len && o + 4 <= cap)
+		o += utf8_copy_one(s, len, &i, dst + o);
 	dst[o] = '\0';
 	return o;
 }
@@ -163,17 +173,7 @@ size_t json_escape_utf8(const char *src, size_t len, char *dst)
 			}
 			i++;
 		} else {
-			size_t n = utf8_seq(s + i, len - i);
-
-			if (n) {
-				memcpy(dst + o, s + i, n);
-				o += n;
-				i += n;
-			} else {
-				memcpy(dst + o, "\xef\xbf\xbd", 3);
-				o += 3;
-				i++;
-			}
+			o += utf8_copy_one(s, len, &i, dst + o);
 		}
 	}
 	dst[o] = '\0';

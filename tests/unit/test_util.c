@@ -510,6 +510,25 @@ static void test_json_escape_documented(void **state)
 	ESCAPES_TO("\x01\x02", "\\u0001\\u0002");
 }
 
+/* The invalid sequences utf8_repair's tests name, through the escaper: one
+ * U+FFFD per byte, and the bytes after resynchronise, escaped as usual. */
+static void test_json_escape_invalid_utf8(void **state)
+{
+	ESCAPES_TO("\xc0\x80", FFFD FFFD);                   /* overlong NUL */
+	ESCAPES_TO("\xe0\x80\xaf", FFFD FFFD FFFD);          /* overlong '/' */
+	ESCAPES_TO("\xf0\x8f\xbf\xbf", FFFD FFFD FFFD FFFD);
+	ESCAPES_TO("\xed\xa0\x80", FFFD FFFD FFFD);          /* U+D800 */
+	ESCAPES_TO("\xed\xbf\xbf", FFFD FFFD FFFD);          /* U+DFFF */
+	ESCAPES_TO("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD); /* U+110000 */
+	ESCAPES_TO("\xc3", FFFD);                             /* truncated */
+	ESCAPES_TO("\xf0\x9f\x98", FFFD FFFD FFFD);
+	ESCAPES_TO("\xe2\x82\"", FFFD FFFD "\\\"");
+	ESCAPES_TO("\xc3\n", FFFD "\\n");
+	ESCAPES_TO("\xe2\xf0\x9f\x98\x80", FFFD "\xf0\x9f\x98\x80");
+	ESCAPES_TO("\x80\xbf", FFFD FFFD);                    /* lone continuations */
+	ESCAPES_TO("\xc3\xa9\xa9\x01", "\xc3\xa9" FFFD "\\u0001");
+}
+
 /* Whatever the bytes: the same text jansson writes for the repaired
  * string, and it parses back to that string. */
 static void test_json_escape_matches_jansson(void **state)
@@ -738,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_worst_case_fills_cap),
 		cmocka_unit_test(test_utf8_properties),
 		cmocka_unit_test(test_json_escape_documented),
+		cmocka_unit_test(test_json_escape_invalid_utf8),
 		cmocka_unit_test(test_json_escape_matches_jansson),
 		cmocka_unit_test(test_base64_rfc4648),
 		cmocka_unit_test(test_base64_binary),
