@@ -87,13 +87,37 @@ static char *windows_title(Display *dpy, Window w)
 	return r ? r : strdup("");
 }
 
+/*
+ * The child of the root that holds w (its frame under a reparenting WM), or
+ * None for None, PointerRoot, the root itself, a window that errors, or one
+ * nested deeper than any real toolkit nests (the bound keeps a hostile or
+ * racing client from costing more than that many round trips).
+ */
+static Window windows_frame(Display *dpy, Window root, Window w)
+{
+	Window r, parent, *kids;
+	unsigned nk;
+
+	for (int depth = 0; depth < 32; depth++) {
+		if (w == None || w == PointerRoot || w == root)
+			return None;
+		if (!XQueryTree(dpy, w, &r, &parent, &kids, &nk))
+			return None;
+		if (kids)
+			XFree(kids);
+		if (parent == root)
+			return w;
+		w = parent;
+	}
+	return None;
+}
+
 /* The top-level window that holds the focus, via the WM or X's focus. */
 static Window windows_focused(Display *dpy, Window root)
 {
 	unsigned long n;
 	unsigned char *p = windows_prop(dpy, root, "_NET_ACTIVE_WINDOW", XA_WINDOW, &n);
-	Window f = None, parent, r, *kids;
-	unsigned nk;
+	Window f = None, r;
 	int rev;
 
 	if (p) {
@@ -110,17 +134,7 @@ static Window windows_focused(Display *dpy, Window root)
 		if (!XQueryPointer(dpy, root, &r, &f, &rx, &ry, &wx, &wy, &mask))
 			return None;
 	}
-	/* Climb to the child of the root. */
-	while (f != None && f != PointerRoot && f != root) {
-		if (!XQueryTree(dpy, f, &r, &parent, &kids, &nk))
-			return None;
-		if (kids)
-			XFree(kids);
-		if (parent == root)
-			return f;
-		f = parent;
-	}
-	return None;
+	return windows_frame(dpy, root, f);
 }
 
 /* WM_STATE's state (ICCCM: 0 Withdrawn, 1 Normal, 3 Iconic), or -1. */
@@ -169,24 +183,6 @@ static Window *windows_candidates(struct display *d, unsigned long *n, int *xfre
 		XFree(kids);
 	*n = k;
 	return out;
-}
-
-/* The child of the root that holds w (its frame under a reparenting WM). */
-static Window windows_frame(Display *dpy, Window root, Window w)
-{
-	Window r, parent, *kids;
-	unsigned nk;
-
-	for (int depth = 0; w != None && depth < 16; depth++) {
-		if (!XQueryTree(dpy, w, &r, &parent, &kids, &nk))
-			return None;
-		if (kids)
-			XFree(kids);
-		if (parent == root)
-			return w;
-		w = parent;
-	}
-	return None;
 }
 
 static void windows_class(Display *dpy, Window w, struct windows_info *wi)
