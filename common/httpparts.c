@@ -62,6 +62,11 @@ int httpparts_query(char *frag, size_t n, const json_t *props, json_t *params, c
 		*eq++ = '\0';
 	if (!frag[0] || !strcmp(frag, "token"))
 		return 0;
+	/* Last-one-wins would silently drop what the client meant. */
+	if (json_object_get(params, frag)) {
+		snprintf(err, cap, "%.200s is given twice", frag);
+		return -1;
+	}
 	v = httpparts_typed(json_object_get(props, frag), frag, eq ? eq : "", err, cap);
 	if (!v)
 		return -1;
@@ -113,6 +118,22 @@ static json_t *httpparts_json(const char *body, size_t len, char *err, size_t ca
 	return j;
 }
 
+/* -1 (err naming it) when a field of body is already in params (from the
+ * query): which one the client meant is anybody's guess. */
+static int httpparts_twice(json_t *body, const json_t *params, char *err, size_t cap)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(body, key, val) {
+		if (json_object_get(params, key)) {
+			snprintf(err, cap, "%.200s is given in both the query and the body", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len, json_t *params,
 			  char *err, size_t cap)
 {
@@ -120,8 +141,13 @@ enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len
 
 	if (kind == HTTPPARTS_TEXT && len && body[0] != '{') {
 		size_t room = len * 3 + 4;
-		char *clean = malloc(room);
+		char *clean;
 
+		if (json_object_get(params, "text")) {
+			snprintf(err, cap, "text is given in both the query and the body");
+			return OPERR_BAD_REQUEST;
+		}
+		clean = malloc(room);
 		if (!clean) {
 			snprintf(err, cap, "out of memory");
 			return OPERR_INTERNAL;
@@ -155,6 +181,10 @@ enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len
 		json_decref(j);
 		snprintf(err, cap, "the body must be a JSON object");
 		return OPERR_BAD_JSON;
+	}
+	if (httpparts_twice(j, params, err, cap) < 0) {
+		json_decref(j);
+		return OPERR_BAD_REQUEST;
 	}
 	json_object_update(params, j);
 	json_decref(j);

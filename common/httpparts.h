@@ -26,8 +26,9 @@ enum httpparts_body {
  * One query fragment as lws decodes it ("name=value", n bytes, NUL-
  * terminated at n; a decoded %00 makes strlen shorter) into params, the
  * value typed by props[name].type (integer, number, boolean, else string).
- * An empty name and "token" (auth's) are skipped; unknown names are left
- * for the operation's unknown-field check. Returns 0, or -1 with err.
+ * An empty name and "token" (auth's) are skipped; a name already in params
+ * is refused ("given twice"); unknown names are left for the operation's
+ * unknown-field check. Returns 0, or -1 with err.
  * frag is modified.
  */
 int httpparts_query(char *frag, size_t n, const json_t *props, json_t *params, char *err, size_t cap);

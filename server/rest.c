@@ -208,6 +208,7 @@ static int rest_segments(const struct op *op, const char *pattern, const char *p
 					return -1;
 				}
 				fl = snprintf(frag, sizeof(frag), "%s=%.*s", name, (int)n, u);
+				json_object_del(params, name);   /* the path wins */
 				if (httpparts_query(frag, (size_t)fl, props, params, err, cap) < 0)
 					return -1;
 			}
@@ -235,6 +236,12 @@ static int rest_query(struct http_req *r, const struct op *op, json_t *params, c
 		int n = lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
 
 		if (n < 0)
+			break;
+		/* lws 4.1 ends a URI whose last fragment is empty ("…?",
+		 * "…&") with a '/', which lands in that fragment: an empty
+		 * query is no query. */
+		if (n == 1 && frag[0] == '/' &&
+		    lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i + 1) < 0)
 			break;
 		if (httpparts_query(frag, (size_t)n, props, params, err, cap) < 0)
 			return -1;
@@ -339,12 +346,20 @@ void rest_handle(struct http_req *r)
 		op_fail(c, OPERR_BAD_REQUEST, "%s is a WebSocket endpoint: send an Upgrade request", r->path);
 		return;
 	}
-	if (r->id[0])
-		json_object_set_new(params, "sandbox", json_string(r->id));
 	if (rest_query(r, op, params, err, sizeof(err)) < 0)
 		e = OPERR_BAD_REQUEST;
 	else
 		e = rest_body(r, params, err, sizeof(err));
+	/* The path names the sandbox; a second name in the query or body
+	 * would otherwise silently win over it. */
+	if (e == OPERR_OK && r->id[0]) {
+		if (json_object_get(params, "sandbox")) {
+			snprintf(err, sizeof(err), "sandbox is named by the path; the query or body must not name it too");
+			e = OPERR_BAD_REQUEST;
+		} else {
+			json_object_set_new(params, "sandbox", json_string(r->id));
+		}
+	}
 	if (e == OPERR_OK && rest_segments(op, r->route->pattern, r->path, params, err, sizeof(err)) < 0)
 		e = OPERR_BAD_REQUEST;
 	if (e != OPERR_OK) {

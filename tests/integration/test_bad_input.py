@@ -509,3 +509,66 @@ class TestRefusedUpgrades(BadInputCase):
         # The right token still upgrades.
         got, _ = self.upgrade("/v1/sandboxes/%s/vnc" % sid, "binary", view["token"])
         self.assertEqual(got, 101)
+
+
+class TestQueryStrings(BadInputCase):
+    """The query parser's edges: an empty query is no query, a field given
+    twice (twice in the query, in the query and the body, or the sandbox in
+    the path and the query) is a 400 naming it, and an unknown field is
+    named as sent, never as something the parser made up."""
+
+    def setUp(self):
+        super().setUp()
+        self.sid = self.sandbox()["id"]
+
+    def test_empty_query_is_no_query(self):
+        for path in ("/healthz", API, "%s/%s" % (API, self.sid),
+                     "%s/%s/screenshot" % (API, self.sid),
+                     "%s/%s/screenshot?format=png" % (API, self.sid)):
+            want = self.server.request("GET", path, raw=True)
+            self.assertEqual(want.status, 200, want.body[:200])
+            sep = "&" if "?" in path else "?"
+            for tail in ("", "&", "&&") if sep == "&" else ("?", "?&", "?&&", "?="):
+                with self.subTest(path=path + tail):
+                    r = self.server.request("GET", path + tail, raw=True)
+                    self.assertEqual(r.status, 200, r.body[:200])
+
+    def test_unknown_field_is_named_as_sent(self):
+        shot = "%s/%s/screenshot" % (API, self.sid)
+        for query, field in (("?a=1&", "a"), ("?&bogus=1", "bogus"), ("?format=png&zz", "zz"),
+                             ("?bog%75s=1&", "bogus")):
+            with self.subTest(query=query):
+                r = self.server.request("GET", shot + query)
+                self.assert_bad_request(r, field)
+                self.assertNotIn("field /", r.body["error"]["message"])
+
+    def test_field_given_twice(self):
+        shot = "%s/%s/screenshot" % (API, self.sid)
+        for query in ("?format=png&format=jpeg", "?format=png&format=png", "?format=png&&format="):
+            with self.subTest(query=query):
+                r = self.server.request("GET", shot + query)
+                self.assert_bad_request(r, "format")
+                self.assertIn("twice", r.body["error"]["message"])
+        r = self.server.request("POST", "%s/%s/exec?cmd=true" % (API, self.sid), {"cmd": "false"})
+        self.assert_bad_request(r, "cmd")
+        self.assertIn("query and the body", r.body["error"]["message"])
+
+    def test_path_sandbox_is_not_overridden(self):
+        other = self.sandbox()["id"]
+        for method, path, body in (("GET", "%s/%s?sandbox=%s" % (API, self.sid, other), None),
+                                   ("POST", "%s/%s/exec" % (API, self.sid),
+                                    {"sandbox": other, "cmd": "true"})):
+            with self.subTest(method=method, path=path):
+                r = self.server.request(method, path, body)
+                self.assert_bad_request(r, "sandbox")
+        self.assertEqual(self.server.get(self.sid)["id"], self.sid)
+
+    def test_bad_percent_escapes(self):
+        # libwebsockets refuses these before deskboxd sees the query (a
+        # 403 page, or a closed connection for %00): no 2xx, no 5xx, and
+        # the server lives on (tearDown checks /healthz).
+        for query in ("?a=%zz", "?%zz=1", "?a=%", "?a=%4", "?a%00b=1", "?a=%00"):
+            with self.subTest(query=query):
+                ans = self.raw(self.http("GET", "%s/%s/screenshot%s" % (API, self.sid, query)))
+                status = raw_status(ans)
+                self.assertTrue(status is None or 400 <= status < 500, ans[:200])

@@ -47,6 +47,8 @@ static void test_query_typed(void **state)
 	want = json_loads("{\"quality\":50,\"cpu\":1.5,\"cursor\":true,\"path\":\"/a b\",\"other\":\"\"}", 0, NULL);
 	assert_true(json_equal(params, want));
 	json_decref(want);
+	json_decref(params);
+	params = json_object();   /* the errors below are of a first mention */
 	assert_int_equal(query(pr, params, "quality=5x", 10, err), -1);
 	assert_string_equal(err, "quality must be a whole number");
 	assert_int_equal(query(pr, params, "cursor=yes", 10, err), -1);
@@ -61,6 +63,65 @@ static void test_query_typed(void **state)
 	assert_string_equal(err, "a query parameter's name is not UTF-8");
 	json_decref(params);
 	json_decref(pr);
+}
+
+/* Edge cases of one query: empty fragments, a name given twice, a '='
+ * in a value, and a name-only fragment. Each error names the field. */
+static void test_query_edges(void **state)
+{
+	json_t *pr = props(), *params = json_object(), *want;
+	char err[256];
+
+	/* "?", "?&", "?a=1&": empty fragments are no parameters */
+	assert_int_equal(query(pr, params, "", 0, err), 0);
+	assert_int_equal(query(pr, params, "=", 1, err), 0);
+	assert_int_equal(query(pr, params, "==", 2, err), 0);
+	assert_int_equal(json_object_size(params), 0);
+	/* a value may hold '=' */
+	assert_int_equal(query(pr, params, "path=a=b", 8, err), 0);
+	/* a name alone is the empty string, typed like any value */
+	assert_int_equal(query(pr, params, "flag", 4, err), 0);
+	assert_int_equal(query(pr, params, "cursor", 6, err), -1);
+	assert_string_equal(err, "cursor must be 1, 0, true or false");
+	want = json_loads("{\"path\":\"a=b\",\"flag\":\"\"}", 0, NULL);
+	assert_true(json_equal(params, want));
+	json_decref(want);
+	/* given twice: refused whatever the values, known field or not */
+	assert_int_equal(query(pr, params, "path=c", 6, err), -1);
+	assert_string_equal(err, "path is given twice");
+	assert_int_equal(query(pr, params, "flag=", 5, err), -1);
+	assert_string_equal(err, "flag is given twice");
+	/* "token" is auth's, however often it comes */
+	assert_int_equal(query(pr, params, "token=a", 7, err), 0);
+	assert_int_equal(query(pr, params, "token=b", 7, err), 0);
+	assert_null(json_object_get(params, "token"));
+	/* a decoded %00 in the name */
+	assert_int_equal(query(pr, params, "a\0b=1", 5, err), -1);
+	assert_string_equal(err, "a query parameter holds a NUL byte");
+	json_decref(params);
+	json_decref(pr);
+}
+
+/* A field the query already gave may not come again in the body. */
+static void test_query_then_body(void **state)
+{
+	json_t *params = json_pack("{s:s}", "format", "png");
+	char err[256] = "";
+
+	assert_int_equal(httpparts_body(HTTPPARTS_JSON, "{\"format\":\"jpeg\"}", 17, params, err,
+					sizeof(err)), OPERR_BAD_REQUEST);
+	assert_string_equal(err, "format is given in both the query and the body");
+	assert_string_equal(json_string_value(json_object_get(params, "format")), "png");
+	assert_int_equal(httpparts_body(HTTPPARTS_JSON, "{\"other\":1}", 11, params, err,
+					sizeof(err)), OPERR_OK);
+	json_object_set_new(params, "text", json_string("q"));
+	assert_int_equal(httpparts_body(HTTPPARTS_TEXT, "raw", 3, params, err, sizeof(err)),
+			 OPERR_BAD_REQUEST);
+	assert_string_equal(err, "text is given in both the query and the body");
+	assert_int_equal(httpparts_body(HTTPPARTS_TEXT, "{\"text\":\"b\"}", 12, params, err,
+					sizeof(err)), OPERR_BAD_REQUEST);
+	assert_string_equal(err, "text is given in both the query and the body");
+	json_decref(params);
 }
 
 static void test_headers(void **state)
@@ -127,6 +188,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_query_typed),
+		cmocka_unit_test(test_query_edges),
+		cmocka_unit_test(test_query_then_body),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_bodies),
 	};
