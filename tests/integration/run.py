@@ -3,7 +3,9 @@
 
     DESKBOX_BUILD=build /usr/bin/python3 tests/integration/run.py [PATTERN...]
 
-Discovers tests/integration/test_*.py. Each PATTERN selects tests whose full
+Discovers tests/integration/test_*.py. The other suites' runners
+(tests/long/run.py, tests/security/run.py) call main() with their own
+directory, so every suite selects and counts the same way. Each PATTERN selects tests whose full
 name (module.Class.test_method) contains it, or matches it as a glob when it
 has a * (unittest's -k rule). Runs them with verbosity 2 and ends with one
 line, `N passed, N failed, N skipped` (errors count as failed); exits 1 if
@@ -28,15 +30,17 @@ def _owner(t):
     return t.id() if isinstance(t, unittest.TestCase) else None
 
 
-def main(argv):
+def main(argv, here=HERE, doc=__doc__):
+    """Runs the test_*.py modules of the directory here (selected by argv's
+    patterns); prints the summary line and returns the exit status."""
     if any(a in ("-h", "--help") for a in argv):
-        print(__doc__.strip())
+        print(doc.strip())
         return 0
     deskbox.install_signal_cleanup()
     loader = unittest.TestLoader()
     if argv:
         loader.testNamePatterns = [a if "*" in a else "*%s*" % a for a in argv]
-    suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    suite = loader.discover(here, pattern="test_*.py", top_level_dir=here)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stderr).run(suite)
 
     bad = [t for t, _ in result.failures + result.errors]

@@ -9,11 +9,10 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Ahead of this directory, so `import run` is the integration runner.
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import run  # noqa: E402  (tests/integration/run.py)
 
 if __name__ == "__main__":
-    run.HERE = HERE
-    sys.path.insert(0, HERE)
-    sys.exit(run.main(sys.argv[1:]))
+    sys.exit(run.main(sys.argv[1:], HERE, __doc__))
