@@ -50,7 +50,7 @@ FUZZ_SECONDS ?= 30
 
 PROGS := $(BUILD)/deskboxd $(BUILD)/deskbox-init $(BUILD)/deskbox-egress $(BUILD)/deskbox
 ifneq ($(DESKTOP_SRC),)
-PROGS += $(BUILD)/deskbox-desktop
+PROGS += $(BUILD)/deskbox-desktop $(BUILD)/deskbox-xkbcomp
 endif
 
 .PHONY: all deps deps-test deps-bench test-npm test check-long unit integration security browser bench run clean rootfs web docs image deploy-npm fuzz print-pure-src
@@ -99,6 +99,11 @@ $(BUILD)/deskboxd: $(SERVER_OBJ) $(BUILD)/libpure.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS_SERVER))
 
 $(BUILD)/deskbox-init: $(INIT_OBJ)
+	$(CC) -static -o $@ $^
+
+# Bound over /usr/bin/xkbcomp in host-mode sandboxes (desktop/xkbstub.c):
+# static and unsanitized like init, and Xvfb runs it on every start.
+$(BUILD)/deskbox-xkbcomp: $(BUILD)/obj/init/desktop/xkbstub.o
 	$(CC) -static -o $@ $^
 
 $(BUILD)/deskbox-egress: $(EGRESS_OBJ) $(BUILD)/libpure.a

@@ -66,6 +66,8 @@
 
 #include "caps.h"
 #include "egress.h"
+#include "keymap.h"
+#include "keymapdir.h"
 #include "log.h"
 #include "proto.h"
 
@@ -141,6 +143,15 @@ static void mkdir_or_die(struct child *c, const char *path, mode_t mode)
 	/* mkdir honours the umask; a sticky /tmp needs the mode exactly. */
 	if (chmod(path, mode) < 0)
 		die(c, errno, "chmod %s", path);
+}
+
+static void write_bytes(struct child *c, const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		die(c, errno, "write %s", path);
+	close(fd);
 }
 
 /* Bind src at dst read-only (dst must exist). */
@@ -319,6 +330,29 @@ static void build_writable(struct child *c)
 			die(c, errno, "bind /%s", dirs[i]);
 }
 
+/*
+ * The precompiled keymap (keymap.c, desktop/xkbstub.c): its text and .xkm
+ * written into this sandbox's own root, which goes read-only with it, the
+ * real xkbcomp beside them, and the stand-in over /usr/bin/xkbcomp. A copy
+ * per sandbox, not a bind of one host file: nothing here is shared, so no
+ * sandbox can change what another's Xvfb loads.
+ */
+static void build_keymap(struct child *c)
+{
+	const struct keymap *km = c->s->keymap;
+	struct stat st;
+
+	mkdir_or_die(c, "var/lib", 0755);
+	mkdir_or_die(c, "var/lib/deskbox", 0755);
+	mkdir_or_die(c, KEYMAP_DIR + 1, 0755);   /* paths relative to the new root */
+	write_text(c, (KEYMAP_DIR "/" KEYMAP_TEXT) + 1, km->text, 0644);
+	write_bytes(c, (KEYMAP_DIR "/" KEYMAP_XKM) + 1, km->xkm, km->xkm_len);
+	if (make_mountpoint(KEYMAP_XKBCOMP, (KEYMAP_DIR "/" KEYMAP_REAL) + 1, &st) < 0)
+		die(c, errno, "create " KEYMAP_DIR "/" KEYMAP_REAL);
+	bind_ro(c, KEYMAP_XKBCOMP, (KEYMAP_DIR "/" KEYMAP_REAL) + 1);
+	bind_ro(c, km->stub, KEYMAP_XKBCOMP + 1);
+}
+
 static void build_root(struct child *c)
 {
 	const struct jail_spec *s = c->s;
@@ -353,6 +387,8 @@ static void build_root(struct child *c)
 		build_etc(c);
 	}
 	build_writable(c);
+	if (s->keymap && !s->image_dir)
+		build_keymap(c);
 	mkdir_or_die(c, "proc", 0555);
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die(c, errno, "mount /proc");

@@ -28,6 +28,8 @@ struct jail_spec {
 	int chan_fd;                      /* the sandbox's end of the channel */
 	const struct sock_fprog *seccomp;
 	int egress;                       /* make the egress proxy listeners */
+	const struct keymap *keymap;      /* host mode, a desktop: serve Xvfb
+					     this precompiled keymap; or NULL */
 };
 
 struct jail_proc {

@@ -410,6 +410,8 @@ int main(int argc, char **argv)
 	else
 		snprintf(srv.images_dir, sizeof(srv.images_dir), "%s/images", srv.cfg.state_dir);
 	open_binaries(exe_dir, sizeof(exe_dir));
+	/* Before any signal is blocked: it waits for its xkbcomp child. */
+	keymap_prepare(&srv.keymap, exe_dir);
 	srv.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (srv.null_fd < 0)
 		fatal("open /dev/null: %s", strerror(errno));
@@ -501,6 +503,7 @@ int main(int argc, char **argv)
 	lws_context_destroy(srv.ctx);
 	ev_shutdown(&srv);
 	seccomp_prog_free(srv.seccomp);
+	keymap_free(&srv.keymap);
 	uidrange_close(&srv.uids);
 	log_event(NULL, "stopped");
 	return srv.exit_code;

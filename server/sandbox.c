@@ -809,6 +809,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		.image_dir = image[0] ? image : NULL, .host_id = sb->host_id, .nids = sb->nids,
 		.cg = &srv->cg, .init_fd = srv->init_fd, .chan_fd = sv[1],
 		.seccomp = srv->seccomp, .egress = srv->egress != NULL,
+		.keymap = sb->spec.desktop && srv->keymap.xkm ? &srv->keymap : NULL,
 	};
 	if (jail_spawn(&js, &jp, err, sizeof(err)) < 0) {
 		log_event(sb->id, "cannot start: %s", err);

@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "keymap.h"
 #include "uidrange.h"
 #include "metrics.h"
 
@@ -62,6 +63,7 @@ struct srv {
 	struct sock_fprog *seccomp;
 	int init_fd;              /* deskbox-init, O_PATH */
 	int desktop_fd;           /* deskbox-desktop, O_PATH, or -1 */
+	struct keymap keymap;     /* keymap.c: Xvfb's keymap, precompiled */
 	int null_fd;              /* /dev/null, for stdin nobody writes */
 	struct ev *ev;            /* fd watcher (ev.c) */
 	struct bus *bus;          /* event subscriptions (bus.c) */

@@ -28,14 +28,14 @@ libturbojpeg0 libspng0 libx11-6 libxext6 libxtst6 libxdamage1 libxfixes3
 libxrandr2 libxcomposite1 xvfb xauth xterm openbox xfonts-base fonts-dejavu-core procps
 iproute2 ca-certificates tini libavcodec59 libavformat59 libswscale6"
 
-for f in deskboxd deskbox-init deskbox-desktop; do
+for f in deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp; do
 	[ -x "$build/$f" ] || { echo "image: $build/$f missing: run make first" >&2; exit 1; }
 done
 command -v buildah >/dev/null || { echo "image: buildah missing (scripts/deps.sh image)" >&2; exit 1; }
 
 # The image is up to date when it was made from these very files: its
 # label holds their digest, so a rebuild costs nothing when nothing changed.
-stamp=$( (cd "$build" && sha256sum deskboxd deskbox-init deskbox-desktop;
+stamp=$( (cd "$build" && sha256sum deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp;
 	  cd "$repo" && find web -type f ! -path 'web/node_modules/*' | LC_ALL=C sort | xargs sha256sum;
 	  printf '%s' "$pkgs"; cat "$0") | sha256sum | cut -c1-32)
 if [ "$(buildah inspect --type image --format '{{index .ImageAnnotations "org.deskbox.stamp"}}' "$image" 2>/dev/null)" = "$stamp" ] &&
@@ -68,7 +68,7 @@ fi
 ctr=$(buildah from scratch)
 trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 buildah copy --quiet "$ctr" "$root" / >/dev/null
-buildah copy --quiet "$ctr" "$build/deskboxd" "$build/deskbox-init" "$build/deskbox-desktop" /opt/deskbox/bin/ >/dev/null
+buildah copy --quiet "$ctr" "$build/deskboxd" "$build/deskbox-init" "$build/deskbox-desktop" "$build/deskbox-xkbcomp" /opt/deskbox/bin/ >/dev/null
 buildah copy --quiet "$ctr" "$repo/web" /opt/deskbox/web >/dev/null
 buildah config \
 	--entrypoint '["/usr/bin/tini", "--", "/opt/deskbox/bin/deskboxd"]' \
