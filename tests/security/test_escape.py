@@ -10,7 +10,8 @@ compiled here and uploaded through the files API; attack.c prints one
 Covered elsewhere and not repeated here (tests/integration/test_isolation.py):
 the files API's traversal and symlink-swap races, the fork bomb, the memory
 hog, disk and /dev/shm filling, per-uid inotify and mqueue exhaustion
-against a neighbour, host files and ports.
+against a neighbour, host files and ports; the precompiled keymap's
+read-only, per-sandbox copies (test_keymap.py).
 """
 
 import json
