@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from deskbox import Server, install_signal_cleanup, percentile, until  # noqa: E402
-from bench_core import Table  # noqa: E402
+from benchlib import Table  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 N = max(30, int(100 * SCALE))

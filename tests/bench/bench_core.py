@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from deskbox import (Server, cgroup_dir_for, install_signal_cleanup,  # noqa: E402
-                     percentile, pids_in_cgroups_matching, pss_kb)
+                     pids_in_cgroups_matching, pss_kb)
+from benchlib import Table  # noqa: E402
 
 N_CREATES = int(os.environ.get("BENCH_CREATES", 50))
 N_EXECS = int(os.environ.get("BENCH_EXECS", 200))
@@ -54,28 +55,6 @@ def cgroup_charge_kb(srv, sid):
         except (OSError, TypeError, ValueError):
             continue
     return None
-
-
-class Table:
-    def __init__(self):
-        self.rows = []
-
-    def add(self, name, n, values, unit, target="", scale=1.0):
-        p50, p95 = percentile(values, 50), percentile(values, 95)
-        fmt = (lambda v: "-" if v is None else "%.2f" % (v * scale))
-        self.rows.append((name, str(n), fmt(p50), fmt(p95), unit, target))
-
-    def note(self, name, text):
-        self.rows.append((name, "", text, "", "", ""))
-
-    def print(self):
-        head = ("measure", "n", "p50", "p95", "unit", "target")
-        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(6)]
-        line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-        print(line(head))
-        print(line(tuple("-" * w for w in widths)))
-        for r in self.rows:
-            print(line(r))
 
 
 def bench_sequential(srv, table):

@@ -37,11 +37,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import (Server, cpu_ticks, install_signal_cleanup, percentile, pss_kb,  # noqa: E402
-                     tree_pids)
-from bench_core import Table  # noqa: E402
+from deskbox import cpu_ticks, percentile, pss_kb, tree_pids  # noqa: E402
+from benchlib import ApiBench, scaled, serve, timed_loop  # noqa: E402
 
-SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 SCREEN = (1280, 800)
 EMPTY = (1270, 790)          # a spot no window covers: input goes nowhere
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -81,7 +79,7 @@ print(json.dumps(out))
 
 
 def n(base, minimum=50):
-    return max(minimum, int(base * SCALE))
+    return scaled(base, minimum)
 
 
 def ascii_text(count, seed):
@@ -121,24 +119,7 @@ def xvfb_ready():
             p.wait()
 
 
-def timed_loop(count, fn):
-    fn()  # warm up
-    out = []
-    for _ in range(count):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
-class Bench:
-    def __init__(self, srv, table):
-        self.srv, self.table = srv, table
-        self.api = srv.client(keepalive=True)
-
-    def path(self, sid, tail):
-        return "/v1/sandboxes/%s/%s" % (sid, tail)
-
+class Bench(ApiBench):
     def shot(self, sid, query="", headers=None, status=200):
         r = self.api.request("GET", self.path(sid, "screenshot") + query, headers=headers, raw=True)
         if r.status != status:
@@ -220,7 +201,7 @@ class Bench:
 
     def common_figures(self, sid, ours):
         t = self.table
-        n_shot, n_click, n_type = n(30, 20), n(50), max(5, int(5 * SCALE))
+        n_shot, n_click, n_type = n(30, 20), n(50), scaled(5, 5)
         script = COMMON_STACK.replace("%X%", str(EMPTY[0])).replace("%Y%", str(EMPTY[1]))
         self.api.put_file(sid, "/tmp/common_stack.py", script)
         text = ascii_text(100, 3)
@@ -268,7 +249,7 @@ class Bench:
 
     def idle_figures(self):
         t = self.table
-        count = max(5, int(5 * SCALE))
+        count = scaled(5, 5)
         ids = [self.api.create() for _ in range(count)]
         try:
             time.sleep(2.0)   # let them settle
@@ -308,20 +289,8 @@ class Bench:
 
 
 def main():
-    install_signal_cleanup()
-    srv = Server(max_sandboxes=32)
-    srv.start()
-    table = Table()
-    try:
-        Bench(srv, table).run()
-    except BaseException:
-        srv.stop(check=False)
-        raise
-    srv.stop()
-    print("deskbox desktop bench: %s, %d CPUs, %dx%d, through the API on loopback"
-          % (srv.binary, os.cpu_count(), SCREEN[0], SCREEN[1]))
-    table.print()
-    return 0
+    return serve(Bench, lambda srv: "deskbox desktop bench: %s, %d CPUs, %dx%d, through the API on loopback"
+                 % (srv.binary, os.cpu_count(), SCREEN[0], SCREEN[1]), max_sandboxes=32)
 
 
 if __name__ == "__main__":

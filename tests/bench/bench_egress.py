@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from bench_core import Table  # noqa: E402
+from benchlib import Table  # noqa: E402
 from deskbox import Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))

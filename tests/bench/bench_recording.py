@@ -29,10 +29,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
-from bench_core import Table  # noqa: E402
+from deskbox import cpu_ticks, descendant_named  # noqa: E402
+from benchlib import SCALE, ApiBench, scaled, serve, timed_loop  # noqa: E402
 
-SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 SPAN = max(3.0, 8.0 * SCALE)
 IDLE_SPAN = max(5.0, 20.0 * SCALE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -42,26 +41,10 @@ SCROLLER = ("xterm -geometry 150x52+0+0 -e sh -c "
 
 
 def n(base, minimum=50):
-    return max(minimum, int(base * SCALE))
+    return scaled(base, minimum)
 
 
-def timed_loop(count, fn):
-    fn()
-    out = []
-    for _ in range(count):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
-class Bench:
-    def __init__(self, srv, table):
-        self.srv, self.t = srv, table
-        self.api = srv.client(keepalive=True)
-
-    def p(self, sid, tail):
-        return "/v1/sandboxes/%s/%s" % (sid, tail)
+class Bench(ApiBench):
 
     def expect(self, status, method, path, body=None):
         r = self.api.request(method, path, body, raw=method == "GET" and "screenshot" in path,
@@ -71,11 +54,11 @@ class Bench:
         return r.body
 
     def start(self, sid, fps):
-        return self.expect(201, "POST", self.p(sid, "recordings"), {"fps": fps})["id"]
+        return self.expect(201, "POST", self.path(sid, "recordings"), {"fps": fps})["id"]
 
     def stop(self, sid, rid):
-        done = self.expect(200, "POST", self.p(sid, "recordings/%s/stop" % rid), {})
-        self.expect(204, "DELETE", self.p(sid, "recordings/" + rid))
+        done = self.expect(200, "POST", self.path(sid, "recordings/%s/stop" % rid), {})
+        self.expect(204, "DELETE", self.path(sid, "recordings/" + rid))
         return done
 
     def agent_cpu(self, agent, span):
@@ -85,25 +68,25 @@ class Bench:
         return (cpu_ticks(agent) - c0) / float(CLK_TCK) / (time.monotonic() - t0)
 
     def cpu_row(self, name, cpu, target):
-        self.t.add(name, 1, [cpu], "% core", target, 100)
+        self.table.add(name, 1, [cpu], "% core", target, 100)
 
     def recording_rows(self, label, done):
         minutes = done["duration_ms"] / 60000.0
-        self.t.note("  %s: bytes per minute" % label, "%.0f KB" % (done["bytes"] / minutes / 1000))
-        self.t.note("  %s: file, duration" % label, "%.1f KB, %.1f s" % (done["bytes"] / 1000.0,
+        self.table.note("  %s: bytes per minute" % label, "%.0f KB" % (done["bytes"] / minutes / 1000))
+        self.table.note("  %s: file, duration" % label, "%.1f KB, %.1f s" % (done["bytes"] / 1000.0,
                                                                        done["duration_ms"] / 1000.0))
-        self.t.note("  %s: frames, dropped" % label, "%d, %d" % (done["frames"], done.get("dropped", 0)))
+        self.table.note("  %s: frames, dropped" % label, "%d, %d" % (done["frames"], done.get("dropped", 0)))
 
     def latency(self, sid, suffix):
         # A quality of its own per call: each is captured and encoded, none
         # is answered from the agent's copy of the last encoding.
         q = iter(range(10 ** 6))
         shots = timed_loop(n(100), lambda: self.expect(
-            200, "GET", self.p(sid, "screenshot?format=jpeg&quality=%d" % (60 + next(q) % 30))))
-        self.t.add("screenshot JPEG " + suffix, len(shots), shots, "ms", "floor ~5 ms + HTTP", 1000)
+            200, "GET", self.path(sid, "screenshot?format=jpeg&quality=%d" % (60 + next(q) % 30))))
+        self.table.add("screenshot JPEG " + suffix, len(shots), shots, "ms", "floor ~5 ms + HTTP", 1000)
         click = {"action": "left_click", "coordinate": list(EMPTY)}
-        clicks = timed_loop(n(200), lambda: self.expect(200, "POST", self.p(sid, "actions"), click))
-        self.t.add("left_click round trip " + suffix, len(clicks), clicks, "ms", "floor < 0.1 ms + HTTP", 1000)
+        clicks = timed_loop(n(200), lambda: self.expect(200, "POST", self.path(sid, "actions"), click))
+        self.table.add("left_click round trip " + suffix, len(clicks), clicks, "ms", "floor < 0.1 ms + HTTP", 1000)
 
     def scrolling(self):
         sb = self.api.create(apps=[SCROLLER], desktop={"width": 1280, "height": 800}, wm=False)
@@ -111,7 +94,7 @@ class Bench:
         try:
             agent = descendant_named(sb["pid"], "deskbox-desktop")
             deadline = time.monotonic() + 30
-            while not self.expect(200, "GET", self.p(sid, "windows"))["windows"]:
+            while not self.expect(200, "GET", self.path(sid, "windows"))["windows"]:
                 if time.monotonic() > deadline:
                     raise SystemExit("the scrolling xterm never showed up")
                 time.sleep(0.1)
@@ -127,7 +110,7 @@ class Bench:
             rid = self.start(sid, 30)
             self.latency(sid, "(recording 30 fps)")
             done = self.stop(sid, rid)
-            self.t.note("  recording during the latency runs: frames, dropped",
+            self.table.note("  recording during the latency runs: frames, dropped",
                         "%d, %d" % (done["frames"], done.get("dropped", 0)))
         finally:
             self.api.delete(sid)
@@ -155,20 +138,8 @@ class Bench:
 
 
 def main():
-    install_signal_cleanup()
-    srv = Server(max_sandboxes=4)
-    srv.start()
-    table = Table()
-    try:
-        Bench(srv, table).run()
-    except BaseException:
-        srv.stop(check=False)
-        raise
-    srv.stop()
-    print("deskbox recording bench: %s, %d CPUs, 1280x800, spans %.0f s (idle %.0f s)"
-          % (srv.binary, os.cpu_count(), SPAN, IDLE_SPAN))
-    table.print()
-    return 0
+    return serve(Bench, lambda srv: "deskbox recording bench: %s, %d CPUs, 1280x800, spans %.0f s (idle %.0f s)"
+                 % (srv.binary, os.cpu_count(), SPAN, IDLE_SPAN))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from deskbox import API, Server, install_signal_cleanup, pss_kb, tree_pids  # noqa: E402
-from bench_core import Table, timed  # noqa: E402
+from bench_core import timed  # noqa: E402
+from benchlib import Table  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 PAGE = (b"<html><head><title>bench</title></head><body style='background:#2060c0'>"

@@ -20,7 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from bench_core import Table  # noqa: E402
+from benchlib import Table  # noqa: E402
 from deskbox import API, Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
 from wsclient import WSClient, WSSocket  # noqa: E402

@@ -23,10 +23,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import Server, install_signal_cleanup, percentile  # noqa: E402
-from bench_core import Table  # noqa: E402
+from deskbox import percentile  # noqa: E402
+from benchlib import ApiBench, scaled, serve, timed_loop  # noqa: E402
 
-SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 APPS = ["xterm -T one -geometry 100x40+0+0 -e sh -c 'ls -l /usr/bin | head -60; exec sleep 1d'",
         "xterm -T two -geometry 80x30+500+200 -e sh -c 'cat /usr/include/stdio.h; exec sleep 1d'"]
 
@@ -52,26 +51,16 @@ print(json.dumps({
 
 
 def n(base, minimum=10):
-    return max(minimum, int(base * SCALE))
+    return scaled(base, minimum)
 
 
 def timed(count, fn):
-    fn(-1)  # warm up (and the other target of an alternating op)
-    out = []
-    for i in range(count):
-        t0 = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - t0)
-    return out
+    """fn takes the call's index, -1 for the warm-up (the other target of
+    an alternating operation)."""
+    return timed_loop(count, fn, arg=True)
 
 
-class Bench:
-    def __init__(self, srv, table):
-        self.srv, self.table = srv, table
-        self.api = srv.client(keepalive=True)
-
-    def path(self, sid, tail):
-        return "/v1/sandboxes/%s/%s" % (sid, tail)
+class Bench(ApiBench):
 
     def req(self, method, path, body=None, raw=False):
         r = self.api.request(method, path, body, raw=raw, timeout=60)
@@ -177,20 +166,8 @@ class Bench:
 
 
 def main():
-    install_signal_cleanup()
-    srv = Server(max_sandboxes=4)
-    srv.start()
-    table = Table()
-    try:
-        Bench(srv, table).run()
-    except BaseException:
-        srv.stop(check=False)
-        raise
-    srv.stop()
-    print("deskbox windows bench: %s, %d CPUs, 1280x800, openbox, through the API on loopback"
-          % (srv.binary, os.cpu_count()))
-    table.print()
-    return 0
+    return serve(Bench, lambda srv: "deskbox windows bench: %s, %d CPUs, 1280x800, openbox, through the API on loopback"
+                 % (srv.binary, os.cpu_count()))
 
 
 if __name__ == "__main__":
