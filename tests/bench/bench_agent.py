@@ -27,14 +27,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from test_agent_standalone import Agent, wait_until  # noqa: E402
+from benchlib import pct  # noqa: E402
 
 N = int(os.environ.get("BENCH_AGENT_N", 50))
 N_XDO_TYPE = int(os.environ.get("BENCH_XDOTOOL_TYPE_N", 3))
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
 def sample(fn, n):

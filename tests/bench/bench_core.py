@@ -19,9 +19,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import (Server, cgroup_dir_for, install_signal_cleanup,  # noqa: E402
+from deskbox import (Server, install_signal_cleanup,  # noqa: E402
                      pids_in_cgroups_matching, pss_kb)
-from benchlib import Table  # noqa: E402
+from benchlib import Table, cgroup_charge_kib  # noqa: E402
 
 N_CREATES = int(os.environ.get("BENCH_CREATES", 50))
 N_EXECS = int(os.environ.get("BENCH_EXECS", 200))
@@ -41,20 +41,6 @@ def timed(fn, *a, **kw):
 
 def sandbox_pss_kb(sid):
     return sum(pss_kb(p) for p in pids_in_cgroups_matching(sid))
-
-
-def cgroup_charge_kb(srv, sid):
-    """What the sandbox's memory cgroup is charged (process memory, tmpfs,
-    kernel objects), in KiB; None without a memory cgroup."""
-    dirs = srv.sandbox_record(sid).cgroups
-    for d, name in ((cgroup_dir_for(dirs, "memory"), "memory.usage_in_bytes"),
-                    (dirs.get(""), "memory.current")):
-        try:
-            with open(os.path.join(d, name)) as f:
-                return int(f.read()) / 1024.0
-        except (OSError, TypeError, ValueError):
-            continue
-    return None
 
 
 def bench_sequential(srv, table):
@@ -91,7 +77,7 @@ def bench_sequential(srv, table):
     time.sleep(1.0)
     mem = [sandbox_pss_kb(s) for s in ids]
     nprocs = [len(pids_in_cgroups_matching(s)) for s in ids]
-    charged = [c for c in (cgroup_charge_kb(srv, s) for s in ids) if c is not None]
+    charged = [c for c in (cgroup_charge_kib(srv, s) for s in ids) if c is not None]
     table.add("memory per idle sandbox", len(ids), mem, "KiB PSS")
     if charged:
         table.add("  cgroup memory charge", len(charged), charged, "KiB")

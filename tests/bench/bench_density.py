@@ -46,9 +46,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from deskbox import (API, Server, cgroup_dir_for, cpu_ticks, fd_count,  # noqa: E402
+from deskbox import (API, Server, cpu_ticks, fd_count,  # noqa: E402
                      install_signal_cleanup, percentile, pids_in_cgroups_matching,
                      pss_kb, rss_kib)
+from benchlib import cgroup_charge_kib  # noqa: E402
 
 MAX = int(os.environ.get("BENCH_DENSITY_MAX", 40))
 FLOOR_MIB = int(os.environ.get("BENCH_DENSITY_FLOOR_MIB", 4096))
@@ -65,18 +66,6 @@ def mem_available_mib():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
-
-
-def charge_kib(srv, sid):
-    dirs = srv.sandbox_record(sid).cgroups
-    for d, name in ((cgroup_dir_for(dirs, "memory"), "memory.usage_in_bytes"),
-                    (dirs.get(""), "memory.current")):
-        try:
-            with open(os.path.join(d, name)) as f:
-                return int(f.read()) / 1024.0
-        except (OSError, TypeError, ValueError):
-            continue
-    return None
 
 
 def timings(fn, n):
@@ -218,7 +207,7 @@ def run(srv):
 
     sample = ids[:: max(1, n // 10)][:10]
     pss = [sum(pss_kb(p) for p in pids_in_cgroups_matching(s)) / 1024.0 for s in sample]
-    charge = [c / 1024.0 for c in (charge_kib(srv, s) for s in sample) if c is not None]
+    charge = [c / 1024.0 for c in (cgroup_charge_kib(srv, s) for s in sample) if c is not None]
     avail1 = mem_available_mib()
     pid = srv.proc.pid
     # Every sandbox process sits under the instance's cgroup directory.

@@ -17,20 +17,18 @@ Prints a table; asserts nothing about time. BENCH_SCALE scales the counts.
 
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from benchlib import Table  # noqa: E402
-from deskbox import Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
+from benchlib import in_tmp  # noqa: E402
+from deskbox import Server, cpu_ticks, descendant_named  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 SIZE = 1 << 30
@@ -116,15 +114,8 @@ def curl_sandbox(srv, sid, port, tunnel):
 
 
 def main():
-    install_signal_cleanup()
-    table = Table()
-    tmp = tempfile.mkdtemp(prefix="deskbox-bench-egress-")
-    try:
-        run(table, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("Network egress through the sandbox's proxies vs direct on the host (loopback origin)")
-    table.print()
+    in_tmp(run, "deskbox-bench-egress-",
+           "Network egress through the sandbox's proxies vs direct on the host (loopback origin)")
 
 
 def run(table, tmp):

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from deskbox import API, Server, install_signal_cleanup, percentile  # noqa: E402
 from rpcclient import RPC, connect  # noqa: E402
+import benchlib  # noqa: E402
 
 N = int(os.environ.get("BENCH_RPC_N", 200))
 SECONDS = float(os.environ.get("BENCH_RPC_SECONDS", 60))
@@ -43,27 +44,18 @@ RATE = 10.0            # screenshots per second per client
 MAX_OUTSTANDING = 10   # per client: one second's worth
 
 
-class Table:
+class Table(benchlib.Table):
+    """benchlib's table with p99 too, times in seconds shown in ms, and
+    notes in the last column."""
+
     def __init__(self):
-        self.rows = []
+        super().__init__((50, 95, 99), "")
 
     def add(self, name, values, unit="ms", scale=1000.0, extra=""):
-        fmt = lambda v: "-" if v is None else "%.2f" % (v * scale)
-        self.rows.append((name, str(len(values)), fmt(percentile(values, 50)), fmt(percentile(values, 95)),
-                          fmt(percentile(values, 99)), unit, extra))
+        super().add(name, len(values), values, unit, extra, scale)
 
     def note(self, name, text):
         self.rows.append((name, "", "", "", "", "", text))
-
-    def print(self):
-        head = ("measure", "n", "p50", "p95", "p99", "unit", "")
-        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(7)]
-        line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-        print(line(head))
-        print(line(tuple("-" * w for w in widths)))
-        for r in self.rows:
-            print(line(r))
-        sys.stdout.flush()
 
 
 def rest_times(n, fn):

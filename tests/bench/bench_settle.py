@@ -22,7 +22,6 @@ Prints p50/p95. Asserts nothing about time. Environment: DESKBOX_BUILD
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,44 +31,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from test_agent_standalone import Agent, XClient, build_xanim, wait_until  # noqa: E402
+from benchlib import Drawer, pct  # noqa: E402
 
 N = int(os.environ.get("BENCH_SETTLE_N", 30))
 N_FIXED = int(os.environ.get("BENCH_SETTLE_FIXED_N", 5))
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
 def timed(fn):
     t = time.perf_counter()
     fn()
     return (time.perf_counter() - t) * 1000.0
-
-
-class Drawer:
-    """xdraw on the display: fill() returns once X has drawn."""
-
-    def __init__(self, binary, env):
-        self.proc = subprocess.Popen([binary], env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1,
-                                     start_new_session=True)
-        if self.proc.stdout.readline().strip() != "mapped":
-            raise RuntimeError("xdraw did not start")
-
-    def ask(self, x, y, w, h, rgb):
-        self.proc.stdin.write("fill %d %d %d %d %06x\n" % (x, y, w, h, rgb))
-        self.proc.stdin.flush()
-
-    def done(self):
-        if self.proc.stdout.readline().strip() != "ok":
-            raise RuntimeError("xdraw failed")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
 
 
 def settle(agent, quiet_ms=300):

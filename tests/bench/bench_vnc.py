@@ -37,39 +37,13 @@ from rfbclient import COPYRECT, DESKTOP_SIZE, LAST_RECT, RAW, RICH_CURSOR, RFBCl
 from deskbox import children, comm, cpu_ticks, free_port, until as wait_until  # noqa: E402
 from test_agent_standalone import Agent, XClient  # noqa: E402
 from test_agent_vnc import TICK, attach  # noqa: E402
+from benchlib import Drawer, pct  # noqa: E402
 
 N = int(os.environ.get("BENCH_VNC_N", 60))
 SECONDS = float(os.environ.get("BENCH_VNC_SECONDS", 5))
 ENCODINGS = (RAW, COPYRECT, RICH_CURSOR, DESKTOP_SIZE, LAST_RECT)
 SCROLL = "while :; do ls -lR /usr; done"
 WARMUP = 5
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
-class Drawer:
-    """xdraw on the display: fill() returns once X has drawn."""
-
-    def __init__(self, binary, env):
-        self.proc = subprocess.Popen([binary], env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1,
-                                     start_new_session=True)
-        if self.proc.stdout.readline().strip() != "mapped":
-            raise RuntimeError("xdraw did not start")
-
-    def fill(self, x, y, w, h, rgb):
-        self.proc.stdin.write("fill %d %d %d %d %06x\n" % (x, y, w, h, rgb))
-        self.proc.stdin.flush()
-        if self.proc.stdout.readline().strip() != "ok":
-            raise RuntimeError("xdraw failed")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
 
 
 def measure(client, pid, xvfb_pid, drawer, env):

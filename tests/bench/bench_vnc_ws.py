@@ -11,17 +11,15 @@ compares the agent with x11vnc on one Xvfb, without the jail and deskboxd.)
 """
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from benchlib import Table  # noqa: E402
-from deskbox import API, Server, cpu_ticks, descendant_named, install_signal_cleanup  # noqa: E402
+from benchlib import in_tmp  # noqa: E402
+from deskbox import API, Server, cpu_ticks, descendant_named  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
 from wsclient import WSClient, WSSocket  # noqa: E402
 
@@ -30,15 +28,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def main():
-    install_signal_cleanup()
-    table = Table()
-    tmp = tempfile.mkdtemp(prefix="deskbox-bench-vnc-ws-")
-    try:
-        run(table, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("VNC through deskboxd (1280x800, loopback, WebSocket, Raw encoding)")
-    table.print()
+    in_tmp(run, "deskbox-bench-vnc-ws-", "VNC through deskboxd (1280x800, loopback, WebSocket, Raw encoding)")
 
 
 def run(table, tmp):

@@ -1,16 +1,21 @@
 """benchlib.py - what the bench scripts share: the p50/p95 table, BENCH_SCALE
-and the repeat counts it scales, timed loops, a base for benches that talk
-to one deskboxd through its API, and the start / run / stop / print of a
-bench's own deskboxd.
+and the repeat counts it scales, timed loops and percentiles, the xdraw
+driver, a base for benches that talk to one deskboxd through its API, and
+the start / run / stop / print of a bench's own deskboxd.
 
 Pure standard library; the scripts import it from tests/bench/ (their own
 directory) with the integration harness (tests/integration/deskbox.py).
 """
 
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 
-from deskbox import Server, install_signal_cleanup, percentile
+from deskbox import Server, cgroup_dir_for, install_signal_cleanup, percentile
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 
@@ -18,6 +23,14 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 def scaled(base, minimum):
     """A repeat count: base times BENCH_SCALE, never under minimum."""
     return max(minimum, int(base * SCALE))
+
+
+def pct(values, p):
+    """The p-th percentile (0..100) of values at the rounded index of the
+    sorted list (the agent-level benches' rule; deskbox.percentile is
+    nearest-rank)."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
 def timed_loop(count, fn, arg=False):
@@ -33,28 +46,76 @@ def timed_loop(count, fn, arg=False):
     return out
 
 
-class Table:
-    """Rows of measure, n, p50, p95, unit, target; printed aligned."""
+def cgroup_charge_kib(srv, sid):
+    """What the sandbox's memory cgroup is charged (process memory, tmpfs,
+    kernel objects), in KiB; None without a memory cgroup."""
+    dirs = srv.sandbox_record(sid).cgroups
+    for d, name in ((cgroup_dir_for(dirs, "memory"), "memory.usage_in_bytes"),
+                    (dirs.get(""), "memory.current")):
+        try:
+            with open(os.path.join(d, name)) as f:
+                return int(f.read()) / 1024.0
+        except (OSError, TypeError, ValueError):
+            continue
+    return None
 
-    def __init__(self):
+
+class Table:
+    """Rows of measure, n, a column per percentile (p50 and p95 unless
+    told), unit and a last column (the target unless told); printed
+    aligned."""
+
+    def __init__(self, percentiles=(50, 95), last="target"):
         self.rows = []
+        self.percentiles = percentiles
+        self.head = ("measure", "n") + tuple("p%d" % p for p in percentiles) + ("unit", last)
 
     def add(self, name, n, values, unit, target="", scale=1.0):
-        p50, p95 = percentile(values, 50), percentile(values, 95)
         fmt = (lambda v: "-" if v is None else "%.2f" % (v * scale))
-        self.rows.append((name, str(n), fmt(p50), fmt(p95), unit, target))
+        self.rows.append((name, str(n)) + tuple(fmt(percentile(values, p)) for p in self.percentiles)
+                         + (unit, target))
 
     def note(self, name, text):
-        self.rows.append((name, "", text, "", "", ""))
+        """A row of free text, under the first percentile."""
+        self.rows.append((name, "", text) + ("",) * (len(self.head) - 3))
 
     def print(self):
-        head = ("measure", "n", "p50", "p95", "unit", "target")
-        widths = [max(len(r[i]) for r in self.rows + [head]) for i in range(6)]
+        widths = [max(len(r[i]) for r in self.rows + [self.head]) for i in range(len(self.head))]
         line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-        print(line(head))
+        print(line(self.head))
         print(line(tuple("-" * w for w in widths)))
         for r in self.rows:
             print(line(r))
+        sys.stdout.flush()
+
+
+class Drawer:
+    """xdraw (tests/bench/xdraw.c) on a display: ask() a fill, done() once X
+    has drawn it; fill() is both."""
+
+    def __init__(self, binary, env):
+        self.proc = subprocess.Popen([binary], env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1,
+                                     start_new_session=True)
+        if self.proc.stdout.readline().strip() != "mapped":
+            raise RuntimeError("xdraw did not start")
+
+    def ask(self, x, y, w, h, rgb):
+        self.proc.stdin.write("fill %d %d %d %d %06x\n" % (x, y, w, h, rgb))
+        self.proc.stdin.flush()
+
+    def done(self):
+        if self.proc.stdout.readline().strip() != "ok":
+            raise RuntimeError("xdraw failed")
+
+    def fill(self, x, y, w, h, rgb):
+        self.ask(x, y, w, h, rgb)
+        self.done()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
 
 class ApiBench:
@@ -67,6 +128,20 @@ class ApiBench:
 
     def path(self, sid, tail):
         return "/v1/sandboxes/%s/%s" % (sid, tail)
+
+
+def in_tmp(run, prefix, heading):
+    """run(table, tmp) with a temporary directory removed afterwards, then
+    heading and the table printed (benches that start their own servers)."""
+    install_signal_cleanup()
+    table = Table()
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        run(table, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(heading)
+    table.print()
 
 
 def serve(bench_class, heading, max_sandboxes=4):
