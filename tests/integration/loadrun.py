@@ -17,10 +17,15 @@ share this module:
       four busy loops, interleaved in `rounds` so a change in the rest of
       the machine's load hits both sides alike. Returns (p50 idle, p50 busy).
 
+  LoadCase
+      both as test steps (desktops cleaned up, figures printed, errors
+      asserted), for the two suites' ServerTestCases.
+
 Nothing here judges speed: the tests assert no errors and print the
 figures (the issue's bounds are checked only where they hold robustly).
 """
 
+import sys
 import threading
 import time
 
@@ -178,3 +183,44 @@ def neighbour(server, quiet, busy, seconds=4.0, rounds=3):
         c.close()
     return (percentile(idle.screenshot_ms, 50), percentile(hot.screenshot_ms, 50), idle, hot)
 
+
+
+class LoadCase:
+    """The load tests' steps, mixed into a ServerTestCase (test_load's short
+    run and test_load_long's full one): the figures are printed, errors fail
+    the test, speed is left to the caller."""
+
+    def desktops(self, n):
+        """n ready desktops, deleted (and checked) after the test."""
+        sbs = create_desktops(self.server, n)
+        for sb in sbs:
+            self.addCleanup(self.delete_checked, sb["id"])
+        return sbs
+
+    def drive_checked(self, n, seconds, note=lambda figs: ""):
+        """drive() over n new desktops; prints the report and note(figs),
+        then asserts no error, a round by every client and a /healthz
+        poll. Returns the Figures."""
+        figs = drive(self.server, self.desktops(n), seconds)
+        print("\n" + figs.report("load: %d desktops x %g s" % (n, seconds)) + note(figs),
+              file=sys.stderr)
+        self.assertEqual(figs.errors, [])
+        self.assertGreaterEqual(len(figs.screenshot_ms), n)
+        self.assertGreaterEqual(len(figs.click_ms), n)
+        self.assertTrue(figs.healthz_ms)
+        self.assertHealthy()
+        return figs
+
+    def neighbour_checked(self, seconds, rounds):
+        """neighbour() on two new desktops; prints the figures, asserts no
+        error, returns the busy/quiet p50 ratio."""
+        quiet, busy = self.desktops(2)
+        p50_idle, p50_busy, idle, hot = neighbour(self.server, quiet, busy,
+                                                  seconds=seconds, rounds=rounds)
+        ratio = p50_busy / p50_idle
+        print("\nneighbour: screenshot p50 %.1f ms quiet, %.1f ms beside %d busy loops"
+              " (ratio %.2f)\n%s\n%s" % (p50_idle, p50_busy, BUSY_LOOPS, ratio,
+                                         idle.report("  quiet"), hot.report("  busy neighbour")),
+              file=sys.stderr)
+        self.assertEqual(idle.errors + hot.errors, [])
+        return ratio

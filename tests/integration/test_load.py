@@ -13,7 +13,6 @@ tests/long/test_load_long.py, in `make check-long`. Takes about 40 s here.
 """
 
 import os
-import sys
 import threading
 import unittest
 
@@ -24,38 +23,14 @@ DESKTOPS = int(os.environ.get("LOAD_DESKTOPS", 8))
 SECONDS = float(os.environ.get("LOAD_SECONDS", 10))
 
 
-class TestLoad(ServerTestCase):
+class TestLoad(loadrun.LoadCase, ServerTestCase):
     server_options = {"max_sandboxes": DESKTOPS + 2}
 
-    def _desktops(self, n):
-        sbs = loadrun.create_desktops(self.server, n)
-        for sb in sbs:
-            self.addCleanup(self.delete_checked, sb["id"])
-        return sbs
-
     def test_desktops_under_load_answer_every_request(self):
-        sbs = self._desktops(DESKTOPS)
-        figs = loadrun.drive(self.server, sbs, SECONDS)
-        print("\n" + figs.report("load: %d desktops x %g s" % (DESKTOPS, SECONDS)),
-              file=sys.stderr)
-        self.assertEqual(figs.errors, [])
-        # Every client got through at least one round, /healthz was polled.
-        self.assertGreaterEqual(len(figs.screenshot_ms), DESKTOPS)
-        self.assertGreaterEqual(len(figs.click_ms), DESKTOPS)
-        self.assertTrue(figs.healthz_ms)
-        self.assertHealthy()
+        self.drive_checked(DESKTOPS, SECONDS)
 
     def test_busy_neighbour(self):
-        quiet, busy = self._desktops(2)
-        p50_idle, p50_busy, idle, hot = loadrun.neighbour(self.server, quiet, busy,
-                                                          seconds=3.0, rounds=2)
-        print("\nneighbour: screenshot p50 %.1f ms quiet, %.1f ms beside %d busy loops"
-              " (ratio %.2f)\n%s\n%s" % (p50_idle, p50_busy, loadrun.BUSY_LOOPS,
-                                         p50_busy / p50_idle, idle.report("  quiet"),
-                                         hot.report("  busy neighbour")),
-              file=sys.stderr)
-        self.assertEqual(idle.errors + hot.errors, [])
-
+        self.neighbour_checked(seconds=3.0, rounds=2)
 
     def test_cpu_bound_sandbox_gets_the_low_weight_and_it_back(self):
         # server/cpufair.c: what makes the neighbour ratio hold, seen in

@@ -19,7 +19,6 @@ loads the machine: run it alone.
 """
 
 import os
-import sys
 import unittest
 
 from deskbox import ServerTestCase
@@ -31,40 +30,19 @@ ROUNDS = int(os.environ.get("LOAD_LONG_ROUNDS", 5))
 HEALTHZ_BOUND_MS = 50.0
 
 
-class TestLoadLong(ServerTestCase):
+class TestLoadLong(loadrun.LoadCase, ServerTestCase):
     server_options = {"max_sandboxes": DESKTOPS + 2, "memory_mb": 256}
 
-    def _desktops(self, n):
-        sbs = loadrun.create_desktops(self.server, n)
-        for sb in sbs:
-            self.addCleanup(self.delete_checked, sb["id"])
-        return sbs
-
     def test_50_desktops_for_60_seconds(self):
-        sbs = self._desktops(DESKTOPS)
-        figs = loadrun.drive(self.server, sbs, SECONDS)
-        worst = max(figs.healthz_ms) if figs.healthz_ms else float("nan")
-        print("\n" + figs.report("load: %d desktops x %g s" % (DESKTOPS, SECONDS)) +
-              "\n  /healthz max %.1f ms (issue's bound %.0f ms: %s)"
-              % (worst, HEALTHZ_BOUND_MS, "held" if worst <= HEALTHZ_BOUND_MS else "exceeded"),
-              file=sys.stderr)
-        self.assertEqual(figs.errors, [])
-        self.assertGreaterEqual(len(figs.screenshot_ms), DESKTOPS)
-        self.assertGreaterEqual(len(figs.click_ms), DESKTOPS)
-        self.assertTrue(figs.healthz_ms)
-        self.assertHealthy()
+        def healthz_bound(figs):
+            worst = max(figs.healthz_ms) if figs.healthz_ms else float("nan")
+            return ("\n  /healthz max %.1f ms (issue's bound %.0f ms: %s)"
+                    % (worst, HEALTHZ_BOUND_MS, "held" if worst <= HEALTHZ_BOUND_MS else "exceeded"))
+
+        self.drive_checked(DESKTOPS, SECONDS, healthz_bound)
 
     def test_busy_neighbour_under_twice_its_quiet_p50(self):
-        quiet, busy = self._desktops(2)
-        p50_idle, p50_busy, idle, hot = loadrun.neighbour(self.server, quiet, busy,
-                                                          seconds=4.0, rounds=ROUNDS)
-        ratio = p50_busy / p50_idle
-        print("\nneighbour: screenshot p50 %.1f ms quiet, %.1f ms beside %d busy loops"
-              " (ratio %.2f)\n%s\n%s" % (p50_idle, p50_busy, loadrun.BUSY_LOOPS, ratio,
-                                         idle.report("  quiet"), hot.report("  busy neighbour")),
-              file=sys.stderr)
-        self.assertEqual(idle.errors + hot.errors, [])
-        self.assertLess(ratio, 2.0)
+        self.assertLess(self.neighbour_checked(seconds=4.0, rounds=ROUNDS), 2.0)
 
 
 if __name__ == "__main__":
