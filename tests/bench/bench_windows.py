@@ -82,6 +82,16 @@ class Bench(ApiBench):
                 return w
             time.sleep(0.1)
 
+    def there_and_back(self, sid, wid, op, count):
+        """Seconds of count rounds of op then restore on window wid."""
+        there, back = [], []
+        for _ in range(count):
+            for what, out in ((op, there), ("restore", back)):
+                t0 = time.perf_counter()
+                self.op(sid, wid, what)
+                out.append(time.perf_counter() - t0)
+        return there, back
+
     def run(self):
         t = self.table
         sb = self.api.create(apps=APPS, wm=True, desktop={"width": 1280, "height": 800})
@@ -101,26 +111,11 @@ class Bench(ApiBench):
             t.add("window.resize", len(sz), sz, "ms", "", 1000)
             act = timed(n(50), lambda i: self.op(sid, (one, two)[i % 2], "activate"))
             t.add("window.activate (alternating)", len(act), act, "ms", "", 1000)
-            mx, rs = [], []
-            for _ in range(n(20)):
-                t0 = time.perf_counter()
-                self.op(sid, one, "maximize")
-                mx.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                self.op(sid, one, "restore")
-                rs.append(time.perf_counter() - t0)
-            t.add("window.maximize", len(mx), mx, "ms", "", 1000)
-            t.add("window.restore (from maximized)", len(rs), rs, "ms", "", 1000)
-            mn, rs = [], []
-            for _ in range(n(20)):
-                t0 = time.perf_counter()
-                self.op(sid, one, "minimize")
-                mn.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                self.op(sid, one, "restore")
-                rs.append(time.perf_counter() - t0)
-            t.add("window.minimize (openbox animates)", len(mn), mn, "ms", "", 1000)
-            t.add("window.restore (from minimized)", len(rs), rs, "ms", "", 1000)
+            for op, name in (("maximize", "window.maximize"),
+                             ("minimize", "window.minimize (openbox animates)")):
+                there, back = self.there_and_back(sid, one, op, n(20))
+                t.add(name, len(there), there, "ms", "", 1000)
+                t.add("window.restore (from %simized)" % op[:3], len(back), back, "ms", "", 1000)
 
             # The common stack's floor on the same window and X server.
             self.api.put_file(sid, "/tmp/common_windows.py", COMMON)
