@@ -217,6 +217,16 @@ static int display_lost(Display *dpy)
 
 /* Apps wait this long at most for the window manager to take the screen. */
 #define WM_WAIT_MS 3000
+/*
+ * The window manager starts after the first screenshot is answered, or
+ * this long after "ready" if none is asked for (a bare session; the full
+ * one starts it first, as its panel expects). openbox's start-up is a
+ * burst of X requests, and Xvfb serves one client at a time: started with
+ * the desktop, it held a create's first screenshot back 25-30 ms (a lower
+ * CPU priority did not help). On an empty screen it draws nothing, so the
+ * first screenshot is the same; the apps wait for it as before.
+ */
+#define WM_DEFER_MS 50
 
 /*
  * The window manager owns the WM_S0 selection once it manages the screen
@@ -426,7 +436,9 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 		return -1;
 	}
 	a->open_us = now_us();
-	start_wm(a, o);
+	/* The full session's panel and apps expect it first (WM_DEFER_MS). */
+	if (o->full)
+		start_wm(a, o);
 	a->panel = session_start(a, o->full, o->dpi);
 	if (!(a->launch = launch_create(a))) {
 		snprintf(err, errlen, "out of memory");
@@ -544,8 +556,8 @@ static int earlier(int t1, int t2)
 
 static int serve(struct agent *a, int sfd, const struct opts *o)
 {
-	int64_t apps_by = input_now_ms() + WM_WAIT_MS;
-	int apps_started = 0;
+	int64_t wm_at = input_now_ms() + WM_DEFER_MS, apps_by = input_now_ms() + WM_WAIT_MS;
+	int apps_started = 0, wm_started = o->full || o->no_wm;
 
 	struct pollfd p[4 + VNC_MAX_CLIENTS + AGENT_MAX_APPS];
 	int app_at[AGENT_MAX_APPS];
@@ -563,7 +575,12 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		shotprep_run(a);
 		winops_run(a->wops);
 		launch_run(a->launch);
-		if (!apps_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
+		if (!wm_started && (a->shots || input_now_ms() >= wm_at)) {
+			start_wm(a, o);
+			wm_started = 1;
+			apps_by = input_now_ms() + WM_WAIT_MS;
+		}
+		if (!apps_started && wm_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
 			apps_started = 1;

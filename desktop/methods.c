@@ -178,6 +178,7 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 		snprintf(err, errlen, "memfd: %m");
 		return -1;
 	}
+	a->shots++;
 	*result = json_pack("{sssisisssIsb}", "media_type",
 			    shot_media_type(req.format), "width", img.width,
 			    "height", img.height, "etag", etag, "size",
