@@ -28,14 +28,8 @@
 #include "op.h"
 #include "sandbox.h"
 #include "textedit.h"
+#include "toolcall.h"
 #include "util.h"
-
-/* The computer tool's actions that answer an image themselves. */
-static int anth_shows(const char *action)
-{
-	return !strcmp(action, "screenshot") || !strcmp(action, "zoom") || !strcmp(action, "wait") ||
-	       !strcmp(action, "cursor_position");
-}
 
 static json_t *anth_text(const char *s)
 {
@@ -86,26 +80,21 @@ static void anth_computer_done(struct op_call *c, struct op_call *sub, void *arg
 	op_ok(c, adapt_anthropic_result(c, content, 0));
 }
 
-static void anth_computer(struct op_call *c, json_t *action)
+static void anth_computer(struct op_call *c, const json_t *action)
 {
-	const char *name = json_string_value(json_object_get(action, "action"));
-	json_t *actions = json_pack("[O]", action), *params;
+	json_t *actions, *params;
 	int sw, sh, mw, mh, after = 1;
 	long w = 0, h = 0;
 
 	if (op_param_int(c, "display_width_px", 1, 16384, &w) < 0 ||
-	    op_param_int(c, "display_height_px", 1, 16384, &h) < 0 || op_param_bool(c, "screenshot_after", &after) < 0) {
-		json_decref(actions);
+	    op_param_int(c, "display_height_px", 1, 16384, &h) < 0 || op_param_bool(c, "screenshot_after", &after) < 0)
 		return;
-	}
-	if (adapt_sub_screen(c, &sw, &sh) < 0) {
-		json_decref(actions);
+	if (adapt_sub_screen(c, &sw, &sh) < 0)
 		return op_fail(c, OPERR_NO_DESKTOP, "the sandbox has no desktop for the computer tool");
-	}
 	adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
-	/* As the reference tool does: after an action, show its effect. */
-	if (after && name && !anth_shows(name))
-		json_array_append_new(actions, json_pack("{s:s}", "action", "screenshot"));
+	actions = toolcall_anthropic_actions(action, after);
+	if (!actions)
+		return op_fail(c, OPERR_INTERNAL, "out of memory");
 	params = json_pack("{s:o}", "actions", actions);
 	if (mw != sw || mh != sh)
 		json_object_set_new(params, "scale_to", json_pack("{s:i,s:i}", "width", mw, "height", mh));
@@ -377,39 +366,11 @@ static void anth_edit_probed(struct op_call *c, struct op_call *sub, void *arg)
 
 static void anth_editor(struct op_call *c, const json_t *in)
 {
-	const char *cmd = json_string_value(json_object_get(in, "command"));
-	const char *path = json_string_value(json_object_get(in, "path"));
+	char cmd[16], path[1024], err[1200];
 	struct anth_edit *e;
 
-	if (!cmd)
-		return adapt_anthropic_error(c, "Parameter `command` is required");
-	if (strcmp(cmd, "view") && strcmp(cmd, "create") && strcmp(cmd, "str_replace") && strcmp(cmd, "insert")) {
-		char msg[300];
-
-		snprintf(msg, sizeof(msg), "Unrecognized command %.100s. The allowed commands for the "
-			 "str_replace_based_edit_tool tool are: view, create, str_replace, insert", cmd);
-		return adapt_anthropic_error(c, msg);
-	}
-	if (!path || strlen(path) >= 1024)
-		return adapt_anthropic_error(c, "Parameter `path` is required (an absolute path)");
-	if (path[0] != '/') {
-		char msg[1200];
-
-		snprintf(msg, sizeof(msg), "The path %s is not an absolute path, it should start with `/`. "
-			 "Maybe you meant /%s?", path, path);
-		return adapt_anthropic_error(c, msg);
-	}
-	if (!strcmp(cmd, "create") && !json_is_string(json_object_get(in, "file_text")))
-		return adapt_anthropic_error(c, "Parameter `file_text` is required for command: create");
-	if (!strcmp(cmd, "str_replace") && !json_is_string(json_object_get(in, "old_str")))
-		return adapt_anthropic_error(c, "Parameter `old_str` is required for command: str_replace");
-	if (!strcmp(cmd, "str_replace") && !json_string_length(json_object_get(in, "old_str")))
-		return adapt_anthropic_error(c, "Parameter `old_str` must not be empty for command: str_replace");
-	if (!strcmp(cmd, "insert") && !json_is_integer(json_object_get(in, "insert_line")))
-		return adapt_anthropic_error(c, "Parameter `insert_line` is required for command: insert");
-	if (!strcmp(cmd, "insert") && !json_is_string(json_object_get(in, "insert_text")) &&
-	    !json_is_string(json_object_get(in, "new_str")))
-		return adapt_anthropic_error(c, "Parameter `insert_text` is required for command: insert");
+	if (toolcall_editor(in, cmd, path, err, sizeof(err)) < 0)
+		return adapt_anthropic_error(c, err);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return op_fail(c, OPERR_INTERNAL, "out of memory");
@@ -424,43 +385,24 @@ static void anth_editor(struct op_call *c, const json_t *in)
 
 static void run_tool_use(struct op_call *c)
 {
-	const char *type = json_string_value(json_object_get(c->params, "type"));
-	const char *name = json_string_value(json_object_get(c->params, "name"));
-	const char *toolset = json_string_value(json_object_get(c->params, "toolset_name"));
-	json_t *in = json_object_get(c->params, "input");
+	struct toolcall_anthropic t;
+	char err[300];
+	int r = toolcall_anthropic(c->params, &t, err, sizeof(err));
 
-	if (!type || strcmp(type, "tool_use"))
-		return op_fail(c, OPERR_BAD_REQUEST, "type must be \"tool_use\" (send the block as the API returned it)");
-	if (!json_is_string(json_object_get(c->params, "id")) || !name)
-		return op_fail(c, OPERR_BAD_REQUEST, "a tool_use block has a string id and name");
-	if (!json_is_object(in))
-		return op_fail(c, OPERR_BAD_REQUEST, "input must be an object");
-	if (toolset) {
-		json_t *action;
-
-		if (strcmp(toolset, "computer"))
-			return op_fail(c, OPERR_BAD_REQUEST, "unknown toolset %.100s (this adapter runs "
-				       "the computer toolset)", toolset);
-		if (json_object_get(in, "action"))
-			return adapt_anthropic_error(c, "a toolset member's input has no action: the member's "
-						     "name is the action");
-		action = json_deep_copy(in);
-		json_object_set_new(action, "action", json_string(name));
-		anth_computer(c, action);
-		json_decref(action);
+	if (r == TOOLCALL_CALLER)
+		return op_fail(c, OPERR_BAD_REQUEST, "%s", err);
+	if (r < 0)
+		return adapt_anthropic_error(c, err);
+	switch (t.tool) {
+	case TOOLCALL_COMPUTER:
+		anth_computer(c, t.action);
+		json_decref(t.action);
 		return;
+	case TOOLCALL_EDITOR:
+		return anth_editor(c, t.input);
+	case TOOLCALL_BASH:
+		return adapt_bash_run(c, t.input);
 	}
-	if (!strcmp(name, "computer")) {
-		if (!json_is_string(json_object_get(in, "action")))
-			return adapt_anthropic_error(c, "Parameter `action` is required");
-		return anth_computer(c, in);
-	}
-	if (!strcmp(name, "str_replace_based_edit_tool") || !strcmp(name, "str_replace_editor"))
-		return anth_editor(c, in);
-	if (!strcmp(name, "bash"))
-		return adapt_bash_run(c, in);
-	op_fail(c, OPERR_BAD_REQUEST, "unknown tool %.100s (this adapter runs computer, bash and "
-		"str_replace_based_edit_tool)", name);
 }
 
 static void run_tools(struct op_call *c)

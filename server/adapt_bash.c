@@ -29,19 +29,12 @@
 #include "adapt_sub.h"
 #include "ev.h"
 #include "sandbox.h"
-#include "textedit.h"
+#include "toolcall.h"
 #include "util.h"
 
 #define BASH_TIMEOUT_MS 120000
-#define BASH_MAX_OUT (4u << 20)   /* buffered per stream; past it the middle is dropped */
 
 enum bash_state { BASH_STARTING, BASH_READY, BASH_BUSY, BASH_DEAD, BASH_TIMED_OUT };
-
-struct bash_buf {
-	char *data;
-	size_t len;
-	int done;              /* the sentinel came */
-};
 
 struct bash_shell {
 	struct op_conn conn;       /* first: the spawned process sees it */
@@ -53,7 +46,7 @@ struct bash_shell {
 	int exit_code;
 	struct op_call *call;      /* the tool call waiting for output */
 	char sentinel[40];
-	struct bash_buf out, err;
+	struct toolcall_out out, err;  /* cut at the sentinel */
 	int64_t timeout_ms;
 	lws_sorted_usec_list_t timer;
 	struct bash_shell *next;
@@ -64,10 +57,8 @@ static struct bash_shell *bash_shells;
 
 static void bash_clear(struct bash_shell *sh)
 {
-	free(sh->out.data);
-	free(sh->err.data);
-	memset(&sh->out, 0, sizeof(sh->out));
-	memset(&sh->err, 0, sizeof(sh->err));
+	toolcall_out_clear(&sh->out);
+	toolcall_out_clear(&sh->err);
 }
 
 /* End sh: its connection closes (which kills the shell), a waiting call
@@ -104,31 +95,10 @@ void adapt_bash_destroy_all(struct srv *srv)
 		bash_destroy(bash_shells, "the server is stopping");
 }
 
-/* The stream's text before the sentinel line, clipped, trailing newline
- * dropped (as the reference strips it). */
-static char *bash_take(struct bash_buf *b)
-{
-	size_t n = b->len, clip;
-	char *out;
-
-	if (n && b->data[n - 1] == '\n')
-		n--;
-	clip = n > TEXTEDIT_MAX_RESPONSE ? TEXTEDIT_MAX_RESPONSE : n;
-	out = malloc(clip + 400);
-	if (!out)
-		return NULL;
-	memcpy(out, b->data ? b->data : "", clip);
-	out[clip] = '\0';
-	if (clip < n)
-		strcat(out, "<response clipped><NOTE>To save on context only part of this output has been "
-		       "shown to you.</NOTE>");
-	return out;
-}
-
 static void bash_answer(struct bash_shell *sh)
 {
 	struct op_call *c = sh->call;
-	char *out = bash_take(&sh->out), *err = bash_take(&sh->err);
+	char *out = toolcall_out_take(&sh->out), *err = toolcall_out_take(&sh->err);
 	json_t *content = json_array();
 
 	sh->call = NULL;
@@ -149,43 +119,6 @@ static void bash_answer(struct bash_shell *sh)
 	}
 }
 
-/* Append data to b; 1 when b now holds the sentinel (cut there). */
-static int bash_append(struct bash_buf *b, const char *sentinel, const char *data, size_t n)
-{
-	size_t sl = strlen(sentinel);
-	char *hit, *nb;
-
-	if (b->done)
-		return 1;
-	if (b->len + n > BASH_MAX_OUT) {
-		/* Keep the head (what is shown) and room to find the sentinel. */
-		size_t keep = TEXTEDIT_MAX_RESPONSE + 1;
-
-		if (b->len > keep) {
-			memmove(b->data + keep, b->data + b->len - (sl < b->len - keep ? sl : b->len - keep),
-				sl < b->len - keep ? sl : b->len - keep);
-			b->len = keep + (sl < b->len - keep ? sl : b->len - keep);
-		}
-		if (n > BASH_MAX_OUT / 2) {
-			data += n - BASH_MAX_OUT / 2;
-			n = BASH_MAX_OUT / 2;
-		}
-	}
-	nb = realloc(b->data, b->len + n + 1);
-	if (!nb)
-		return 0;
-	b->data = nb;
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	hit = memmem(b->data, b->len, sentinel, sl);
-	if (!hit)
-		return 0;
-	b->len = (size_t)(hit - b->data);
-	b->done = 1;
-	return 1;
-}
-
 static int bash_notify(struct op_conn *conn, const char *method, json_t *params)
 {
 	struct bash_shell *sh = (struct bash_shell *)conn;
@@ -198,10 +131,10 @@ static int bash_notify(struct op_conn *conn, const char *method, json_t *params)
 	if (!strcmp(method, "process.output")) {
 		const char *stream = json_string_value(json_object_get(params, "stream"));
 		json_t *data = json_object_get(params, "data");
-		struct bash_buf *b = stream && !strcmp(stream, "stderr") ? &sh->err : &sh->out;
+		struct toolcall_out *b = stream && !strcmp(stream, "stderr") ? &sh->err : &sh->out;
 
 		if (sh->state == BASH_BUSY) {
-			bash_append(b, sh->sentinel, json_string_value(data), json_string_length(data));
+			toolcall_out_append(b, sh->sentinel, json_string_value(data), json_string_length(data));
 			if (sh->out.done && sh->err.done)
 				bash_answer(sh);
 		}

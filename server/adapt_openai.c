@@ -21,6 +21,7 @@
 
 #include "adapt_sub.h"
 #include "op.h"
+#include "toolcall.h"
 #include "util.h"
 
 static void oai_done(struct op_call *c, struct op_call *sub, void *arg)
@@ -53,62 +54,25 @@ static void oai_done(struct op_call *c, struct op_call *sub, void *arg)
 	op_ok(c, out);
 }
 
-/* Every pending check has the caller's acknowledgement? Else c failed. */
-static int oai_acknowledged(struct op_call *c)
-{
-	const json_t *pending = json_object_get(c->params, "pending_safety_checks");
-	const json_t *acks = json_object_get(c->params, "acknowledged_safety_checks"), *p, *a;
-	char msg[1000] = "";
-	size_t i, j, used = 0;
-
-	json_array_foreach(pending, i, p) {
-		const char *id = json_string_value(json_object_get(p, "id"));
-		int ok = 0;
-
-		json_array_foreach(acks, j, a)
-			ok |= id && json_string_value(json_object_get(a, "id")) &&
-			      !strcmp(id, json_string_value(json_object_get(a, "id")));
-		if (!ok && used < sizeof(msg))
-			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s (%s): %s", used ? "; " : "",
-						 json_string_value(json_object_get(p, "code")) ?: "check", id ? id : "?",
-						 json_string_value(json_object_get(p, "message")) ?: "");
-	}
-	if (!used)
-		return 0;
-	op_fail(c, OPERR_BAD_REQUEST, "pending safety checks need your user's acknowledgement before this "
-		"call runs: %s. Pass them back in acknowledged_safety_checks once they agree", msg);
-	return -1;
-}
-
 static void run_computer_call(struct op_call *c)
 {
-	const char *type = json_string_value(json_object_get(c->params, "type"));
-	json_t *action = json_object_get(c->params, "action"), *batch = json_object_get(c->params, "actions");
-	json_t *actions, *last, *params;
+	json_t *actions, *params;
 	int sw, sh, mw, mh;
 	long w = 0, h = 0;
+	char err[1300];
 
-	if (!type || strcmp(type, "computer_call"))
-		return op_fail(c, OPERR_BAD_REQUEST, "type must be \"computer_call\" (send the item as the API "
-			       "returned it)");
-	if (!json_is_string(json_object_get(c->params, "call_id")))
-		return op_fail(c, OPERR_BAD_REQUEST, "call_id is required");
-	if (!!action == !!batch)
-		return op_fail(c, OPERR_BAD_REQUEST, "a computer_call has either action (preview) or actions (GA)");
-	if ((action && !json_is_object(action)) || (batch && !json_is_array(batch)))
-		return op_fail(c, OPERR_BAD_REQUEST, "action must be an object, actions an array");
+	if (toolcall_openai(c->params, err, sizeof(err)) < 0)
+		return op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 	if (op_param_int(c, "display_width", 1, 16384, &w) < 0 || op_param_int(c, "display_height", 1, 16384, &h) < 0)
 		return;
-	if (oai_acknowledged(c) < 0)
-		return;
+	if (toolcall_openai_acked(c->params, err, sizeof(err)) < 0)
+		return op_fail(c, OPERR_BAD_REQUEST, "%s", err);
 	if (adapt_sub_screen(c, &sw, &sh) < 0)
 		return op_fail(c, OPERR_NO_DESKTOP, "the sandbox has no desktop for the computer tool");
 	adapt_sub_size(c, sw, sh, w, h, &mw, &mh);
-	actions = action ? json_pack("[O]", action) : json_deep_copy(batch);
-	last = json_array_get(actions, json_array_size(actions) - 1);
-	/* The output is a screenshot of the state the actions left. */
-	if (!last || strcmp(json_string_value(json_object_get(last, "type")) ?: "", "screenshot"))
-		json_array_append_new(actions, json_pack("{s:s}", "type", "screenshot"));
+	actions = toolcall_openai_actions(c->params);
+	if (!actions)
+		return op_fail(c, OPERR_INTERNAL, "out of memory");
 	params = json_pack("{s:o}", "actions", actions);
 	if (mw != sw || mh != sh)
 		json_object_set_new(params, "scale_to", json_pack("{s:i,s:i}", "width", mw, "height", mh));

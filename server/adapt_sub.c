@@ -14,6 +14,7 @@
 #include "desktop.h"
 #include "ev.h"
 #include "sandbox.h"
+#include "toolcall.h"
 
 struct adapt_sub {
 	struct op_call c;
@@ -89,23 +90,6 @@ void adapt_sub_start_on(struct op_call *parent, struct op_conn *conn, const char
 	op_dispatch(&s->c);   /* may finish, and free s, at once */
 }
 
-void adapt_sub_model_size(int sw, int sh, long w, long h, int *mw, int *mh)
-{
-	double f = 1.0;
-
-	if (w > 0 && h > 0) {
-		*mw = (int)w;
-		*mh = (int)h;
-		return;
-	}
-	if (sw > 1280)
-		f = 1280.0 / sw;
-	if (sh * f > 800)
-		f = 800.0 / sh;
-	*mw = f < 1.0 ? (int)(sw * f + 0.5) : sw;
-	*mh = f < 1.0 ? (int)(sh * f + 0.5) : sh;
-}
-
 void adapt_sub_size(const struct op_call *c, int sw, int sh, long w, long h, int *mw, int *mh)
 {
 	/* The call's own size, else the one set for the sandbox at create. */
@@ -113,7 +97,7 @@ void adapt_sub_size(const struct op_call *c, int sw, int sh, long w, long h, int
 		w = c->sb->spec.model_w;
 		h = c->sb->spec.model_h;
 	}
-	adapt_sub_model_size(sw, sh, w, h, mw, mh);
+	toolcall_model_size(sw, sh, w, h, mw, mh);
 }
 
 int adapt_sub_screen(struct op_call *c, int *w, int *h)

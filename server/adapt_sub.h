@@ -38,12 +38,6 @@ void adapt_sub_start_on(struct op_call *parent, struct op_conn *conn, const char
 			const char *bin, size_t bin_len, adapt_sub_fn done, void *arg,
 			void (*arg_free)(void *arg));
 
-/*
- * The size a model sees the screen (sw x sh) at: w x h when both are given
- * (> 0), else the screen fitted within 1280 x 800 (aspect kept, never
- * enlarged), the size computer-use models are trained on.
- */
-void adapt_sub_model_size(int sw, int sh, long w, long h, int *mw, int *mh);
 /* The same for c's sandbox: the call's size (w x h), else the sandbox's
  * model_display, else the screen fitted. */
 void adapt_sub_size(const struct op_call *c, int sw, int sh, long w, long h, int *mw, int *mh);
