@@ -30,17 +30,14 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mcpparse.h"
 #include "rest.h"
 #include "rpc.h"
 #include "util.h"
 
-#define MCP_MODERN          "2026-07-28"
-#define MCP_LEGACY_LATEST   "2025-11-25"
+#define MCP_MODERN          MCPPARSE_MODERN
 #define MCP_MAX_SESSIONS    1024
 
-/* MCP's own JSON-RPC errors (2026-07-28 basic/index "Error Codes"). */
-#define MCP_HEADER_MISMATCH        -32020
-#define MCP_UNSUPPORTED_VERSION    -32022
 /* The session-era SDKs' "session not found" (legacy sub-range). */
 #define MCP_SESSION_NOT_FOUND      -32001
 #define RPC_INTERNAL_ERROR         -32603
@@ -50,8 +47,6 @@
 #define MCP_HTTP_ACCEPTED    202
 #define MCP_HTTP_UNSUPPORTED 415
 #define MCP_HTTP_NOT_ACCEPTABLE 406
-
-static const char *const mcp_legacy_versions[] = { "2025-11-25", "2025-06-18", "2025-03-26", NULL };
 
 struct mcp_session {
 	char id[2 * ID_LEN + 1];
@@ -64,19 +59,10 @@ struct mcp {
 	size_t n;
 };
 
-/* How a tool's arguments and answer map onto its operation. */
-enum mcp_shape {
-	MT_JSON,      /* arguments are params; the result is JSON */
-	MT_IMAGE,     /* the answer's bytes are an image */
-	MT_ACTION,    /* one computer action: its fields form actions[0] */
-	MT_FILE,      /* the answer's bytes are a file: text, or a blob */
-	MT_WRITE,     /* "content" (text or base64) is the body */
-};
-
 struct mcp_tool {
 	const char *name;
 	const char *op;
-	enum mcp_shape shape;
+	enum mcpparse_shape shape;
 	const char *note;        /* appended to the row's summary */
 	const char *drop;        /* params of the row not offered, " a b " */
 	const char *extra;       /* more properties (a JSON object), or NULL */
@@ -86,13 +72,13 @@ struct mcp_tool {
 #define XY "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,\"maxItems\":2}"
 
 static const struct mcp_tool mcp_tool_rows[] = {
-	{ "sandbox_create", "sandbox.create", MT_JSON,
+	{ "sandbox_create", "sandbox.create", MCPPARSE_JSON,
 	  " The answer's id is the sandbox_id the other tools take. A desktop is on unless desktop is "
 	  "false (a full session: panel, browser, editor, terminal; {\"session\": \"bare\"} for a "
 	  "plain screen); apps start on it (e.g. [\"xterm\"]).", NULL, NULL, NULL },
-	{ "sandbox_list", "sandbox.list", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "sandbox_delete", "sandbox.delete", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "computer", "desktop.actions", MT_ACTION,
+	{ "sandbox_list", "sandbox.list", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "sandbox_delete", "sandbox.delete", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "computer", "desktop.actions", MCPPARSE_ACTION,
 	  " One action per call, in Anthropic's computer-use vocabulary: screenshot, cursor_position, "
 	  "mouse_move, left_click, right_click, middle_click, double_click, triple_click, "
 	  "left_click_drag, left_mouse_down, left_mouse_up, scroll, type, key, hold_key, wait, zoom. "
@@ -111,28 +97,28 @@ static const struct mcp_tool mcp_tool_rows[] = {
 	  "\"region\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":4,\"maxItems\":4,"
 	  "\"description\":\"zoom: [x0, y0, x1, y1]\"}}",
 	  "[\"action\"]" },
-	{ "screenshot", "desktop.screenshot", MT_IMAGE, " Answers image content.", " if_none_match ",
+	{ "screenshot", "desktop.screenshot", MCPPARSE_IMAGE, " Answers image content.", " if_none_match ",
 	  NULL, NULL },
-	{ "exec", "process.exec", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "files_read", "files.read", MT_FILE, " Text files answer as text, others as a base64 blob.",
+	{ "exec", "process.exec", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "files_read", "files.read", MCPPARSE_FILE, " Text files answer as text, others as a base64 blob.",
 	  NULL, NULL, NULL },
-	{ "files_write", "files.write", MT_WRITE, NULL, NULL,
+	{ "files_write", "files.write", MCPPARSE_WRITE, NULL, NULL,
 	  "{\"content\":{\"type\":\"string\",\"description\":\"the file's text (or base64 bytes)\"},"
 	  "\"encoding\":{\"enum\":[\"utf-8\",\"base64\"],\"default\":\"utf-8\"}}",
 	  "[\"content\"]" },
-	{ "clipboard_get", "clipboard.get", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "clipboard_set", "clipboard.set", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "windows_list", "windows.list", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_activate", "window.activate", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_move", "window.move", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_resize", "window.resize", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_minimize", "window.minimize", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_maximize", "window.maximize", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_restore", "window.restore", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "window_close", "window.close", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "apps_list", "apps.list", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "apps_launch", "apps.launch", MT_JSON, NULL, NULL, NULL, NULL },
-	{ "apps_open", "apps.open", MT_JSON, NULL, NULL, NULL, NULL },
+	{ "clipboard_get", "clipboard.get", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "clipboard_set", "clipboard.set", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "windows_list", "windows.list", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_activate", "window.activate", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_move", "window.move", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_resize", "window.resize", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_minimize", "window.minimize", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_maximize", "window.maximize", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_restore", "window.restore", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "window_close", "window.close", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_list", "apps.list", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_launch", "apps.launch", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
+	{ "apps_open", "apps.open", MCPPARSE_JSON, NULL, NULL, NULL, NULL },
 };
 
 #define MCP_NTOOLS (sizeof(mcp_tool_rows) / sizeof(mcp_tool_rows[0]))
@@ -174,10 +160,7 @@ static const struct mcp_tool *mcp_tool_find(const char *name)
 
 static int mcp_dropped(const struct mcp_tool *t, const char *key)
 {
-	char k[80];
-
-	snprintf(k, sizeof(k), " %s ", key);
-	return t->drop && strstr(t->drop, k);
+	return mcpparse_dropped(t->drop, key);
 }
 
 /* The tool's input schema: its row's, with sandbox named sandbox_id. */
@@ -373,13 +356,13 @@ static json_t *mcp_tool_result(struct mcp_req *q, struct op_call *c)
 		return mcp_tool_error(operr_code(c->err), msg);
 	}
 	if (c->out_fd >= 0) {
-		b64 = mcp_bytes_b64(c, cap, q->tool->shape == MT_FILE ? &raw : NULL);
+		b64 = mcp_bytes_b64(c, cap, q->tool->shape == MCPPARSE_FILE ? &raw : NULL);
 		if (!b64) {
 			json_decref(out);
 			return mcp_tool_error(operr_code(OPERR_TOO_LARGE), "the answer's bytes are too large "
 					      "for one MCP message");
 		}
-		if (q->tool->shape == MT_FILE) {
+		if (q->tool->shape == MCPPARSE_FILE) {
 			json_t *text = json_stringn(raw, c->out_len);   /* NULL unless UTF-8 */
 			char uri[1100];
 
@@ -394,7 +377,7 @@ static json_t *mcp_tool_result(struct mcp_req *q, struct op_call *c)
 		}
 		free(b64);
 		free(raw);
-	} else if (q->tool->shape == MT_ACTION) {
+	} else if (q->tool->shape == MCPPARSE_ACTION) {
 		content = mcp_action_content(c->result);
 	} else {
 		char *s = json_dumps(c->result ? c->result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
@@ -425,67 +408,18 @@ static int mcp_params(struct mcp_req *q, const struct op *op, json_t *args, json
 		      size_t cap)
 {
 	const struct mcp_tool *t = q->tool;
-	const json_t *props = json_object_get(op_schema(op), "properties");
-	json_t *p = json_object(), *action = NULL, *v;
-	const char *key;
+	size_t n;
 
-	if (t->shape == MT_ACTION)
-		action = json_object();
-	json_object_foreach(args, key, v) {
-		if (!strcmp(key, "sandbox") || mcp_dropped(t, key)) {
-			snprintf(err, cap, "unknown field %.200s", key);
-			goto fail;
-		}
-		if (!strcmp(key, "sandbox_id"))
-			json_object_set(p, "sandbox", v);
-		else if (t->shape == MT_WRITE && (!strcmp(key, "content") || !strcmp(key, "encoding")))
-			continue;
-		else if (action && !json_object_get(props, key))
-			json_object_set(action, key, v);
-		else
-			json_object_set(p, key, v);
-	}
-	if (action)
-		json_object_set_new(p, "actions", json_pack("[o]", action));
-	if (t->shape == MT_WRITE) {
-		json_t *content = json_object_get(args, "content");
-		const char *enc = json_string_value(json_object_get(args, "encoding"));
-		size_t n = json_string_length(content);
-
-		if (!json_is_string(content)) {
-			snprintf(err, cap, "content must be a string");
-			goto fail;
-		}
-		if (json_object_get(args, "encoding") && (!enc || (strcmp(enc, "utf-8") && strcmp(enc, "base64")))) {
-			snprintf(err, cap, "encoding must be \"utf-8\" or \"base64\"");
-			goto fail;
-		}
-		q->bin = malloc(n + 3);
-		if (!q->bin) {
-			snprintf(err, cap, "out of memory");
-			goto fail;
-		}
-		if (enc && !strcmp(enc, "base64")) {
-			ssize_t got = base64_decode(json_string_value(content), n, (uint8_t *)q->bin);
-
-			if (got < 0) {
-				snprintf(err, cap, "content is not base64");
-				goto fail;
-			}
-			n = (size_t)got;
-		} else {
-			memcpy(q->bin, json_string_value(content), n);
-		}
+	if (mcpparse_args(t->shape, t->drop, json_object_get(op_schema(op), "properties"), args, params, &q->bin,
+			  &n, err, cap) < 0)
+		return -1;
+	if (t->shape == MCPPARSE_WRITE) {
 		q->r->call.bin = q->bin;
 		q->r->call.bin_len = n;
 	}
-	if (t->shape == MT_FILE)
+	if (t->shape == MCPPARSE_FILE)
 		snprintf(q->path, sizeof(q->path), "%s", json_string_value(json_object_get(args, "path")) ?: "");
-	*params = p;
 	return 0;
-fail:
-	json_decref(p);
-	return -1;
 }
 
 static void mcp_call_tool(struct http_req *r, struct mcp_req *q, const json_t *params)
@@ -580,58 +514,16 @@ static int mcp_hdr(struct http_req *r, const char *name, char *out, size_t cap)
 }
 
 /* A browser page may only reach us from a loopback origin, or the same
- * origin when we are addressed by IP (a name could be rebound). */
+ * origin when we are addressed by IP (mcpparse_origin_ok). */
 static int mcp_origin_ok(struct http_req *r)
 {
 	char o[300], host[256];
-	const char *a, *end;
-	int n = lws_hdr_copy(r->wsi, o, sizeof(o), WSI_TOKEN_ORIGIN);
 
-	if (n <= 0)
-		return 1;   /* not a browser's cross-origin request */
-	a = strstr(o, "://");
-	if (!a)
-		return 0;
-	a += 3;
-	end = *a == '[' ? strchr(a, ']') : a + strcspn(a, ":/");
-	if (!end)
-		return 0;
-	if (*a == '[')
-		end++;
-	if ((end - a == 9 && !strncmp(a, "localhost", 9)) || !strncmp(a, "127.", 4) ||
-	    (end - a == 5 && !strncmp(a, "[::1]", 5)))
-		return 1;
-	n = lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST);
-	return n > 0 && !strcmp(a, host) && (host[0] == '[' || strspn(host, "0123456789.:") == (size_t)n);
-}
-
-/* Mcp-Name's value, decoded from the =?base64?…?= sentinel form, into out.
- * Returns 0, or -1 when malformed. */
-static int mcp_name_value(const char *v, char *out, size_t cap)
-{
-	size_t n = strlen(v);
-
-	if (n >= 11 && !strncmp(v, "=?base64?", 9) && !strcmp(v + n - 2, "?=")) {
-		ssize_t got;
-
-		if ((n - 11) / 4 * 3 + 3 > cap)
-			return -1;
-		got = base64_decode(v + 9, n - 11, (uint8_t *)out);
-		if (got < 0)
-			return -1;
-		out[got] = '\0';
-		return strlen(out) == (size_t)got ? 0 : -1;
-	}
-	snprintf(out, cap, "%s", v);
-	return 0;
-}
-
-static int mcp_is_legacy(const char *v)
-{
-	for (int i = 0; mcp_legacy_versions[i]; i++)
-		if (!strcmp(v, mcp_legacy_versions[i]))
-			return 1;
-	return 0;
+	if (lws_hdr_copy(r->wsi, o, sizeof(o), WSI_TOKEN_ORIGIN) <= 0)
+		o[0] = '\0';
+	if (lws_hdr_copy(r->wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		host[0] = '\0';
+	return mcpparse_origin_ok(o, host);
 }
 
 static json_t *mcp_server_info(void)
@@ -657,7 +549,7 @@ static void mcp_method(struct http_req *r, struct mcp_req *q, const char *method
 	if (q->modern && !strcmp(method, "server/discover"))
 		return mcp_result(r, q->id,
 				  json_pack("{s:[s,s,s,s],s:{s:{s:b}},s:o,s:s}", "supportedVersions", MCP_MODERN,
-					    mcp_legacy_versions[0], mcp_legacy_versions[1], mcp_legacy_versions[2],
+					    "2025-11-25", "2025-06-18", "2025-03-26",
 					    "capabilities", "tools", "listChanged", 0, "serverInfo",
 					    mcp_server_info(), "instructions", MCP_INSTRUCTIONS), 1);
 	mcp_fail(r, q->modern ? operr_http(OPERR_NOT_FOUND) : MCP_HTTP_OK, q->id, RPC_METHOD_NOT_FOUND, NULL,
@@ -666,8 +558,7 @@ static void mcp_method(struct http_req *r, struct mcp_req *q, const char *method
 
 static void mcp_initialize(struct http_req *r, struct mcp_req *q, const json_t *params)
 {
-	const char *want = json_string_value(json_object_get(params, "protocolVersion"));
-	const char *v = want && mcp_is_legacy(want) ? want : MCP_LEGACY_LATEST;
+	const char *v = mcpparse_initialize_version(json_string_value(json_object_get(params, "protocolVersion")));
 	struct mcp_session *s = mcp_session_new(r->srv, v);
 
 	if (!s)
@@ -679,69 +570,14 @@ static void mcp_initialize(struct http_req *r, struct mcp_req *q, const json_t *
 				       "instructions", MCP_INSTRUCTIONS), 0);
 }
 
-/* The stateless era's checks: the mirrored headers match the body.
- * Returns 0, or -1 having answered. */
-static int mcp_modern_check(struct http_req *r, const json_t *msg, const char *version)
-{
-	const json_t *id = json_object_get(msg, "id"), *params = json_object_get(msg, "params");
-	const char *method = json_string_value(json_object_get(msg, "method"));
-	const char *meta_v = json_string_value(json_object_get(json_object_get(params, "_meta"),
-							       "io.modelcontextprotocol/protocolVersion"));
-	char hm[128], hn[512], name[512];
-	int n;
-
-	if (!version[0]) {
-		mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, MCP_HEADER_MISMATCH, NULL,
-			 "Header mismatch: the MCP-Protocol-Version header is missing");
-		return -1;
-	}
-	if (strcmp(version, MCP_MODERN)) {
-		mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, MCP_UNSUPPORTED_VERSION,
-			 json_pack("{s:[s,s,s,s],s:s}", "supported", MCP_MODERN, mcp_legacy_versions[0],
-				   mcp_legacy_versions[1], mcp_legacy_versions[2], "requested", version),
-			 "Unsupported protocol version");
-		return -1;
-	}
-	if (json_object_get(msg, "id") && (!meta_v || strcmp(meta_v, version))) {
-		mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, meta_v ? MCP_HEADER_MISMATCH : RPC_INVALID_PARAMS,
-			 NULL, meta_v ? "Header mismatch: MCP-Protocol-Version header value '%.20s' does not "
-			 "match params._meta's '%.40s'" : "%.20sparams._meta must carry "
-			 "io.modelcontextprotocol/protocolVersion", meta_v ? version : "", meta_v ? meta_v : "");
-		return -1;
-	}
-	n = mcp_hdr(r, "mcp-method:", hm, sizeof(hm));
-	if (n < 0 || strcmp(hm, method)) {
-		mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, MCP_HEADER_MISMATCH, NULL,
-			 n < 0 ? "Header mismatch: the Mcp-Method header is missing" :
-			 "Header mismatch: Mcp-Method header value '%.100s' does not match body value '%.100s'",
-			 hm, method);
-		return -1;
-	}
-	if (strcmp(method, "tools/call") && strcmp(method, "resources/read") && strcmp(method, "prompts/get"))
-		return 0;
-	{
-		const char *body = json_string_value(json_object_get(params, !strcmp(method, "resources/read")
-									      ? "uri" : "name"));
-
-		n = mcp_hdr(r, "mcp-name:", hn, sizeof(hn));
-		if (n < 0 || mcp_name_value(hn, name, sizeof(name)) < 0 || !body || strcmp(name, body)) {
-			mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, MCP_HEADER_MISMATCH, NULL,
-				 n < 0 ? "Header mismatch: the Mcp-Name header is missing" :
-				 "Header mismatch: Mcp-Name header value '%.100s' does not match body value "
-				 "'%.100s'", name, body ? body : "");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Whether the client takes JSON answers (Accept), else answered 406. */
 static int mcp_accepts_json(struct http_req *r)
 {
 	char acc[512];
-	int n = lws_hdr_copy(r->wsi, acc, sizeof(acc), WSI_TOKEN_HTTP_ACCEPT);
 
-	if (n <= 0 || strstr(acc, "application/json") || strstr(acc, "*/*") || strstr(acc, "application/*"))
+	if (lws_hdr_copy(r->wsi, acc, sizeof(acc), WSI_TOKEN_HTTP_ACCEPT) <= 0)
+		acc[0] = '\0';
+	if (mcpparse_accepts_json(acc))
 		return 1;
 	mcp_fail(r, MCP_HTTP_NOT_ACCEPTABLE, NULL, RPC_INVALID_REQUEST, NULL,
 		 "Not Acceptable: the client must accept application/json");
@@ -762,56 +598,35 @@ static void mcp_delete(struct http_req *r, const char *sid, int has_sid)
 	http_respond(r, MCP_HTTP_OK, "application/json", NULL, 0);
 }
 
-static void mcp_message(struct http_req *r, struct mcp_req *q, json_t *msg, const char *version,
-			const char *sid, int has_sid)
+static void mcp_refuse(struct http_req *r, struct mcpparse_err *e)
 {
-	const char *method = json_string_value(json_object_get(msg, "method"));
-	const char *ver = json_string_value(json_object_get(msg, "jsonrpc"));
-	json_t *id = json_object_get(msg, "id"), *params = json_object_get(msg, "params");
-	char hm[8];
-	int notification = !id;
+	mcp_fail(r, e->status, e->id, e->code, e->data, "%s", e->msg);
+}
 
-	if (!ver || strcmp(ver, "2.0") || !method || (id && !json_is_string(id) && !json_is_integer(id)) ||
-	    (params && !json_is_object(params)))
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), json_is_string(id) || json_is_integer(id) ? id : NULL,
-				RPC_INVALID_REQUEST, NULL, "a request is {\"jsonrpc\": \"2.0\", \"id\": ID, "
-				"\"method\": NAME, \"params\": {...}} (one per POST: no batches, no responses)");
-	q->id = json_incref(id ? id : json_null());
-	if (!strcmp(method, "initialize") && !id)
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), NULL, RPC_INVALID_REQUEST, NULL,
-				"initialize is a request: give it an id");
-	if (!strcmp(method, "initialize"))
-		return mcp_initialize(r, q, params);
-	if (has_sid && strcmp(version, MCP_MODERN)) {
+/* The message read (mcpparse_message), its session found, answered. */
+static void mcp_message(struct http_req *r, struct mcp_req *q, struct mcpparse_msg *m, const char *sid,
+			const char *version)
+{
+	struct mcpparse_err e;
+
+	q->id = json_incref(m->id ? m->id : json_null());
+	if (m->initialize)
+		return mcp_initialize(r, q, m->params);
+	if (m->session) {
 		if (!mcp_session_find(r->srv, sid))
-			return mcp_fail(r, operr_http(OPERR_NOT_FOUND), id, MCP_SESSION_NOT_FOUND, NULL,
+			return mcp_fail(r, operr_http(OPERR_NOT_FOUND), m->id, MCP_SESSION_NOT_FOUND, NULL,
 					"Session not found: send initialize again");
-		if (version[0] && !mcp_is_legacy(version))
-			return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, RPC_INVALID_REQUEST, NULL,
-					"MCP-Protocol-Version %.20s is not a session revision (%s, %s, %s)",
-					version, mcp_legacy_versions[0], mcp_legacy_versions[1],
-					mcp_legacy_versions[2]);
-	} else if (version[0] && mcp_is_legacy(version)) {
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, RPC_INVALID_REQUEST, NULL,
-				"Bad Request: protocol %.20s needs an Mcp-Session-Id (send initialize first)",
-				version);
-	} else if (!version[0] && mcp_hdr(r, "mcp-method:", hm, sizeof(hm)) == -1 &&
-		   !json_object_get(json_object_get(params, "_meta"), "io.modelcontextprotocol/protocolVersion")) {
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), id, RPC_INVALID_REQUEST, NULL,
-				"Bad Request: no session. Send initialize first (2025-11-25), or speak %s "
-				"with an MCP-Protocol-Version header", MCP_MODERN);
-	} else {
-		q->modern = 1;
-		if (mcp_modern_check(r, msg, version) < 0)
-			return;
+		if (mcpparse_session_version(version, m->id, &e) < 0)
+			return mcp_refuse(r, &e);
 	}
-	if (notification) {
+	q->modern = m->modern;
+	if (!m->id) {
 		/* notifications/initialized, notifications/cancelled: nothing to do
 		 * (a cancelled call's client closes its POST, which cancels it). */
 		http_respond(r, MCP_HTTP_ACCEPTED, "application/json", NULL, 0);
 		return;
 	}
-	mcp_method(r, q, method, params);
+	mcp_method(r, q, m->method, m->params);
 }
 
 void mcp_handle(struct http_req *r)
@@ -819,10 +634,11 @@ void mcp_handle(struct http_req *r)
 	struct op_call *c = &r->call;
 	struct mcp_req *q = calloc(1, sizeof(*q));
 	struct op_auth auth;
-	char host[256], version[32], sid[128], ctype[128];
-	json_error_t je;
-	json_t *msg;
-	int vn, sn;
+	char host[256], version[32], sid[128], ctype[128], hmethod[128], hname[512];
+	struct mcpparse_hdrs h;
+	struct mcpparse_msg m;
+	struct mcpparse_err e;
+	int vn, sn, hn, nn;
 
 	rest_auth(r, &auth);
 	rest_host(r, host, sizeof(host));
@@ -850,21 +666,15 @@ void mcp_handle(struct http_req *r)
 				"Unsupported Media Type: send application/json");
 	if (!mcp_accepts_json(r))
 		return;
-	msg = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (!msg)
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), NULL, RPC_PARSE_ERROR, NULL,
-				"Parse error at line %d column %d: %s", je.line, je.column, je.text);
-	if (!json_is_object(msg)) {
-		json_decref(msg);
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), NULL, RPC_INVALID_REQUEST, NULL,
-				"one JSON-RPC request or notification per POST (MCP has no batches)");
+	hn = mcp_hdr(r, "mcp-method:", hmethod, sizeof(hmethod));
+	nn = mcp_hdr(r, "mcp-name:", hname, sizeof(hname));
+	h = (struct mcpparse_hdrs){ .version = version, .has_sid = sn >= 0, .method = hmethod, .method_n = hn,
+				    .name = hname, .name_n = nn };
+	if (mcpparse_message(r->body, r->body_len, &h, &m, &e) < 0) {
+		mcp_refuse(r, &e);
+		json_decref(m.msg);
+		return;
 	}
-	if (json_object_get(msg, "result") || json_object_get(msg, "error")) {
-		json_decref(msg);
-		/* We never send requests, so no response can be owed to us. */
-		return mcp_fail(r, operr_http(OPERR_BAD_REQUEST), NULL, RPC_INVALID_REQUEST, NULL,
-				"a response to a request this server never sent");
-	}
-	mcp_message(r, q, msg, version, sid, sn >= 0);
-	json_decref(msg);
+	mcp_message(r, q, &m, sid, version);
+	json_decref(m.msg);
 }
