@@ -190,3 +190,19 @@ enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len
 	json_decref(j);
 	return OPERR_OK;
 }
+
+int httpparts_pty_resize(const char *msg, size_t len, unsigned short *cols, unsigned short *rows)
+{
+	json_t *j = json_loadb(msg, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(j, "type"));
+	json_int_t c = json_integer_value(json_object_get(j, "cols"));
+	json_int_t r = json_integer_value(json_object_get(j, "rows"));
+	int ok = type && !strcmp(type, "resize") && c > 0 && r > 0 && c <= 1000 && r <= 1000;
+
+	if (ok) {
+		*cols = (unsigned short)c;
+		*rows = (unsigned short)r;
+	}
+	json_decref(j);
+	return ok;
+}

@@ -50,4 +50,11 @@ const char *httpparts_etag(char *v);
 enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len, json_t *params,
 			  char *err, size_t cap);
 
+/*
+ * A terminal WebSocket's text (control) message: {"type": "resize",
+ * "cols": C, "rows": R} with 1 <= C, R <= 1000. Returns 1 with *cols, *rows
+ * set; 0 for anything else (ignored, as the terminal ignores it).
+ */
+int httpparts_pty_resize(const char *msg, size_t len, unsigned short *cols, unsigned short *rows);
+
 #endif

@@ -34,6 +34,7 @@
 #include "desktop.h"
 #include "ev.h"
 #include "http.h"
+#include "httpparts.h"
 #include "log.h"
 #include "rest.h"
 #include "sandbox.h"
@@ -396,20 +397,8 @@ static void closed(struct ws_conn *c)
 
 static void control_message(struct ws_conn *c)
 {
-	json_t *j = json_loadb(c->ctl, c->ctl_len, 0, NULL);
-	const char *type = json_string_value(json_object_get(j, "type"));
-
-	if (c->kind == WS_PTY && type && !strcmp(type, "resize")) {
-		json_int_t cols = json_integer_value(json_object_get(j, "cols"));
-		json_int_t rows = json_integer_value(json_object_get(j, "rows"));
-
-		if (cols > 0 && rows > 0 && cols <= 1000 && rows <= 1000) {
-			c->cols = (unsigned short)cols;
-			c->rows = (unsigned short)rows;
-			apply_size(c);
-		}
-	}
-	json_decref(j);
+	if (c->kind == WS_PTY && httpparts_pty_resize(c->ctl, c->ctl_len, &c->cols, &c->rows))
+		apply_size(c);
 }
 
 static void receive(struct ws_conn *c, const char *in, size_t len)

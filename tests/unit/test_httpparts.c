@@ -184,6 +184,25 @@ static void test_bodies(void **state)
 	body(HTTPPARTS_TEXT, "", OPERR_OK, "{}");
 }
 
+static void test_pty_resize(void **state)
+{
+	unsigned short c = 0, r = 0;
+	const char *ok = "{\"type\":\"resize\",\"cols\":132,\"rows\":43}";
+	const char *big = "{\"type\":\"resize\",\"cols\":1001,\"rows\":43}";
+	const char *neg = "{\"type\":\"resize\",\"cols\":-80,\"rows\":24}";
+
+	(void)state;
+	assert_int_equal(httpparts_pty_resize(ok, strlen(ok), &c, &r), 1);
+	assert_int_equal(c, 132);
+	assert_int_equal(r, 43);
+	c = r = 7;
+	assert_int_equal(httpparts_pty_resize(big, strlen(big), &c, &r), 0);
+	assert_int_equal(httpparts_pty_resize(neg, strlen(neg), &c, &r), 0);
+	assert_int_equal(httpparts_pty_resize("{\"type\":\"resize\"", 18, &c, &r), 0);
+	assert_int_equal(c, 7);   /* untouched */
+	assert_int_equal(r, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_query_then_body),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_pty_resize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
