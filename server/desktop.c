@@ -813,6 +813,13 @@ json_t *desk_json(const struct sandbox *sb)
 	return j;
 }
 
+size_t desk_frame_bytes(const struct sandbox *sb)
+{
+	const struct desk *d = sb->desk;
+
+	return d && d->width > 0 && d->height > 0 ? (size_t)d->width * (size_t)d->height * 4 : 0;
+}
+
 const char *const *desk_env(const struct sandbox *sb)
 {
 	return sb->desk ? desk_env_vars : NULL;

@@ -49,6 +49,8 @@ enum desk_state desk_state(const struct sandbox *sb, const char **name, const ch
 
 /* The "desktop" member of the sandbox object (NULL if it has none). */
 json_t *desk_json(const struct sandbox *sb);
+/* Bytes of one full 32-bit frame of sb's screen (0 without a desktop). */
+size_t desk_frame_bytes(const struct sandbox *sb);
 
 /* DISPLAY and XAUTHORITY for commands, or NULL when there is no desktop. */
 const char *const *desk_env(const struct sandbox *sb);

@@ -14,6 +14,12 @@
  * browser is not read (lws rx flow control). A VNC viewer whose browser
  * takes nothing for WS_STALL_MS while bytes wait for it is dropped (the
  * agent, on the other side, waits for us far less: see desktop/vnc.c).
+ * So a VNC connection's fd → browser buffer grows past WS_BUF, up to one
+ * full frame more (ws_grow), before the agent's socket is left unread: a
+ * viewer asks for one update at a time, and one that takes a frame slowly
+ * (a slow link, a loaded machine) must cost the agent nothing, or the
+ * agent's stall guard drops it mid-frame. The buffer shrinks back once
+ * the browser has taken everything.
  * Runs on the loop thread.
  */
 #include "ws.h"
@@ -189,6 +195,46 @@ static void stall_watch(struct ws_conn *c, int progress)
 	}
 }
 
+/* Room for more of the agent's bytes in c->out: compacted, or (VNC) grown
+ * up to WS_BUF plus a full frame of the screen. Returns 0, or -1 when full. */
+static int ws_grow(struct ws_conn *c)
+{
+	size_t limit = WS_BUF, cap;
+	char *nb;
+
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		return 0;
+	}
+	if (c->kind == WS_VNC && c->sb)
+		limit += desk_frame_bytes(c->sb);
+	if (c->out_cap >= limit)
+		return -1;
+	cap = c->out_cap * 2 < limit ? c->out_cap * 2 : limit;
+	nb = realloc(c->out, cap);
+	if (!nb)
+		return -1;
+	c->out = nb;
+	c->out_cap = cap;
+	return 0;
+}
+
+/* Back to WS_BUF once the browser took everything. */
+static void ws_shrink(struct ws_conn *c)
+{
+	char *nb;
+
+	if (c->out_cap <= WS_BUF || c->out_len)
+		return;
+	nb = realloc(c->out, WS_BUF);
+	if (nb) {
+		c->out = nb;
+		c->out_cap = WS_BUF;
+	}
+}
+
 static void on_fd(void *ctx, uint32_t events)
 {
 	struct ws_conn *c = ctx;
@@ -206,8 +252,8 @@ static void on_fd(void *ctx, uint32_t events)
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->fd_paused) {
 		if (c->out_off == c->out_len)
 			c->out_off = c->out_len = 0;
-		while (c->out_len < WS_BUF) {
-			ssize_t n = read(c->fd, c->out + c->out_len, WS_BUF - c->out_len);
+		while (c->out_len < c->out_cap || ws_grow(c) == 0) {
+			ssize_t n = read(c->fd, c->out + c->out_len, c->out_cap - c->out_len);
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -225,7 +271,7 @@ static void on_fd(void *ctx, uint32_t events)
 			}
 			c->out_len += (size_t)n;
 		}
-		if (c->out_len == WS_BUF)
+		if (c->out_len == c->out_cap)
 			c->fd_paused = 1;
 		if (c->out_len > c->out_off)
 			lws_callback_on_writable(c->wsi);
@@ -342,6 +388,7 @@ static int established(struct lws *wsi, struct http_req *r)
 		return -1;
 	c->kind = kind;
 	c->out = malloc(WS_BUF);
+	c->out_cap = WS_BUF;
 	c->in = malloc(WS_BUF);
 	c->next = c->sb->ws_conns;
 	c->sb->ws_conns = c;
@@ -449,8 +496,10 @@ static int writeable(struct ws_conn *c)
 			return -1;
 		srv_of(c->wsi)->metrics.viewer_bytes += n;
 		c->out_off += n;
-		if (c->out_off == c->out_len)
+		if (c->out_off == c->out_len) {
 			c->out_off = c->out_len = 0;
+			ws_shrink(c);
+		}
 		if (c->fd_paused && !c->closing && c->out_len - c->out_off < WS_BUF / 2) {
 			/* Compact and read again. */
 			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);

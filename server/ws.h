@@ -32,6 +32,7 @@ struct ws_conn {
 	lws_sorted_usec_list_t stall; /* drops a VNC viewer that reads nothing */
 	char *out;                 /* fd → browser */
 	size_t out_len, out_off;
+	size_t out_cap;            /* out's size: WS_BUF, or up to a frame more (VNC) */
 	char *in;                  /* browser → fd, waiting for fd to take it */
 	size_t in_len;
 	unsigned short cols, rows; /* terminal size asked for (0: none yet) */

@@ -173,6 +173,42 @@ class TestVncOverWebSocket(VncCase):
             rfb.request(False)
         return stuck
 
+    def test_a_slow_viewer_that_keeps_reading_gets_its_frames(self):
+        """A viewer on a slow link (here: 64 KiB every 0.1 s, ~640 KB/s)
+        takes a full frame (1280x800, Raw) over seconds, more than the
+        kernel's socket buffers hold. deskboxd must take the frame off
+        the agent at once: it once stopped reading the agent's socket while
+        256 KiB waited for the browser, the agent's stall guard saw no
+        progress for 200 ms and dropped the viewer mid-frame (the
+        LeakSanitizer run lost its viewer that way on a loaded machine)."""
+        sb = self.sandbox(apps=[XTERM])
+        sid = sb["id"]
+        before = self.server.log_size()
+
+        class Slow(WSSocket):
+            taken = 0
+
+            def recv(self, n):
+                out = WSSocket.recv(self, n)
+                self.taken += len(out)
+                if self.taken >= 65536:
+                    self.taken = 0
+                    time.sleep(0.1)
+                return out
+
+        ws = self.ws(sid)
+        # As on a slow link, the kernel holds little for the viewer.
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c = RFBClient(Slow(ws), timeout=30)
+        self.addCleanup(c.close)
+        c.start()                                     # 4 MB of Raw pixels
+        for _ in range(1):                            # and a whole frame again
+            c.request(False)
+            while not c.next_update().pixel_rects():
+                pass
+        self.assertNotIn("stopped reading", self.server.log_text(before))
+        self.assertHealthy()
+
     def test_a_viewer_that_never_reads_stalls_nothing(self):
         sb = self.sandbox(apps=[BUSY])
         sid = sb["id"]
