@@ -245,7 +245,7 @@ void toolcall_model_size(int sw, int sh, long w, long h, int *mw, int *mh)
 
 int toolcall_out_append(struct toolcall_out *b, const char *sentinel, const char *data, size_t n)
 {
-	size_t sl = strlen(sentinel);
+	size_t sl = strlen(sentinel), from;
 	char *hit, *nb;
 
 	if (b->done)
@@ -265,14 +265,26 @@ int toolcall_out_append(struct toolcall_out *b, const char *sentinel, const char
 			n = TOOLCALL_OUT_MAX / 2;
 		}
 	}
-	nb = realloc(b->data, b->len + n + 1);
-	if (!nb)
-		return 0;
-	b->data = nb;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (cap > TOOLCALL_OUT_MAX + 1)   /* len + n is at most that */
+			cap = TOOLCALL_OUT_MAX + 1 > b->len + n + 1 ? TOOLCALL_OUT_MAX + 1 : b->len + n + 1;
+		nb = realloc(b->data, cap);
+		if (!nb)
+			return 0;
+		b->data = nb;
+		b->cap = cap;
+	}
+	/* What was there holds no sentinel: look where the new bytes can
+	 * complete one, not through megabytes again for every chunk. */
+	from = b->len >= sl ? b->len - sl + 1 : 0;
 	memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
-	hit = memmem(b->data, b->len, sentinel, sl);
+	hit = memmem(b->data + from, b->len - from, sentinel, sl);
 	if (!hit)
 		return 0;
 	b->len = (size_t)(hit - b->data);

@@ -74,6 +74,7 @@ void toolcall_model_size(int sw, int sh, long w, long h, int *mw, int *mh);
 struct toolcall_out {
 	char *data;           /* malloc'd, NUL-terminated, or NULL */
 	size_t len;
+	size_t cap;           /* data's size (grown by doubling) */
 	int done;             /* the sentinel came: data is what preceded it */
 };
 

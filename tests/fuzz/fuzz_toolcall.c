@@ -14,7 +14,7 @@
  *
  * Any other input is the bash tool's output stream, cut into chunks by a
  * little program: 0 = literal bytes (a length byte, then bytes), 1 = a long
- * run of one byte (two length bytes x 64, then the byte; this reaches the
+ * run of one byte (two length bytes x 32, then the byte; a few reach the
  * 4 MiB clipping), 2 = part of the sentinel (a length byte). What comes
  * back must be what preceded the sentinel's first occurrence (checked
  * against a plain concatenation while no clipping happened), NUL
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 #define SENTINEL "<<exit-0123456789abcdef0123456789abcdef>>"
-#define PLAIN_MAX (1u << 20)   /* the reference concatenation's bound */
+#define PLAIN_MAX (256u << 10)   /* the reference concatenation's bound */
 
 static void run_batch(json_t *actions)
 {
@@ -165,7 +165,7 @@ static void output(const uint8_t *data, size_t size)
 			memcpy(chunk, data + i, n);
 			i += n;
 		} else if (op == 1 && i + 2 < size) {
-			n = ((size_t)data[i] << 8 | data[i + 1]) * 64;
+			n = ((size_t)data[i] << 8 | data[i + 1]) * 32;
 			chunk = malloc(n + 1);
 			CHECK(chunk);
 			memset(chunk, data[i + 2], n);
@@ -185,7 +185,7 @@ static void output(const uint8_t *data, size_t size)
 		total += n;
 		done = toolcall_out_append(&b, sentinel, chunk, n);
 		CHECK(done == b.done);
-		CHECK(b.len <= TOOLCALL_OUT_MAX);
+		CHECK(b.len <= TOOLCALL_OUT_MAX && (!b.data || b.len < b.cap) && b.cap <= TOOLCALL_OUT_MAX + 1);
 		CHECK(!b.data || b.data[b.len] == '\0');
 	}
 	free(chunk);
