@@ -87,8 +87,14 @@
 #include "agent.h"
 #include "log.h"
 
-#define VNC_CLIENT_WAIT_MS 200     /* a viewer may block us this long */
-#define VNC_STALL_MAX_MS 1000      /* the loop may be held this long in all */
+/* Every viewer's socket leads to deskboxd, which takes a whole frame off
+ * it at once (server/ws.c) and never blocks: a socket that stays full means
+ * deskboxd's viewer is more than a frame behind, or deskboxd was not
+ * scheduled. On a loaded machine the latter lasted past 200 ms and
+ * dropped viewers mid-frame, so the bounds leave room for it. */
+#define VNC_CLIENT_WAIT_MS 1000    /* a viewer may block us this long */
+#define VNC_STALL_MAX_MS 3000      /* the loop may be held this long in all */
+#define VNC_READ_WAIT_MS 200       /* for the rest of a viewer's message */
 #define VNC_TICK_MS 50             /* stall guard period */
 #define VNC_CURSOR_MAX 64          /* cursor images are cut to this size */
 #define VNC_MAX_RECTS 16           /* more damage rectangles: take the bounds */
@@ -1018,7 +1024,7 @@ struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
 	s->httpDir = NULL;
 	s->alwaysShared = TRUE;          /* several viewers at once */
 	s->authPasswdData = NULL;        /* security type None: deskboxd authenticated */
-	s->maxClientWait = VNC_CLIENT_WAIT_MS;
+	s->maxClientWait = VNC_READ_WAIT_MS;
 	s->deferUpdateTime = 0;
 	s->deferPtrUpdateTime = 0;
 	s->handleEventsEagerly = FALSE;

@@ -52,6 +52,8 @@ struct vp_peer {
 	size_t hs_len;
 	char *c2a, *a2c;           /* splice buffers */
 	size_t c2a_len, a2c_len;
+	size_t c2a_off, a2c_off;   /* sent up to here */
+	size_t c2a_cap, a2c_cap;   /* VP_BUF; a2c up to a frame more (vp_limit) */
 	uint32_t call;
 	struct vp_peer *next;
 };
@@ -114,36 +116,70 @@ static int collect(struct vp_peer *p, int fd, size_t n)
 	return 1;
 }
 
+/* How much the agent → client buffer may hold: a full frame more than
+ * VP_BUF, so the agent's socket is never left full while a slow viewer
+ * takes a frame (the agent drops a viewer whose socket stays full: see
+ * server/ws.c, which does the same for the WebSocket viewers). */
+static size_t vp_limit(const struct vp_peer *p)
+{
+	return VP_BUF + desk_frame_bytes(p->vp->sb);
+}
+
 static void update_events(struct vp_peer *p)
 {
 	struct srv *srv = p->vp->sb->srv;
+	int c_in = p->c2a_len < p->c2a_cap || p->c2a_off;
+	int a_in = p->a2c_len < p->a2c_cap || p->a2c_off || p->a2c_cap < vp_limit(p);
 
 	if (p->stage != VP_SPLICE)
 		return;
-	ev_mod(srv, p->cfd, (p->c2a_len < VP_BUF ? EPOLLIN : 0) | (p->a2c_len ? EPOLLOUT : 0));
-	ev_mod(srv, p->afd, (p->a2c_len < VP_BUF ? EPOLLIN : 0) | (p->c2a_len ? EPOLLOUT : 0));
+	ev_mod(srv, p->cfd, (c_in ? EPOLLIN : 0) | (p->a2c_len > p->a2c_off ? EPOLLOUT : 0));
+	ev_mod(srv, p->afd, (a_in ? EPOLLIN : 0) | (p->c2a_len > p->c2a_off ? EPOLLOUT : 0));
 }
 
-/* Move bytes from `from` into buf (up to VP_BUF) and from buf to `to`.
- * Returns -1 when either side is gone. */
-static int pump(int from, int to, char *buf, size_t *len)
+/* Move bytes from `from` into *buf (bytes *off..*len wait; *cap bytes,
+ * grown up to limit when full) and from *buf to `to`; back to VP_BUF once
+ * empty. Returns -1 when either side is gone. */
+static int pump(int from, int to, char **buf, size_t *off, size_t *len, size_t *cap, size_t limit)
 {
-	if (*len < VP_BUF) {
-		ssize_t r = recv(from, buf + *len, VP_BUF - *len, 0);
+	if (*len == *cap && *off) {
+		memmove(*buf, *buf + *off, *len - *off);
+		*len -= *off;
+		*off = 0;
+	} else if (*len == *cap && *cap < limit) {
+		size_t ncap = *cap * 2 < limit ? *cap * 2 : limit;
+		char *nb = realloc(*buf, ncap);
+
+		if (nb) {
+			*buf = nb;
+			*cap = ncap;
+		}
+	}
+	if (*len < *cap) {
+		ssize_t r = recv(from, *buf + *len, *cap - *len, 0);
 
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 			return -1;
 		if (r > 0)
 			*len += (size_t)r;
 	}
-	if (*len) {
-		ssize_t w = send(to, buf, *len, MSG_NOSIGNAL);
+	if (*len > *off) {
+		ssize_t w = send(to, *buf + *off, *len - *off, MSG_NOSIGNAL);
 
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (w > 0) {
-			memmove(buf, buf + w, *len - (size_t)w);
-			*len -= (size_t)w;
+		if (w > 0)
+			*off += (size_t)w;
+	}
+	if (*off == *len) {
+		*off = *len = 0;
+		if (*cap > VP_BUF) {
+			char *nb = realloc(*buf, VP_BUF);
+
+			if (nb) {
+				*buf = nb;
+				*cap = VP_BUF;
+			}
 		}
 	}
 	return 0;
@@ -286,6 +322,7 @@ static int agent_step(struct vp_peer *p)
 			return -1;
 		p->c2a = malloc(VP_BUF);
 		p->a2c = malloc(VP_BUF);
+		p->c2a_cap = p->a2c_cap = VP_BUF;
 		if (!p->c2a || !p->a2c)
 			return -1;
 		p->stage = VP_SPLICE;
@@ -303,8 +340,8 @@ static void on_peer(void *ctx, uint32_t events)
 	int r;
 
 	if (p->stage == VP_SPLICE) {
-		if (pump(p->cfd, p->afd, p->c2a, &p->c2a_len) < 0 ||
-		    pump(p->afd, p->cfd, p->a2c, &p->a2c_len) < 0) {
+		if (pump(p->cfd, p->afd, &p->c2a, &p->c2a_off, &p->c2a_len, &p->c2a_cap, VP_BUF) < 0 ||
+		    pump(p->afd, p->cfd, &p->a2c, &p->a2c_off, &p->a2c_len, &p->a2c_cap, vp_limit(p)) < 0) {
 			log_event(p->vp->sb->id, "vnc port: viewer disconnected");
 			peer_free(p);
 			return;

@@ -358,6 +358,40 @@ class TestRawVncPort(VncCase):
                 c.pointer(1, 1)
                 wait_until(lambda: self.cursor(sb["id"]) == {"x": 1, "y": 1}, 5)
 
+    def test_a_slow_native_viewer_gets_its_frames(self):
+        """As test_a_slow_viewer_that_keeps_reading_gets_its_frames, through
+        the raw port: deskboxd's splice takes a whole frame off the agent."""
+        sb = self.sandbox(vnc={"port": "auto"}, apps=[XTERM])
+        before = self.server.log_size()
+
+        class Slow:
+            def __init__(self, sock):
+                self.s, self.taken = sock, 0
+
+            def recv(self, n):
+                out = self.s.recv(min(n, 65536))
+                self.taken += len(out)
+                if self.taken >= 65536:
+                    self.taken = 0
+                    time.sleep(0.1)
+                return out
+
+            def __getattr__(self, name):
+                return getattr(self.s, name)
+
+        s = socket.create_connection((sb["vnc"]["host"], sb["vnc"]["port"]), timeout=30)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c = RFBClient(Slow(s), timeout=30)
+        self.addCleanup(c.close)
+        c.handshake(vnc_auth=self.auth(sb["vnc"]["password"]))
+        c.set_pixel_format_bgrx()
+        c.set_encodings()
+        for _ in range(2):                            # 4 MB of Raw pixels each
+            c.request(False)
+            c.wait(lambda u: u and u.pixel_rects(), timeout=60, request=False)
+        self.assertNotIn("stopped reading", self.server.log_text(before))
+        self.assertHealthy()
+
     def test_wrong_password_is_refused(self):
         sb = self.sandbox(vnc={"port": "auto"})
         with self.assertRaises(AssertionError) as e:
