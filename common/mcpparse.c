@@ -233,10 +233,9 @@ int mcpparse_args(enum mcpparse_shape shape, const char *drop, const json_t *pro
 	*params = NULL;
 	*bin = NULL;
 	*bin_len = 0;
-	if (!p)
-		goto oom;
-	if (shape == MCPPARSE_ACTION && !(action = json_object()))
-		goto oom;
+	snprintf(err, cap, "out of memory");
+	if (!p || (shape == MCPPARSE_ACTION && !(action = json_object())))
+		goto fail;
 	json_object_foreach((json_t *)args, key, v) {
 		if (!strcmp(key, "sandbox") || mcpparse_dropped(drop, key)) {
 			snprintf(err, cap, "unknown field %.200s", key);
@@ -269,8 +268,10 @@ int mcpparse_args(enum mcpparse_shape shape, const char *drop, const json_t *pro
 			goto fail;
 		}
 		b = malloc(n + 3);
-		if (!b)
-			goto oom;
+		if (!b) {
+			snprintf(err, cap, "out of memory");
+			goto fail;
+		}
 		if (enc && !strcmp(enc, "base64")) {
 			ssize_t got = base64_decode(json_string_value(content), n, (uint8_t *)b);
 
@@ -287,8 +288,6 @@ int mcpparse_args(enum mcpparse_shape shape, const char *drop, const json_t *pro
 	}
 	*params = p;
 	return 0;
-oom:
-	snprintf(err, cap, "out of memory");
 fail:
 	free(b);
 	json_decref(action);
