@@ -11,6 +11,7 @@
 #define DESKBOX_AGENTMSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -20,9 +21,11 @@
 struct agentmsg_rule {
 	const char *method;
 	size_t max_body;   /* largest {"body_fd": true} reply read; 0: inline only */
-	int fd;            /* the reply may carry a sealed memfd (an image): 1; or
+	int fd;            /* the reply may carry sealed memfds (images): 1; or
 			      AGENTMSG_FD_FILE: a regular file, unsealed (a
 			      recording: its reader copes with a file that shrinks) */
+	int max_fds;       /* how many files beside one reply (0 without fd) */
+	uint64_t max_fd_bytes; /* their bytes together; 0: streamed, no cap */
 };
 
 /* The rule for method; a method outside the table answers inline only,
@@ -43,6 +46,18 @@ int agentmsg_display(const json_t *display, int *width, int *height);
 
 /* 1 when e is an etag deskboxd may echo in a header (short, plain). */
 int agentmsg_etag_ok(const char *e);
+
+/*
+ * The result of an actions reply ({results: [...], settled?}) rebuilt
+ * from its documented fields, each checked: every result {ok: true} plus
+ * x, y, window, width, height, image; settled {settled, waited_ms, frame,
+ * width, height, image | error}. An image is {media_type, fd: K}, K the
+ * place of its memfd among the nfds that came beside the reply; every one
+ * of them is named exactly once, and images[K] is set to its (new) image
+ * object, which the caller fills with the bytes. A new object, or NULL
+ * when anything is malformed, unknown or out of range.
+ */
+json_t *agentmsg_actions(const json_t *result, int nfds, json_t **images);
 
 /* The settle outcome of a wait.settled reply ("settled", "waited_ms"),
  * checked, set into out. Returns 0, or -1 when malformed. */

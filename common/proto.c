@@ -135,16 +135,16 @@ int proto_unpack_open(const char *buf, size_t len, uint32_t *mode,
 
 /* sendmsg of iov with fds beside it; -1 with errno unless all was sent. */
 static int send_iov(int sock, struct iovec *iov, int niov, size_t total,
-		    const int *fds, int nfds)
+		    const int *fds, int nfds, int maxfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_RAW_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
 	ssize_t n;
 
-	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
+	if (nfds < 0 || nfds > maxfds) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -185,14 +185,14 @@ int proto_send(int sock, uint32_t type, uint32_t id, int32_t arg,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	return send_iov(sock, iov, len ? 2 : 1, sizeof(hdr) + len, fds, nfds);
+	return send_iov(sock, iov, len ? 2 : 1, sizeof(hdr) + len, fds, nfds, PROTO_MAX_FDS);
 }
 
 int proto_send_raw(int sock, const void *buf, size_t len, const int *fds, int nfds)
 {
 	struct iovec iov = { (void *)buf, len };
 
-	return send_iov(sock, &iov, 1, len, fds, nfds);
+	return send_iov(sock, &iov, 1, len, fds, nfds, PROTO_MAX_RAW_FDS);
 }
 
 static void close_fds(int *fds, int n)
@@ -202,7 +202,7 @@ static void close_fds(int *fds, int n)
 }
 
 /* recvmsg with fds collected into fds[]; returns the byte count or -1. */
-static ssize_t recv_fds(int sock, struct msghdr *msg, int *fds, int *nfds)
+static ssize_t recv_fds(int sock, struct msghdr *msg, int *fds, int *nfds, int maxfds)
 {
 	ssize_t n;
 
@@ -221,7 +221,7 @@ static ssize_t recv_fds(int sock, struct msghdr *msg, int *fds, int *nfds)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-			if (*nfds < PROTO_MAX_FDS)
+			if (*nfds < maxfds)
 				fds[(*nfds)++] = fd;
 			else
 				close(fd);
@@ -234,14 +234,14 @@ ssize_t proto_recv_raw(int sock, void *buf, size_t cap, int *fds, int *nfds)
 {
 	struct iovec iov = { buf, cap };
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_RAW_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
-	ssize_t n = recv_fds(sock, &msg, fds, nfds);
+	ssize_t n = recv_fds(sock, &msg, fds, nfds, PROTO_MAX_RAW_FDS);
 
 	if (n == 0) {
 		/* Callers take 0 for EOF; an empty datagram's fds must not leak. */
@@ -271,7 +271,7 @@ ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
 		.msg_iov = iov, .msg_iovlen = 2,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
-	ssize_t n = recv_fds(sock, &msg, fds, nfds);
+	ssize_t n = recv_fds(sock, &msg, fds, nfds, PROTO_MAX_FDS);
 
 	if (n < 0)
 		return -1;

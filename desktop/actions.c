@@ -11,10 +11,12 @@
 #include "actions.h"
 
 #include <X11/Xlib.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "scale.h"
@@ -34,6 +36,7 @@ struct job {
 	size_t ready;               /* ACT_TYPE: text before this is bound */
 	struct input_held held;     /* ACT_HOLD: keys down */
 	int64_t wake;               /* monotonic ms; 0: now */
+	struct act_images imgs;     /* the results' images, sent beside the reply */
 };
 
 struct actions {
@@ -115,38 +118,45 @@ static int mods_press(struct step *s, struct input_held *h)
 	return -1;
 }
 
+void actions_images_close(struct act_images *im)
+{
+	for (int i = 0; i < im->n; i++)
+		close(im->fd[i]);
+	im->n = 0;
+}
+
 int actions_image(struct agent *a, const struct shot_req *r, json_t *res,
-		  char *err, size_t errlen)
+		  struct act_images *im, char *err, size_t errlen)
 {
 	struct encode_image img;
-	json_t *image;
-	char *b64;
-	size_t n;
+	int fd;
 
-	if (encode_shot(a->enc, a->cap, r, &img, err, errlen) < 0)
-		return -1;
-	b64 = malloc(4 * ((img.len + 2) / 3) + 1);
-	if (!b64) {
-		snprintf(err, errlen, "out of memory");
+	if (im->n >= AGENTPROTO_MAX_IMAGES) {
+		snprintf(err, errlen, "more than %d images in one reply", AGENTPROTO_MAX_IMAGES);
 		return -1;
 	}
-	n = base64_encode(img.data, img.len, b64);
-	image = json_object();
-	json_object_set_new(image, "media_type", json_string(shot_media_type(r->format)));
-	json_object_set_new(image, "data", json_stringn_nocheck(b64, n));
-	free(b64);
-	json_object_set_new(res, "image", image);
+	if (encode_shot(a->enc, a->cap, r, &img, err, errlen) < 0)
+		return -1;
+	fd = chan_memfd("image", img.data, img.len);
+	if (fd < 0) {
+		snprintf(err, errlen, "memfd: %s", strerror(errno));
+		return -1;
+	}
+	im->fd[im->n] = fd;
+	json_object_set_new(res, "image", json_pack("{sssi}", "media_type", shot_media_type(r->format),
+						    "fd", im->n));
+	im->n++;
 	json_object_set_new(res, "width", json_integer(img.width));
 	json_object_set_new(res, "height", json_integer(img.height));
 	return 0;
 }
 
-/* Take the screenshot r and put it in the result as base64. */
+/* Take the screenshot r and put it in the result (a memfd beside it). */
 static enum step_rc image_result(struct step *s, const struct shot_req *r)
 {
 	char err[256];
 
-	if (actions_image(s->a, r, s->res, err, sizeof err) < 0)
+	if (actions_image(s->a, r, s->res, &s->j->imgs, err, sizeof err) < 0)
 		return fail(s, "internal", "%s", err);
 	return STEP_DONE;
 }
@@ -535,6 +545,7 @@ static void job_free(struct job *j)
 	json_decref(j->params);
 	json_decref(j->results);
 	json_decref(j->cur);
+	actions_images_close(&j->imgs);
 	free(j);
 }
 
@@ -643,7 +654,7 @@ static int job_step(struct actions *as, struct job *j)
 	}
 	/* watch.c sends it, after the screen settles if the request asks. */
 	watch_actions_done(as->a->watch, j->id, json_pack("{sO}", "results", j->results),
-			   j->params, &j->list);
+			   j->params, &j->list, &j->imgs);
 	return 1;
 }
 

@@ -28,10 +28,21 @@ void actions_destroy(struct actions *as);
 int actions_submit(struct actions *as, json_t *id, json_t *params,
 		   struct act_error *e);
 
-/* Take the screenshot r and put it into res as {image: {media_type,
- * data (base64)}, width, height}. Returns 0, or -1 with err. */
+/* The images of one actions reply: sealed memfds beside the datagram,
+ * named in its JSON by their place here ("fd": K). */
+struct act_images {
+	int fd[AGENTPROTO_MAX_IMAGES];
+	int n;
+};
+
+/* Close im's memfds; it is empty after. */
+void actions_images_close(struct act_images *im);
+
+/* Take the screenshot r into a sealed memfd appended to im and put {image:
+ * {media_type, fd: its place in im}, width, height} into res. Returns 0,
+ * or -1 with err. */
 int actions_image(struct agent *a, const struct shot_req *r, json_t *res,
-		  char *err, size_t errlen);
+		  struct act_images *im, char *err, size_t errlen);
 
 /* Run what is due. */
 void actions_run(struct actions *as);

@@ -16,17 +16,18 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "agentproto.h"
 #include "keys.h"
 #include "shot.h"
 
-#define ACT_MAX_ACTIONS 1000   /* actions in one request */
+#define ACT_MAX_ACTIONS AGENTPROTO_MAX_ACTIONS   /* actions in one request */
 #define ACT_MAX_PATH    1000   /* points in a drag path */
 #define ACT_MAX_CHORDS  256    /* chords in one key action */
 #define ACT_MAX_WAIT_MS 60000  /* wait and hold_key durations */
 #define ACT_MAX_DELAY_MS 1000  /* per-character typing delay */
 #define ACT_MAX_SCROLL  1000   /* wheel clicks in one scroll */
 #define ACT_MAX_REPEAT  100    /* repeats of one key action */
-#define ACT_MAX_IMAGES  16     /* screenshot, zoom and wait actions in one request */
+#define ACT_MAX_IMAGES  AGENTPROTO_MAX_ACTION_IMAGES  /* screenshot, zoom and wait actions in one request */
 
 enum act_kind {
 	ACT_SCREENSHOT,   /* image of the (model) screen */

@@ -24,6 +24,9 @@
 #define CHAN_SEND_TIMEOUT_S 5
 #define CHAN_SNDBUF (1024 * 1024)
 
+/* An actions reply: its images and, were it ever over the inline limit, its body. */
+_Static_assert(AGENTPROTO_MAX_IMAGES + 1 < PROTO_MAX_RAW_FDS, "an actions reply's fds fit a datagram");
+
 int chan_open(struct chan *c, int fd, char *err, size_t errlen)
 {
 	struct timeval tv = {.tv_sec = CHAN_SEND_TIMEOUT_S};
@@ -103,7 +106,7 @@ out:
 
 int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen)
 {
-	int fds[PROTO_MAX_FDS], nfds = 0;
+	int fds[PROTO_MAX_RAW_FDS], nfds = 0;
 	json_error_t jerr;
 	ssize_t n;
 
@@ -184,15 +187,21 @@ fail:
 	return -1;
 }
 
-/* Send msg with fd (or -1); over CHAN_MAX_INLINE, as body_fd. */
-static int chan_send(struct chan *c, json_t *msg, int fd)
+/* Send msg with the files in[] (n of them) beside it; over
+ * CHAN_MAX_INLINE, as body_fd (the body's memfd first). */
+static int chan_send(struct chan *c, json_t *msg, const int *in, int n)
 {
 	char *s = json_dumps(msg, JSON_COMPACT);
-	int fds[2], nfds = 0, rc = -1, body = -1;
+	int fds[PROTO_MAX_RAW_FDS], nfds = 0, rc = -1, body = -1;
 	size_t len;
 
 	if (!s)
 		return -1;
+	if (n < 0 || n >= PROTO_MAX_RAW_FDS) {
+		free(s);
+		errno = EMSGSIZE;
+		return -1;
+	}
 	len = strlen(s);
 	if (len > CHAN_MAX_INLINE) {
 		json_t *head = json_pack("{sOsb}", "id", json_object_get(msg, "id"),
@@ -210,8 +219,8 @@ static int chan_send(struct chan *c, json_t *msg, int fd)
 		len = strlen(s);
 		fds[nfds++] = body;
 	}
-	if (fd >= 0)
-		fds[nfds++] = fd;
+	for (int i = 0; i < n; i++)
+		fds[nfds++] = in[i];
 	rc = chan_sendmsg(c, s, len, fds, nfds);
 fail:
 	if (body >= 0)
@@ -220,16 +229,21 @@ fail:
 	return rc;
 }
 
-int chan_reply(struct chan *c, json_t *id, json_t *result, int fd)
+int chan_reply_fds(struct chan *c, json_t *id, json_t *result, const int *fds, int nfds)
 {
 	json_t *msg = json_pack("{sOso}", "id", id ? id : json_null(), "result", result);
 	int rc;
 
 	if (!msg)
 		return -1;
-	rc = chan_send(c, msg, fd);
+	rc = chan_send(c, msg, fds, nfds);
 	json_decref(msg);
 	return rc;
+}
+
+int chan_reply(struct chan *c, json_t *id, json_t *result, int fd)
+{
+	return chan_reply_fds(c, id, result, &fd, fd >= 0);
 }
 
 /* Messages quote request text cut at a byte count: replace any bytes that
@@ -268,7 +282,7 @@ int chan_reply_error(struct chan *c, json_t *id, const char *code,
 	msg = json_pack("{sOso}", "id", id ? id : json_null(), "error", e);
 	if (!msg)
 		return -1;
-	rc = chan_send(c, msg, -1);
+	rc = chan_send(c, msg, NULL, 0);
 	json_decref(msg);
 	return rc;
 }
@@ -281,7 +295,7 @@ int chan_event(struct chan *c, const char *name, json_t *fields)
 	if (!msg)
 		return -1;
 	json_object_set_new(msg, "event", json_string(name));
-	rc = chan_send(c, msg, -1);
+	rc = chan_send(c, msg, NULL, 0);
 	json_decref(msg);
 	return rc;
 }

@@ -46,6 +46,10 @@ int chan_recv(struct chan *c, json_t **msg, int *fd, char *err, size_t errlen);
  * beside it. Returns 0, or -1 with errno. */
 int chan_reply(struct chan *c, json_t *id, json_t *result, int fd);
 
+/* The same with nfds files beside it (fewer than PROTO_MAX_RAW_FDS; an
+ * actions batch's images), in that order. They stay the caller's. */
+int chan_reply_fds(struct chan *c, json_t *id, json_t *result, const int *fds, int nfds);
+
 /* Send {"id": id, "error": {"code", "message"[, "index"]}}; index < 0
  * leaves "index" out. Returns 0, or -1. */
 int chan_reply_error(struct chan *c, json_t *id, const char *code,

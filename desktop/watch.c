@@ -38,6 +38,7 @@ struct waiter {
 	int quiet;
 	json_t *shot;                 /* wait.settled: screenshot params, or NULL */
 	json_t *reply;                /* actions: the batch's reply, or NULL */
+	struct act_images imgs;       /* actions: the images it names */
 	int scale_w, scale_h;         /* actions: its image's size (0: real) */
 	enum shot_format format;
 	int quality;
@@ -87,6 +88,7 @@ static void waiter_free(struct waiter *q)
 	json_decref(q->id);
 	json_decref(q->shot);
 	json_decref(q->reply);
+	actions_images_close(&q->imgs);
 	free(q);
 }
 
@@ -450,7 +452,8 @@ int watch_actions_check(const json_t *params, char *err, size_t errlen)
 }
 
 void watch_actions_done(struct watch *w, json_t *id, json_t *reply,
-			const json_t *params, const struct act_list *l)
+			const json_t *params, const struct act_list *l,
+			struct act_images *imgs)
 {
 	struct waiter *q = NULL;
 	long quiet, timeout;
@@ -465,10 +468,13 @@ void watch_actions_done(struct watch *w, json_t *id, json_t *reply,
 			  sizeof err) == 0)
 		q = waiter_add(w, id, quiet, timeout);
 	if (!q) {
-		chan_reply(&w->a->chan, id, reply, -1);
+		chan_reply_fds(&w->a->chan, id, reply, imgs->fd, imgs->n);
+		actions_images_close(imgs);
 		return;
 	}
 	q->reply = reply;
+	q->imgs = *imgs;
+	imgs->n = 0;
 	q->scale_w = l->scale_w;
 	q->scale_h = l->scale_h;
 	q->format = l->format;
@@ -520,11 +526,12 @@ static void reply_actions(struct watch *w, struct waiter *q, json_t *res)
 	r.quality = q->quality;
 	r.out_w = q->scale_w ? q->scale_w : d->width;
 	r.out_h = q->scale_h ? q->scale_h : d->height;
-	if (actions_image(w->a, &r, res, err, sizeof err) < 0)
+	if (actions_image(w->a, &r, res, &q->imgs, err, sizeof err) < 0)
 		json_object_set_new(res, "error", json_string(err));
 	json_object_set_new(q->reply, "settled", res);
-	chan_reply(&w->a->chan, q->id, q->reply, -1);
+	chan_reply_fds(&w->a->chan, q->id, q->reply, q->imgs.fd, q->imgs.n);
 	q->reply = NULL;
+	actions_images_close(&q->imgs);
 }
 
 static void run_waiters(struct watch *w, int64_t now)

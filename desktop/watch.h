@@ -20,6 +20,8 @@
 #include "actparse.h"
 #include "agent.h"
 
+struct act_images;
+
 #define WATCH_MAX_WAITERS 64
 #define WATCH_DEFAULT_QUIET_MS 150
 #define WATCH_DEFAULT_INTERVAL_MS 50
@@ -53,10 +55,12 @@ int watch_actions_check(const json_t *params, char *err, size_t errlen);
  * screen has been still that long (or "settle_timeout_ms" passed), with
  * "settled": {settled, waited_ms, frame, image, width, height} added: an
  * image of the settled screen as the batch's own screenshots are made
- * (scale_to, format, quality of l).
+ * (scale_to, format, quality of l). The images the reply names (imgs)
+ * go beside it; they are taken (imgs is left empty).
  */
 void watch_actions_done(struct watch *w, json_t *id, json_t *reply,
-			const json_t *params, const struct act_list *l);
+			const json_t *params, const struct act_list *l,
+			struct act_images *imgs);
 
 /* An X event that display.c did not take (window and root property
  * changes are noted; the rest is ignored). */

@@ -12,8 +12,15 @@
  *            AGENTPROTO_MAX_INLINE (up to AGENTPROTO_MAX_REQUEST)
  *   reply    {"id": N, "result": {...}} or {"id": N, "error": {"code",
  *            "message"[, "index"]}}, or {"id": N, "body_fd": true} with a
- *            memfd holding that object (up to AGENTPROTO_MAX_REPLY)
+ *            memfd holding that object (up to AGENTPROTO_MAX_REPLY, for
+ *            the methods whose rule allows one)
  *   event    {"event": E, ...}
+ *
+ * An actions reply is always inline: each image its batch took (a
+ * screenshot, zoom or wait action, the settle_ms screen) is a sealed memfd
+ * of its own beside the datagram, at most AGENTPROTO_MAX_IMAGES of them,
+ * and the JSON names it by its place among them: "image": {"media_type",
+ * "fd": K}. deskboxd never parses the image bytes; the faces encode them.
  *
  * deskboxd treats everything the agent sends as hostile: it reads a memfd
  * body only for an id it is waiting for, of a method whose replies may
@@ -30,10 +37,18 @@
 #define AGENTPROTO_MAX_INLINE  (120 * 1024)
 /* Largest request (a memfd body): deskboxd refuses bigger with 413. */
 #define AGENTPROTO_MAX_REQUEST (16 << 20)
-/* Largest reply body deskboxd reads (action results carry images); the
- * methods whose replies are smaller have their own caps, and the rest
- * answer inline (common/agentmsg.c has the table). */
+/* Largest reply body deskboxd reads; the methods whose replies are
+ * smaller have their own caps, and the rest answer inline
+ * (common/agentmsg.c has the table). */
 #define AGENTPROTO_MAX_REPLY   (64 << 20)
+/* Actions in one batch, and images it may take: its screenshot, zoom and
+ * wait actions, and the settle_ms screen (a sealed memfd each); the bytes
+ * of all of one reply's images together (base64 in a client's answer:
+ * 64 MiB). */
+#define AGENTPROTO_MAX_ACTIONS       1000
+#define AGENTPROTO_MAX_ACTION_IMAGES 16
+#define AGENTPROTO_MAX_IMAGES        (AGENTPROTO_MAX_ACTION_IMAGES + 1)
+#define AGENTPROTO_MAX_IMAGE_BYTES   (48 << 20)
 /* clipboard.get: the agent reads at most 16 MiB of text; escaped as JSON. */
 #define AGENTPROTO_MAX_REPLY_CLIPBOARD (40 << 20)
 /* windows: apps choose how many windows and how long their titles. */

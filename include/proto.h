@@ -22,6 +22,9 @@
 #define PROTO_MAX_MSG (160 * 1024)
 /* Most fds one message carries (SPAWN: stdin, stdout, stderr, exec, extra). */
 #define PROTO_MAX_FDS 5
+/* Most fds one raw datagram carries (the desktop agent's channel: an
+ * actions batch's images, AGENTPROTO_MAX_IMAGES, beside its reply). */
+#define PROTO_MAX_RAW_FDS 24
 
 enum proto_type {
 	PROTO_READY = 1,   /* init → server: the jail is up, commands can run */
@@ -154,13 +157,14 @@ ssize_t proto_recv(int sock, struct proto_hdr *hdr, void *buf, size_t cap,
  * past the sysctl limits where allowed, as root). */
 void proto_size_buffers(int sock, int max);
 
-/* Send one datagram of len bytes with up to PROTO_MAX_FDS fds. Returns 0,
- * or -1 with errno. */
+/* Send one datagram of len bytes with up to PROTO_MAX_RAW_FDS fds. Returns
+ * 0, or -1 with errno. */
 int proto_send_raw(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /*
  * Receive one datagram of any shape (no header) into buf; fds as for
- * proto_recv. Returns its length, 0 on EOF (indistinguishable from an empty
+ * proto_recv, but fds[] has room for PROTO_MAX_RAW_FDS. Returns its
+ * length, 0 on EOF (indistinguishable from an empty
  * datagram, which neither side sends), or -1 with errno (EBADMSG: it was
  * larger than cap or its fds were cut; the fds are closed).
  */

@@ -9,6 +9,7 @@
  */
 #include "adapt_sub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "desktop.h"
@@ -49,6 +50,12 @@ static void adapt_sub_done(struct op_call *c)
 	struct adapt_sub *s = c->tctx;
 
 	op_clear_job(s->parent);
+	/* The adapters answer in JSON: an actions batch's images become
+	 * base64 there, encoded once from their memfds. */
+	if (c->err == OPERR_OK && c->nimgs && op_images_inline(c) < 0) {
+		c->err = OPERR_INTERNAL;
+		snprintf(c->msg, sizeof(c->msg), "cannot read the result's images");
+	}
 	s->done(s->parent, c, s->arg);
 	/* Freed on the next turn of the loop: an operation may still tidy its
 	 * job on the call right after answering it (files.c does). */

@@ -7,9 +7,10 @@
  * (so it lives in the jail as the sandbox user) with the channel as its fd 3.
  * Everything from the agent is untrusted: a reply is read only for a call
  * that waits for it, its memfd body only if that call's method answers
- * with one and within the method's cap, a file beside it only if the
- * method answers with one and only sealed (common/agentmsg.c has the
- * rules); media types are checked against a list; its events become bus
+ * with one and within the method's cap, files beside it only if the
+ * method answers with them, as many and as large as its rule says, and
+ * only sealed (common/agentmsg.c has the rules; an actions batch's images
+ * are such files, checked by fstat and seals, never read here); media types are checked against a list; its events become bus
  * events only through common/agentev.c, each field checked and copied into
  * a fresh object, never relayed as sent. A wake-up reads at most
  * DESK_TURN_MSGS messages and DESK_TURN_BYTES bytes from one agent, so one
@@ -95,7 +96,7 @@ static void fail_calls(struct desk *d)
 		d->calls = c->next;
 		ev_timer_cancel(&c->deadline);
 		if (c->cb)
-			c->cb(c->ctx, NULL, -1);
+			c->cb(c->ctx, NULL, NULL, 0);
 		free(c);
 	}
 }
@@ -355,48 +356,77 @@ static json_t *reply_error(const char *why)
 	return json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message", why);
 }
 
+static void close_fds(int *fds, int nfds)
+{
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/* What is wrong with the files beside a reply to a call of rule's method
+ * (NULL: nothing). Cheap: fstat and the seals, never the bytes; an image
+ * is sealed, so the size checked here holds while a face reads it. */
+static const char *check_files(const struct agentmsg_rule *rule, int *fds, int nfds)
+{
+	uint64_t total = 0;
+	struct stat st;
+
+	if (!rule->fd)
+		return "the desktop sent a file it should not";
+	if (nfds > rule->max_fds)
+		return "the desktop sent too many files";
+	for (int i = 0; i < nfds; i++) {
+		if (rule->fd == AGENTMSG_FD_FILE) {
+			if (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode))
+				return "the desktop sent an unsealed file";
+			continue;
+		}
+		if (!sealed_file(fds[i], &st))
+			return "the desktop sent an unsealed file";
+		if (st.st_size <= 0)
+			return "the desktop sent an empty file";
+		total += (uint64_t)st.st_size;
+	}
+	if (rule->max_fd_bytes && total > rule->max_fd_bytes)
+		return "the desktop's files are over their size limit";
+	return NULL;
+}
+
 /*
  * A reply (msg has an id): only an open call's, else it is dropped unread;
- * a memfd body only where the call's method answers with one, a file beside
- * it only where the method answers with a file, and only a sealed one.
- * Returns the body bytes read.
+ * a memfd body only where the call's method answers with one, files beside
+ * it only where the method answers with them, as many and as large as its
+ * rule says, and only sealed ones (check_files). Returns the body bytes read.
  */
-static size_t on_reply(struct desk *d, json_t *msg, int fd)
+static size_t on_reply(struct desk *d, json_t *msg, int *fds, int nfds)
 {
 	json_t *id = json_object_get(msg, "id");
 	struct desk_call *c = json_is_integer(id) ? unlink_call(d, (uint32_t)json_integer_value(id)) : NULL;
 	json_t *whole = NULL;
 	const char *why = NULL;
 	size_t size = 0;
-	struct stat st;
 
 	if (!c) {
-		if (fd >= 0)
-			close(fd);
+		close_fds(fds, nfds);
 		return 0;
 	}
 	if (json_is_true(json_object_get(msg, "body_fd"))) {
 		if (!c->rule->max_body)
 			why = "the desktop sent a body for a reply that has none";
-		else if (fd < 0)
+		else if (nfds != 1)
 			why = "the desktop sent a malformed reply";
 		else {
 			/* Not inside json_is_object(): jansson's macro evaluates
 			 * its argument twice (the body was read and parsed twice,
 			 * and the first parse leaked). */
-			whole = read_body_fd(fd, c->rule->max_body, &size, &why);
+			whole = read_body_fd(fds[0], c->rule->max_body, &size, &why);
 			if (json_is_object(whole))
 				why = NULL;
 		}
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	} else if (fd >= 0 && (!c->rule->fd || (c->rule->fd == AGENTMSG_FD_FILE
-						 ? fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
-						 : !sealed_file(fd, &st)))) {
-		why = c->rule->fd ? "the desktop sent an unsealed file" : "the desktop sent a file it should not";
-		close(fd);
-		fd = -1;
+		close_fds(fds, nfds);
+		nfds = 0;
+	} else if (nfds > 0 && (why = check_files(c->rule, fds, nfds))) {
+		close_fds(fds, nfds);
+		nfds = 0;
 	}
 	if (why) {
 		log_event(d->sb->id, "desktop: call %u: %s", c->id, why);
@@ -406,9 +436,9 @@ static size_t on_reply(struct desk *d, json_t *msg, int fd)
 	if (whole)
 		msg = whole;
 	if (c->cb)
-		c->cb(c->ctx, msg, fd);
-	else if (fd >= 0)
-		close(fd);
+		c->cb(c->ctx, msg, fds, nfds);
+	else
+		close_fds(fds, nfds);
 	json_decref(whole);
 	free(c);
 	return size;
@@ -423,7 +453,7 @@ static void on_chan(void *ctx, uint32_t events)
 	/* A bounded amount per wake-up, so one desktop cannot starve others;
 	 * the channel stays readable (epoll is level-triggered) for the rest. */
 	for (int round = 0; round < DESK_TURN_MSGS && spent < DESK_TURN_BYTES && d->chan >= 0; round++) {
-		int fds[PROTO_MAX_FDS], nfds, fd = -1;
+		int fds[PROTO_MAX_RAW_FDS], nfds;
 		ssize_t n = proto_recv_raw(d->chan, buf, sizeof(buf), fds, &nfds);
 		json_t *msg;
 
@@ -436,22 +466,16 @@ static void on_chan(void *ctx, uint32_t events)
 			close_chan(d);
 			return;
 		}
-		for (int i = 1; i < nfds; i++)
-			close(fds[i]);
-		if (nfds > 0)
-			fd = fds[0];
 		spent += (size_t)n;
 		msg = json_loadb(buf, (size_t)n, 0, NULL);
 		if (!json_is_object(msg)) {
 			log_event(d->sb->id, "desktop: dropped a malformed message");
-			if (fd >= 0)
-				close(fd);
+			close_fds(fds, nfds);
 		} else if (json_object_get(msg, "event")) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fds, nfds);
 			on_event(d, msg);
 		} else {
-			spent += on_reply(d, msg, fd);
+			spent += on_reply(d, msg, fds, nfds);
 		}
 		json_decref(msg);
 	}
@@ -688,7 +712,7 @@ static void on_deadline(lws_sorted_usec_list_t *sul)
 	msg = json_pack("{s:{s:s,s:s}}", "error", "code", "timeout", "message",
 			"the desktop did not answer in time");
 	if (c->cb)
-		c->cb(c->ctx, msg, -1);
+		c->cb(c->ctx, msg, NULL, 0);
 	json_decref(msg);
 	free(c);
 }

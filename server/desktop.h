@@ -16,10 +16,11 @@ enum desk_state { DESK_STARTING, DESK_READY, DESK_FAILED, DESK_RESTARTING };
 
 /*
  * The reply to a call: the whole reply object ({"id","result"} or
- * {"id","error"}), and the memfd that came with it (or -1; the callback owns
- * it). reply is NULL when the desktop went away before answering.
+ * {"id","error"}), and the files that came with it (nfds of them, at most
+ * the method's rule allows, each checked as the rule says; the callback
+ * owns them). reply is NULL when the desktop went away before answering.
  */
-typedef void (*desk_cb)(void *ctx, json_t *reply, int fd);
+typedef void (*desk_cb)(void *ctx, json_t *reply, int *fds, int nfds);
 
 /* Start the desktop of sb (after its init is up). When it is ready (or has
  * failed) sbx_desktop_ready / sbx_desktop_failed are called. Returns 0, or

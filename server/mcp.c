@@ -355,6 +355,12 @@ static json_t *mcp_tool_result(struct mcp_req *q, struct op_call *c)
 		json_decref(out);
 		return mcp_tool_error(operr_code(c->err), msg);
 	}
+	/* An actions batch's images: MCP image content is base64, encoded
+	 * here from their memfds. */
+	if (c->nimgs && op_images_inline(c) < 0) {
+		json_decref(out);
+		return mcp_tool_error(operr_code(OPERR_INTERNAL), "cannot read the result's images");
+	}
 	if (c->out_fd >= 0) {
 		b64 = mcp_bytes_b64(c, cap, q->tool->shape == MCPPARSE_FILE ? &raw : NULL);
 		if (!b64) {

@@ -132,6 +132,9 @@ void op_call_release(struct op_call *c)
 	if (c->out_fd >= 0)
 		close(c->out_fd);
 	c->out_fd = -1;
+	for (int i = 0; i < c->nimgs; i++)
+		close(c->imgs[i].fd);
+	c->nimgs = 0;
 }
 
 static void op_finish(struct op_call *c)
@@ -182,6 +185,124 @@ void op_ok_fd(struct op_call *c, const char *media_type, int fd, uint64_t len, j
 	c->out_len = len;
 	c->media_type = media_type;
 	op_ok(c, meta);
+}
+
+void op_ok_images(struct op_call *c, json_t *result, const int *fds, const uint64_t *lens,
+		  json_t *const *objs, int n)
+{
+	if (c->done || n < 0 || n > AGENTPROTO_MAX_IMAGES) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		json_decref(result);
+		if (!c->done)
+			op_fail(c, OPERR_INTERNAL, "too many images");
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		c->imgs[i] = (struct op_image){ fds[i], lens[i], objs[i] };
+	c->nimgs = n;
+	op_ok(c, result);
+}
+
+/* Read a chunk this size (a multiple of 3, so its base64 joins up). */
+#define OP_B64_CHUNK (3 * 21846)
+
+/* The base64 of im's bytes into out (room for 4 * ceil(len / 3)). */
+static int op_encode_image(const struct op_image *im, uint8_t *buf, char *out)
+{
+	uint64_t off = 0;
+
+	while (off < im->len) {
+		size_t want = im->len - off < OP_B64_CHUNK ? (size_t)(im->len - off) : OP_B64_CHUNK;
+		ssize_t n = pread(im->fd, buf, want, (off_t)off);
+
+		if (n != (ssize_t)want)
+			return -1;
+		out += base64_encode(buf, want, out);
+		off += want;
+	}
+	return 0;
+}
+
+static uint64_t op_b64_len(uint64_t len)
+{
+	return 4 * ((len + 2) / 3);
+}
+
+int op_images_inline(struct op_call *c)
+{
+	uint8_t *buf = malloc(OP_B64_CHUNK);
+	int rc = buf ? 0 : -1;
+
+	for (int i = 0; i < c->nimgs && rc == 0; i++) {
+		struct op_image *im = &c->imgs[i];
+		char *b64 = malloc(op_b64_len(im->len) + 1);
+
+		if (!b64 || op_encode_image(im, buf, b64) < 0 ||
+		    json_object_set_new(im->obj, "data", json_stringn_nocheck(b64, op_b64_len(im->len))) < 0)
+			rc = -1;
+		free(b64);
+	}
+	free(buf);
+	for (int i = 0; i < c->nimgs; i++)
+		close(c->imgs[i].fd);
+	c->nimgs = 0;
+	return rc;
+}
+
+/*
+ * Each image's "data" is first a marker, "\u0001" and its index (no other
+ * string in an actions result has a control character: agentmsg_actions
+ * rebuilds them); the dump is then copied with each marker's place filled
+ * by the base64 of that image, read from its fd in chunks.
+ */
+char *op_result_text(struct op_call *c, size_t *len)
+{
+	static const char mark[] = "\"\\u0001";
+	char *text, *out = NULL, *o;
+	const char *p, *m;
+	uint8_t *buf = NULL;
+	uint64_t total;
+
+	for (int i = 0; i < c->nimgs; i++) {
+		char s[8];
+
+		snprintf(s, sizeof(s), "\x01%d", i);
+		json_object_set_new(c->imgs[i].obj, "data", json_string(s));
+	}
+	text = json_dumps(c->result ? c->result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!text)
+		return NULL;
+	total = strlen(text);
+	for (int i = 0; i < c->nimgs; i++)
+		total += op_b64_len(c->imgs[i].len);
+	out = malloc(total + 1);
+	buf = malloc(OP_B64_CHUNK);
+	if (!out || !buf)
+		goto fail;
+	for (p = text, o = out; (m = strstr(p, mark)); ) {
+		char *end;
+		long k = strtol(m + sizeof(mark) - 1, &end, 10);
+
+		if (end == m + sizeof(mark) - 1 || *end != '"' || k < 0 || k >= c->nimgs)
+			goto fail;
+		memcpy(o, p, (size_t)(m + 1 - p));
+		o += m + 1 - p;
+		if (op_encode_image(&c->imgs[k], buf, o) < 0)
+			goto fail;
+		o += op_b64_len(c->imgs[k].len);
+		p = end;
+	}
+	memcpy(o, p, strlen(p) + 1);
+	*len = (size_t)(o - out) + strlen(p);
+	free(text);
+	free(buf);
+	return out;
+fail:
+	free(text);
+	free(buf);
+	free(out);
+	return NULL;
 }
 
 void op_set_job(struct op_call *c, void *job, void (*cancel)(void *job))

@@ -11,7 +11,9 @@
  *
  * An operation never writes to a transport. It answers through its call:
  * op_ok (a JSON result), op_ok_fd (bytes carried by an fd: images, file
- * bodies), op_fail (an error from common/operr.h); or it parks a job with
+ * bodies), op_ok_images (a JSON result whose image objects' bytes are in
+ * fds: an actions batch's screenshots; each transport puts them in as
+ * base64 itself, op_result_text or op_images_inline), op_fail (an error from common/operr.h); or it parks a job with
  * op_set_job and answers later. If the client goes away first, the job's
  * cancel hook runs and the job must not touch the call again. The transport
  * learns the outcome through the call's on_done hook, after which the
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agentproto.h"
 #include "operr.h"
 #include "req.h"
 #include "srv.h"
@@ -122,6 +125,12 @@ struct op_call {
 	int out_fd;                  /* op_ok_fd: owned until taken, or -1 */
 	uint64_t out_len;
 	const char *media_type;      /* of out_fd: a string constant */
+	struct op_image {            /* op_ok_images: owned until released */
+		int fd;              /* a sealed memfd */
+		uint64_t len;
+		json_t *obj;         /* its {"media_type"} object in result */
+	} imgs[AGENTPROTO_MAX_IMAGES];
+	int nimgs;
 	char etag[128];              /* a validator to send back, or "" */
 	int not_modified;            /* with etag: the client's copy is current */
 	int created;                 /* the answer made something new */
@@ -170,6 +179,20 @@ void op_fail(struct op_call *c, enum operr e, const char *fmt, ...);
 /* Bytes from fd (ownership moves in), len of them, with meta (stolen; may
  * be NULL) describing them. */
 void op_ok_fd(struct op_call *c, const char *media_type, int fd, uint64_t len, json_t *meta);
+
+/* result (stolen) whose image objects objs[i] (borrowed, inside result)
+ * stand for the bytes of fds[i] (ownership moves in; sealed, lens[i]
+ * bytes each), n of them (at most AGENTPROTO_MAX_IMAGES). */
+void op_ok_images(struct op_call *c, json_t *result, const int *fds, const uint64_t *lens,
+		  json_t *const *objs, int n);
+/* Put the bytes of c's images into their objects as "data" (base64) and
+ * close the fds: for faces that answer in JSON (RPC, MCP, the adapters).
+ * Returns 0, or -1 when an image cannot be read. */
+int op_images_inline(struct op_call *c);
+/* c's result as JSON text (malloc'd, *len bytes) with each image's bytes
+ * encoded straight from its fd into "data" (base64): the JSON library
+ * never holds them. NULL when out of memory or an image cannot be read. */
+char *op_result_text(struct op_call *c, size_t *len);
 
 /* Park work that answers later; cancel runs if the client leaves first. */
 void op_set_job(struct op_call *c, void *job, void (*cancel)(void *job));

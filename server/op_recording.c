@@ -43,8 +43,9 @@ static void rjob_cancel(void *ctx)
 	j->c = NULL;
 }
 
-static void rjob_reply(void *ctx, json_t *reply, int fd)
+static void rjob_reply(void *ctx, json_t *reply, int *fds, int nfds)
 {
+	int fd = nfds > 0 ? fds[0] : -1;   /* record.open's rule: one at most */
 	struct rjob *j = ctx;
 	struct recording *r = recording_find(j->sb, j->rid);
 	const json_t *result = reply ? json_object_get(reply, "result") : NULL;

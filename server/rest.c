@@ -312,6 +312,16 @@ static void rest_done(struct op_call *c)
 		c->out_fd = -1;
 	} else if (r->route->ok_status == 204) {
 		http_respond(r, 204, "application/json", NULL, 0);
+	} else if (c->nimgs) {
+		/* Images as base64 in the JSON, encoded from their memfds
+		 * straight into the body. */
+		size_t len;
+		char *text = op_result_text(c, &len);
+
+		if (!text)
+			http_error(r, OPERR_INTERNAL, "cannot read the result's images");
+		else
+			http_respond(r, c->created ? 201 : r->route->ok_status, "application/json", text, len);
 	} else {
 		http_respond_json(r, c->created ? 201 : r->route->ok_status, c->result);
 		c->result = NULL;

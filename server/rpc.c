@@ -136,6 +136,11 @@ static void rpc_done(struct op_call *c)
 		/* A notification: nobody hears how it went. */
 	} else if (c->err != OPERR_OK) {
 		msg = rpc_error_obj(r->id, operr_rpc(c->err), c->msg, c->err, c->index);
+	} else if (c->nimgs && op_images_inline(c) < 0) {
+		/* An actions batch's images go as base64 in the result, as REST
+		 * has them (a result's binary frame is for single-file answers). */
+		msg = rpc_error_obj(r->id, operr_rpc(OPERR_INTERNAL), "cannot read the result's images",
+				    OPERR_INTERNAL, -1);
 	} else {
 		json_t *result = c->result ? c->result : json_object();
 

@@ -185,8 +185,9 @@ static int pump(int from, int to, char **buf, size_t *off, size_t *len, size_t *
 	return 0;
 }
 
-static void on_attached(void *ctx, json_t *reply, int fd)
+static void on_attached(void *ctx, json_t *reply, int *fds, int nfds)
 {
+	int fd = nfds > 0 ? fds[0] : -1;   /* vnc.attach answers with none */
 	struct vp_peer *p = ctx;
 
 	if (fd >= 0)

@@ -335,8 +335,9 @@ static int start_pty(struct ws_conn *c)
 	return c->op ? 0 : -1;
 }
 
-static void on_attached(void *ctx, json_t *reply, int fd)
+static void on_attached(void *ctx, json_t *reply, int *fds, int nfds)
 {
+	int fd = nfds > 0 ? fds[0] : -1;   /* vnc.attach answers with none */
 	struct ws_conn *c = ctx;
 
 	if (fd >= 0)

@@ -10,6 +10,10 @@ loopback, p50/p95 of:
 - an Anthropic left_click through the adapter (screenshot_after=false, and
   as the reference tool answers: with a screenshot) beside a plain
   left_click through …/actions;
+- a batch of 16 screenshots through POST …/actions (the most one batch
+  takes), with deskboxd's own CPU time per batch (its utime + stime from
+  /proc): what it spends passing the images on, which the agent hands it
+  as sealed memfds and REST encodes straight into the body;
 - an MCP tools/call of `screenshot` (2026-07-28, stateless) beside GET
   …/screenshot (desktop.screenshot), both PNG;
 - the wall time of `deskbox exec ID -- true` (the CLI: a process, a
@@ -48,6 +52,13 @@ def times(fn, n=N):
     return out
 
 
+def cpu_s(pid):
+    """utime + stime of pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ok(r, status=200):
     if r.status != status:
         raise SystemExit("unexpected answer %d: %r" % (r.status, r.body))
@@ -74,6 +85,15 @@ def main():
         table.add("screenshot: POST /actions", N, plain, "ms", "", 1000)
         table.add("screenshot: /tools/anthropic", N, adapt, "ms", "", 1000)
         table.note("  ratio p50", "%.2f" % (percentile(adapt, 50) / percentile(plain, 50)))
+
+        sixteen = [{"action": "screenshot"}] * 16
+        n16 = max(10, N // 5)
+        cpu0 = cpu_s(srv.proc.pid)
+        many = times(lambda: ok(api.request("POST", acts, sixteen)), n16)
+        cpu = (cpu_s(srv.proc.pid) - cpu0) / (n16 + 5)
+        size = len(api.request("POST", acts, sixteen, raw=True).body)
+        table.add("16 screenshots: POST /actions", n16, many, "ms", "", 1000)
+        table.note("  deskboxd CPU per batch", "%.2f ms (%d KiB answer)" % (cpu * 1000, size // 1024))
 
         click = {"action": "left_click", "coordinate": [1270, 790]}
         plain = times(lambda: ok(api.request("POST", acts, click)))

@@ -5,10 +5,11 @@
  * input is one datagram it sends, loaded as desktop.c loads it.
  *
  * An event goes through the bus-event check and, by name, the apps report
- * and display-size checks; a reply's result through the etag and settle
- * checks. Whatever passes is a fresh object of the documented fields, in
- * their ranges; the reply rules give every method a cap within the
- * protocol's.
+ * and display-size checks; a reply's result through the etag, settle and
+ * actions checks (the last with every count of files beside it). Whatever
+ * passes is a fresh object of the documented fields, in their ranges,
+ * each file named by exactly one image; the reply rules give every method
+ * a cap within the protocol's.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,9 +68,28 @@ static void reply(json_t *msg)
 		CHECK(json_object_size(out) == 2 && ms >= 0 && ms <= 10 * AGENTPROTO_MAX_WAIT_MS);
 	}
 	json_decref(out);
+	for (int n = 0; n <= AGENTPROTO_MAX_IMAGES + 1; n++) {
+		json_t *images[AGENTPROTO_MAX_IMAGES + 1];
+
+		out = agentmsg_actions(result, n, images);
+		if (!out)
+			continue;
+		CHECK(n <= AGENTPROTO_MAX_IMAGES && out != result && json_is_object(out) &&
+		      json_array_size(json_object_get(out, "results")) <= AGENTPROTO_MAX_ACTIONS);
+		for (int k = 0; k < n; k++) {
+			const char *mt = json_string_value(json_object_get(images[k], "media_type"));
+
+			CHECK(mt && (!strcmp(mt, "image/png") || !strcmp(mt, "image/jpeg")) &&
+			      json_object_size(images[k]) == 1);
+			for (int j = 0; j < k; j++)
+				CHECK(images[j] != images[k]);
+		}
+		json_decref(out);
+	}
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		rule = agentmsg_rule(methods[i]);
 		CHECK(rule && rule->max_body <= AGENTPROTO_MAX_REPLY && !strcmp(rule->method, methods[i]));
+		CHECK(rule->max_fds >= 0 && rule->max_fds <= AGENTPROTO_MAX_IMAGES && (rule->fd || !rule->max_fds));
 	}
 	rule = agentmsg_rule(json_string_value(json_object_get(msg, "method")));
 	CHECK(rule && rule->max_body <= AGENTPROTO_MAX_REPLY);

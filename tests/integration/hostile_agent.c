@@ -8,7 +8,15 @@
  *   display.get   a file beside a reply that has none
  *   windows       a sealed body over the windows cap (8 MiB)
  *   clipboard.get a body memfd that is not sealed
- *   actions       a sealed body within its cap: the one honest answer
+ *   actions       by the text of the batch's first action (a "type"):
+ *                 mode-unsealed, -empty, -toomany, -huge, -unnamed,
+ *                 -twice, -html, -body break the images' rules (an
+ *                 unsealed or empty memfd, more files than a batch has
+ *                 images, more bytes than the cap, a file no image names,
+ *                 two images naming one, a media type not an image's, a
+ *                 body for a reply that is inline); anything else is the
+ *                 honest answer: two known images as sealed memfds
+ *                 (HONEST_A, HONEST_B), named in the inline JSON
  * and before each answer it floods: replies to ids nobody waits for (with
  * 60 MiB sealed bodies) and junk datagrams, which deskboxd must drop
  * unread. Plain C, no libraries: it runs inside the jail.
@@ -26,7 +34,7 @@
 
 static int send_fds(const char *msg, const int *fds, int nfds)
 {
-	char ctl[CMSG_SPACE(2 * sizeof(int))];
+	char ctl[CMSG_SPACE(32 * sizeof(int))];
 	struct iovec iov = { (void *)msg, strlen(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -78,6 +86,73 @@ static void reply_with_body(unsigned long id, const char *result, size_t pad, in
 	snprintf(head, sizeof(head), "{\"id\":%lu,\"body_fd\":true}", id);
 	send_fds(head, &fd, 1);
 	close(fd);
+}
+
+/* The honest answer's images: not real PNG/JPEG (deskboxd never looks
+ * inside), bytes a test can compare, a NUL and high bytes included. */
+#define HONEST_A "\x89PNG\r\n\x1a\n\0hostile-agent image A \xff\xfe"
+#define HONEST_B "\xff\xd8\xff\xe0 hostile-agent image B, the settled one"
+
+/* A sealed (or not) memfd of n bytes. */
+static int image(const char *bytes, size_t n, int seal)
+{
+	int fd = memfd_create("image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || (n && write(fd, bytes, n) != (ssize_t)n))
+		exit(3);
+	if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		exit(3);
+	return fd;
+}
+
+#define IMG(k, mt) "{\"ok\":true,\"image\":{\"media_type\":\"" mt "\",\"fd\":" #k "},\"width\":1,\"height\":1}"
+
+static void actions_reply(unsigned long id, const char *req)
+{
+	char reply[1024];
+	const char *result = "{\"results\":[{\"ok\":true}," IMG(1, "image/png") "],\"settled\":"
+			     "{\"settled\":true,\"waited_ms\":5,\"frame\":3,\"image\":{\"media_type\":"
+			     "\"image/jpeg\",\"fd\":0},\"width\":2,\"height\":2}}";
+	int fds[32], nfds = 0;
+
+	if (strstr(req, "mode-body")) {
+		reply_with_body(id, "{\"results\":[{\"ok\":true}]}", 0, 1);
+		return;
+	}
+	if (strstr(req, "mode-unsealed")) {
+		fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 0);
+		result = "{\"results\":[" IMG(0, "image/png") "]}";
+	} else if (strstr(req, "mode-empty")) {
+		fds[nfds++] = image("", 0, 1);
+		result = "{\"results\":[" IMG(0, "image/png") "]}";
+	} else if (strstr(req, "mode-toomany")) {
+		/* one more than a batch's 16 images and its settled screen */
+		while (nfds < 18)
+			fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 1);
+		result = "{\"results\":[{\"ok\":true}]}";
+	} else if (strstr(req, "mode-huge")) {
+		/* 2 x 25 MiB: over the 48 MiB all of one reply's images may have */
+		fds[nfds++] = body("", 25 << 20, 1);
+		fds[nfds++] = body("", 25 << 20, 1);
+		result = "{\"results\":[" IMG(0, "image/png") "," IMG(1, "image/png") "]}";
+	} else if (strstr(req, "mode-unnamed")) {
+		fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 1);
+		result = "{\"results\":[{\"ok\":true}]}";
+	} else if (strstr(req, "mode-twice")) {
+		fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 1);
+		fds[nfds++] = image(HONEST_B, sizeof(HONEST_B) - 1, 1);
+		result = "{\"results\":[" IMG(0, "image/png") "," IMG(0, "image/png") "]}";
+	} else if (strstr(req, "mode-html")) {
+		fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 1);
+		result = "{\"results\":[" IMG(0, "text/html") "]}";
+	} else {
+		fds[nfds++] = image(HONEST_B, sizeof(HONEST_B) - 1, 1);
+		fds[nfds++] = image(HONEST_A, sizeof(HONEST_A) - 1, 1);
+	}
+	snprintf(reply, sizeof(reply), "{\"id\":%lu,\"result\":%s}", id, result);
+	send_fds(reply, fds, nfds);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
 }
 
 static void flood(void)
@@ -141,7 +216,7 @@ int main(void)
 		} else if (strstr(buf, "\"method\":\"clipboard.get\"")) {
 			reply_with_body(id, "{\"text\":\"x\"}", 0, 0);
 		} else if (strstr(buf, "\"method\":\"actions\"")) {
-			reply_with_body(id, "{\"results\":[{\"ok\":true}]}", 200 * 1024, 1);
+			actions_reply(id, buf);
 		} else {
 			snprintf(reply, sizeof(reply), "{\"id\":%lu,\"result\":{\"ok\":true}}", id);
 			send_fds(reply, NULL, 0);

@@ -24,7 +24,7 @@ removed, whatever the outcome.
 """
 
 import array
-import base64
+import fcntl
 import json
 import os
 import shutil
@@ -94,6 +94,15 @@ def png_decode(data):
         assert raw[y * stride] == 0, "row %d is filtered" % y
         rows.append(raw[y * stride + 1:(y + 1) * stride])
     return w, h, rows
+
+
+F_GET_SEALS = 1034
+SEALED = 0x0002 | 0x0004 | 0x0008   # F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE
+
+
+class Blob(bytes):
+    """The bytes of a file the agent sent, with its seals (-1: none)."""
+    seals = -1
 
 
 def png_size(data):
@@ -192,17 +201,23 @@ class Agent:
 
     def recv(self):
         """One message: (json, [fds]) – fds are read into bytes for us."""
-        msg, anc, flags, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(64))
+        msg, anc, flags, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(4 * 32))
         if not msg:
             raise EOFError("channel closed")
+        self.assertion(not flags & socket.MSG_CTRUNC, "fds cut off")
         fds = array.array("i")
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
         blobs = []
         for f in fds:
+            try:
+                seals = fcntl.fcntl(f, F_GET_SEALS)
+            except OSError:
+                seals = -1
             with os.fdopen(f, "rb") as fh:
-                blobs.append(fh.read())
+                blobs.append(Blob(fh.read()))
+            blobs[-1].seals = seals
         m = json.loads(msg)
         body_fd = bool(m.get("body_fd"))
         if body_fd:
@@ -609,24 +624,42 @@ class AgentTest(unittest.TestCase):
         self.assertEqual((r[1]["x"], r[1]["y"]), (320, 200))
         self.assertEqual(self.agent.result("display.get")[0]["cursor"], {"x": 640, "y": 400})
 
+    def shots(self, params):
+        """An actions batch's results, each image's bytes put in as
+        "bytes": the reply names them by their place among its fds, which
+        are sealed memfds."""
+        r, blobs = self.agent.result("actions", params)
+        named = [x["image"]["fd"] for x in r["results"] + [r.get("settled", {})] if "image" in x]
+        self.assertEqual(sorted(named), list(range(len(blobs))), "each fd named once")
+        for b in blobs:
+            self.assertEqual(b.seals & SEALED, SEALED, "images come sealed")
+        for x in r["results"] + [r.get("settled", {})]:
+            if "image" in x:
+                self.assertNotIn("data", x["image"])
+                x["image"]["bytes"] = blobs[x["image"]["fd"]]
+        return r["results"]
+
     def test_screenshot_zoom_and_wait_actions(self):
-        r = self.agent.actions({"actions": [{"action": "screenshot"},
-                                            {"action": "zoom", "region": [0, 0, 320, 200]},
-                                            {"type": "screenshot"}],
-                                "scale_to": {"width": 640, "height": 400}})
-        img = base64.b64decode(r[0]["image"]["data"])
+        r = self.shots({"actions": [{"action": "screenshot"},
+                                    {"action": "zoom", "region": [0, 0, 320, 200]},
+                                    {"type": "screenshot"}],
+                        "scale_to": {"width": 640, "height": 400}})
+        img = r[0]["image"]["bytes"]
         self.assertEqual(r[0]["image"]["media_type"], "image/png")
         self.assertEqual(png_size(img), (640, 400))
         self.assertEqual((r[0]["width"], r[0]["height"]), (640, 400))
-        zoom = base64.b64decode(r[1]["image"]["data"])
+        zoom = r[1]["image"]["bytes"]
         self.assertEqual(png_size(zoom), (640, 400))   # the region at full resolution
-        self.assertEqual(png_size(base64.b64decode(r[2]["image"]["data"])), (640, 400))
-        r = self.agent.actions({"actions": [{"action": "screenshot"}], "format": "jpeg"})
-        self.assertEqual(jpeg_size(base64.b64decode(r[0]["image"]["data"])), (1280, 800))
+        self.assertEqual(png_size(r[2]["image"]["bytes"]), (640, 400))
+        r = self.shots({"actions": [{"action": "screenshot"}], "format": "jpeg"})
+        self.assertEqual(jpeg_size(r[0]["image"]["bytes"]), (1280, 800))
+        # The most images a batch takes: its JSON stays a small inline
+        # datagram, the images beside it.
         m = self.agent.call("actions", [{"action": "screenshot"}] * 16)
-        self.assertTrue(m["_body_fd"], "a reply over 64 KiB comes as body_fd")
+        self.assertFalse(m["_body_fd"], "an actions reply is inline")
         self.assertEqual(len(m["result"]["results"]), 16)
-        self.assertGreater(sum(len(x["image"]["data"]) for x in m["result"]["results"]), 64 * 1024)
+        self.assertEqual(len(m["_blobs"]), 16)
+        self.assertGreater(sum(len(b) for b in m["_blobs"]), 64 * 1024)
 
     def test_wait_does_not_block_other_requests(self):
         a = self.agent
@@ -905,14 +938,17 @@ class AgentEventsTest(unittest.TestCase):
         self.addCleanup(c.stop)
         wait_until(lambda: os.path.exists(prefix + ".ready"), what="xanim popup")
         self.quiet(0.3)
-        res, _ = a.result("actions", {"actions": [{"action": "left_click", "coordinate": [50, 50]}],
-                                      "settle_ms": 150, "scale_to": {"width": 640, "height": 400}})
+        res, blobs = a.result("actions", {"actions": [{"action": "left_click", "coordinate": [50, 50]}],
+                                          "settle_ms": 150, "scale_to": {"width": 640, "height": 400}})
         self.assertEqual(res["results"], [{"ok": True}])
         st = res["settled"]
         self.assertTrue(st["settled"])
         self.assertEqual((st["width"], st["height"]), (640, 400))
         self.assertEqual(st["image"]["media_type"], "image/png")
-        w, h, rows = png_decode(base64.b64decode(st["image"]["data"]))
+        self.assertEqual(st["image"]["fd"], 0)
+        self.assertEqual(len(blobs), 1)
+        self.assertEqual(blobs[0].seals & SEALED, SEALED)
+        w, h, rows = png_decode(blobs[0])
         self.assertEqual((w, h), (640, 400))
         # The popup (black bar at 270..530 x 120..160 real, halved) is in it.
         row = rows[70]

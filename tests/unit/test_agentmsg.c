@@ -26,9 +26,13 @@ static void test_rules(void **state)
 	r = agentmsg_rule(AGENT_M_WAIT_SETTLED);
 	assert_int_equal(r->max_body, 0);
 	assert_true(r->fd);
+	assert_int_equal(r->max_fds, 1);
+	/* actions: inline JSON, its images as sealed memfds beside it */
 	r = agentmsg_rule(AGENT_M_ACTIONS);
-	assert_int_equal(r->max_body, AGENTPROTO_MAX_REPLY);
-	assert_false(r->fd);
+	assert_int_equal(r->max_body, 0);
+	assert_int_equal(r->fd, 1);
+	assert_int_equal(r->max_fds, AGENTPROTO_MAX_IMAGES);
+	assert_int_equal(r->max_fd_bytes, AGENTPROTO_MAX_IMAGE_BYTES);
 	r = agentmsg_rule(AGENT_M_CLIPBOARD_GET);
 	assert_true(r->max_body >= 2 * (16 << 20) && r->max_body < AGENTPROTO_MAX_REPLY);
 	r = agentmsg_rule(AGENT_M_WINDOWS);
@@ -41,6 +45,7 @@ static void test_rules(void **state)
 		r = agentmsg_rule(*m);
 		assert_int_equal(r->max_body, 0);
 		assert_false(r->fd);
+		assert_int_equal(r->max_fds, 0);
 	}
 	assert_int_equal(agentmsg_rule(NULL)->max_body, 0);
 }
@@ -135,6 +140,88 @@ static void test_etag_and_settle(void **state)
 	json_decref(out);
 }
 
+/* agentmsg_actions on text with nfds files; NULL or the rebuilt object. */
+static json_t *actions(const char *text, int nfds, json_t **images)
+{
+	json_t *in = load(text), *out = agentmsg_actions(in, nfds, images);
+
+	json_decref(in);
+	return out;
+}
+
+static void test_actions(void **state)
+{
+	json_t *images[AGENTPROTO_MAX_IMAGES], *out, *want;
+
+	/* Results and a settled screen, two images named by their places. */
+	out = actions("{\"results\":[{\"ok\":true},{\"ok\":true,\"x\":5,\"y\":-3},"
+		      "{\"ok\":true,\"window\":4194305},{\"ok\":true,\"image\":{\"media_type\":"
+		      "\"image/jpeg\",\"fd\":1},\"width\":640,\"height\":400}],\"settled\":"
+		      "{\"settled\":true,\"waited_ms\":163,\"frame\":4211,\"image\":{\"media_type\":"
+		      "\"image/png\",\"fd\":0},\"width\":1280,\"height\":800}}", 2, images);
+	want = load("{\"results\":[{\"ok\":true},{\"ok\":true,\"x\":5,\"y\":-3},"
+		    "{\"ok\":true,\"window\":4194305},{\"ok\":true,\"image\":{\"media_type\":"
+		    "\"image/jpeg\"},\"width\":640,\"height\":400}],\"settled\":{\"settled\":true,"
+		    "\"waited_ms\":163,\"frame\":4211,\"image\":{\"media_type\":\"image/png\"},"
+		    "\"width\":1280,\"height\":800}}");
+	assert_non_null(out);
+	assert_true(json_equal(out, want));
+	/* images[K] is the object that stands for file K */
+	assert_ptr_equal(images[0], json_object_get(json_object_get(out, "settled"), "image"));
+	assert_ptr_equal(images[1], json_object_get(json_array_get(json_object_get(out, "results"), 3),
+						    "image"));
+	json_decref(out);
+	json_decref(want);
+	/* No images, and an error in place of the settled image: printable. */
+	out = actions("{\"results\":[],\"settled\":{\"settled\":false,\"waited_ms\":3000,"
+		      "\"frame\":1,\"error\":\"bad\\u0001\\nthing\"}}", 0, images);
+	assert_non_null(out);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "settled"), "error")),
+			    "bad??thing");
+	json_decref(out);
+	/* Refused: a file nobody names, one named twice or out of range, an
+	 * unknown field or media type, values out of range, too many. */
+	for (const char *const *bad = (const char *const[]){
+		"{\"results\":[{\"ok\":true}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":0}},"
+		"{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":0}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":1}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":-1}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"text/html\",\"fd\":0}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":0,"
+		"\"data\":\"AAAA\"}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":0},"
+		"\"evil\":1}]}",
+		"{\"results\":[{\"ok\":false,\"image\":{\"media_type\":\"image/png\",\"fd\":0}}]}",
+		"{\"results\":[{\"ok\":true,\"image\":{\"media_type\":\"image/png\",\"fd\":0},"
+		"\"width\":0}]}",
+		"{\"results\":[],\"extra\":{},\"settled\":{\"settled\":true,\"image\":"
+		"{\"media_type\":\"image/png\",\"fd\":0}}}",
+		"{\"results\":[],\"settled\":{\"settled\":1,\"image\":"
+		"{\"media_type\":\"image/png\",\"fd\":0}}}",
+		"{\"results\":{},\"settled\":{\"settled\":true,\"image\":"
+		"{\"media_type\":\"image/png\",\"fd\":0}}}",
+		NULL }; *bad; bad++)
+		assert_null(actions(*bad, 1, images));
+	assert_null(actions("{\"results\":[]}", AGENTPROTO_MAX_IMAGES + 1, images));
+	assert_null(actions("{\"results\":[{\"ok\":true,\"x\":2097152}]}", 0, images));
+	assert_null(actions("{\"results\":[{\"ok\":true,\"window\":-1}]}", 0, images));
+	assert_null(agentmsg_actions(NULL, 0, images));
+	/* At most AGENTPROTO_MAX_ACTIONS results. */
+	{
+		json_t *in = json_pack("{s:[]}", "results");
+
+		for (int i = 0; i < AGENTPROTO_MAX_ACTIONS; i++)
+			json_array_append_new(json_object_get(in, "results"), json_pack("{s:b}", "ok", 1));
+		out = agentmsg_actions(in, 0, images);
+		assert_non_null(out);
+		json_decref(out);
+		json_array_append_new(json_object_get(in, "results"), json_pack("{s:b}", "ok", 1));
+		assert_null(agentmsg_actions(in, 0, images));
+		json_decref(in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_display),
 		cmocka_unit_test(test_apps),
 		cmocka_unit_test(test_etag_and_settle),
+		cmocka_unit_test(test_actions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -632,12 +632,12 @@ static ssize_t raw_send(int sock, const void *data, size_t len, int fd, int nfds
 {
 	struct iovec iov = { (void *)data, len };
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		char buf[CMSG_SPACE(sizeof(int) * 32)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	assert_true(nfds <= 16);
+	assert_true(nfds <= 32);
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
@@ -820,7 +820,7 @@ static void test_recv_raw(void **state)
 {
 	struct chan *c = *state;
 	char buf[8];
-	int p[2], fds[PROTO_MAX_FDS], nfds = -1;
+	int p[2], fds[PROTO_MAX_RAW_FDS], nfds = -1;
 
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(raw_send(c->sv[0], "{\"a\":1}", 7, p[1], 1), 7);
@@ -845,6 +845,43 @@ static void test_recv_raw(void **state)
 	c->sv[0] = -1;
 	assert_int_equal(proto_recv_raw(c->sv[1], buf, sizeof(buf), fds, &nfds), 0);
 	assert_int_equal(nfds, 0);
+}
+
+/* A raw datagram carries up to PROTO_MAX_RAW_FDS fds (an actions batch's
+ * images); more are cut by the kernel, and the whole datagram is refused
+ * with every fd that came closed. */
+static void test_recv_raw_many_fds(void **state)
+{
+	struct chan *c = *state;
+	char buf[8];
+	int p[2], fds[PROTO_MAX_RAW_FDS + 1], nfds = -1;
+
+	assert_int_equal(pipe(p), 0);
+	fds[PROTO_MAX_RAW_FDS] = -12345;
+	assert_int_equal(raw_send(c->sv[0], "{}", 2, p[1], PROTO_MAX_RAW_FDS), 2);
+	assert_int_equal(proto_recv_raw(c->sv[1], buf, sizeof(buf), fds, &nfds), 2);
+	assert_int_equal(nfds, PROTO_MAX_RAW_FDS);
+	assert_int_equal(fds[PROTO_MAX_RAW_FDS], -12345);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	assert_int_equal(raw_send(c->sv[0], "{}", 2, p[1], PROTO_MAX_RAW_FDS + 1), 2);
+	errno = 0;
+	assert_int_equal(proto_recv_raw(c->sv[1], buf, sizeof(buf), fds, &nfds), -1);
+	assert_int_equal(errno, EBADMSG);
+	assert_int_equal(nfds, 0);
+	assert_int_equal(fds[PROTO_MAX_RAW_FDS], -12345);
+	/* The sender's side keeps the same bound. */
+	{
+		int many[PROTO_MAX_RAW_FDS + 1];
+
+		for (int i = 0; i <= PROTO_MAX_RAW_FDS; i++)
+			many[i] = p[1];
+		errno = 0;
+		assert_int_equal(proto_send_raw(c->sv[0], "{}", 2, many, PROTO_MAX_RAW_FDS + 1), -1);
+		assert_int_equal(errno, EMSGSIZE);
+	}
+	close(p[1]);
+	close(p[0]);
 }
 
 int main(void)
@@ -883,6 +920,7 @@ int main(void)
 		T(test_send_to_closed_peer),
 		T(test_recv_bad_socket),
 		T(test_recv_raw),
+		T(test_recv_raw_many_fds),
 	};
 #undef T
 
