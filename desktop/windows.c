@@ -336,9 +336,10 @@ void windows_free(struct windows_info *w, int n)
 	free(w);
 }
 
-static int windows_wm_activates(struct display *d)
+/* Whether the window manager supports the _NET atom name. */
+static int windows_wm_supports(struct display *d, const char *name)
 {
-	Atom want = XInternAtom(d->dpy, "_NET_ACTIVE_WINDOW", False);
+	Atom want = XInternAtom(d->dpy, name, False);
 	unsigned long n;
 	unsigned char *p = windows_prop(d->dpy, d->root, "_NET_SUPPORTED", XA_ATOM, &n);
 	int yes = 0;
@@ -420,7 +421,7 @@ int windows_focus(struct display *d, Window id, const char *title,
 		return -1;
 	}
 	display_trap_begin(d);
-	if (windows_wm_activates(d)) {
+	if (windows_wm_supports(d, "_NET_ACTIVE_WINDOW")) {
 		windows_activate(d, w);
 	} else {
 		XRaiseWindow(d->dpy, w);
@@ -649,21 +650,6 @@ static void windows_wm(struct display *d, const struct windows_info *now,
 	case WINDOWS_CLOSE:
 		break;
 	}
-}
-
-/* Whether the window manager supports the _NET atom name. */
-static int windows_wm_supports(struct display *d, const char *name)
-{
-	Atom want = XInternAtom(d->dpy, name, False);
-	unsigned long n;
-	unsigned char *p = windows_prop(d->dpy, d->root, "_NET_SUPPORTED", XA_ATOM, &n);
-	int yes = 0;
-
-	for (unsigned long i = 0; p && i < n; i++)
-		yes |= ((unsigned long *)p)[i] == want;
-	if (p)
-		XFree(p);
-	return yes;
 }
 
 int windows_request(struct display *d, const struct windows_info *now,
