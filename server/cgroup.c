@@ -443,57 +443,55 @@ static long long read_number(const char *dir, const char *name, const char *key)
 	return p ? strtoll(p, NULL, 10) : -1;
 }
 
+/* The first hierarchy whose controllers include v2_ctrl (on v2) or v1_ctrl
+ * (on v1), with the sandbox's directory in it; NULL when none has it. */
+static const struct cg_hier *hier_with(const struct cgroup_host *cg, unsigned v2_ctrl,
+				       unsigned v1_ctrl, const char *id, char *dir, size_t cap)
+{
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+
+		if (h->ctrls & (h->v2 ? v2_ctrl : v1_ctrl)) {
+			sandbox_path(h, id, dir, cap);
+			return h;
+		}
+	}
+	return NULL;
+}
+
 /* The sandbox's CPU time in µs: v2's cpu.stat or v1's cpuacct.usage
  * (beside cpu or a hierarchy of its own, as on hybrid hosts), else -1. */
 static long long cpu_usage_us(const struct cgroup_host *cg, const char *id)
 {
-	for (int i = 0; i < cg->n; i++) {
-		const struct cg_hier *h = &cg->h[i];
-		char dir[PATH_MAX];
-		long long v;
+	char dir[PATH_MAX];
+	const struct cg_hier *h = hier_with(cg, CG_CPU, CG_CPUACCT, id, dir, sizeof(dir));
+	long long v;
 
-		if (!(h->ctrls & (h->v2 ? CG_CPU : CG_CPUACCT)))
-			continue;
-		sandbox_path(h, id, dir, sizeof(dir));
-		if (h->v2)
-			return read_number(dir, "cpu.stat", "usage_usec");
-		v = read_number(dir, "cpuacct.usage", NULL);
-		return v < 0 ? -1 : v / 1000;
-	}
-	return -1;
+	if (!h)
+		return -1;
+	if (h->v2)
+		return read_number(dir, "cpu.stat", "usage_usec");
+	v = read_number(dir, "cpuacct.usage", NULL);
+	return v < 0 ? -1 : v / 1000;
 }
 
 void cgroup_usage(const struct cgroup_host *cg, const char *id, long long *mem, long long *cpu_us)
 {
-	*mem = -1;
-	*cpu_us = cpu_usage_us(cg, id);
-	for (int i = 0; i < cg->n; i++) {
-		const struct cg_hier *h = &cg->h[i];
-		char dir[PATH_MAX];
+	char dir[PATH_MAX];
+	const struct cg_hier *h = hier_with(cg, CG_MEMORY, CG_MEMORY, id, dir, sizeof(dir));
 
-		if (!(h->ctrls & CG_MEMORY))
-			continue;
-		sandbox_path(h, id, dir, sizeof(dir));
-		*mem = read_number(dir, h->v2 ? "memory.current" : "memory.usage_in_bytes", NULL);
-		return;
-	}
+	*cpu_us = cpu_usage_us(cg, id);
+	*mem = h ? read_number(dir, h->v2 ? "memory.current" : "memory.usage_in_bytes", NULL) : -1;
 }
 
 void cgroup_cpu_sample(const struct cgroup_host *cg, const char *id, long long *usage_us,
 		       long long *throttled)
 {
-	*usage_us = cpu_usage_us(cg, id);
-	*throttled = -1;
-	for (int i = 0; i < cg->n; i++) {
-		const struct cg_hier *h = &cg->h[i];
-		char dir[PATH_MAX];
+	char dir[PATH_MAX];
 
-		if (!(h->ctrls & CG_CPU))
-			continue;
-		sandbox_path(h, id, dir, sizeof(dir));
-		*throttled = read_number(dir, "cpu.stat", "nr_throttled");
-		return;
-	}
+	*usage_us = cpu_usage_us(cg, id);
+	*throttled = hier_with(cg, CG_CPU, CG_CPU, id, dir, sizeof(dir))
+		? read_number(dir, "cpu.stat", "nr_throttled") : -1;
 }
 
 /* Is the thread in state R (running or runnable)? */
@@ -510,43 +508,35 @@ static int thread_runnable(long tid)
 
 int cgroup_cpu_runnable(const struct cgroup_host *cg, const char *id, int cap)
 {
-	for (int i = 0; i < cg->n; i++) {
-		const struct cg_hier *h = &cg->h[i];
-		char dir[PATH_MAX], path[PATH_MAX + 16], buf[16384];
-		int n = 0, seen = 0;
+	char dir[PATH_MAX], path[PATH_MAX + 16], buf[16384];
+	const struct cg_hier *h = hier_with(cg, CG_CPU, CG_CPU, id, dir, sizeof(dir));
+	int n = 0, seen = 0;
 
-		if (!(h->ctrls & CG_CPU))
-			continue;
-		sandbox_path(h, id, dir, sizeof(dir));
-		/* Threads, not processes: a busy thread of a quiet process counts. */
-		snprintf(path, sizeof(path), "%s/%s", dir, h->v2 ? "cgroup.threads" : "tasks");
-		if (read_file(path, buf, sizeof(buf)))
-			return -1;
-		for (char *p = buf, *end; *p && seen < cap; p = end, seen++) {
-			long tid = strtol(p, &end, 10);
+	if (!h)
+		return -1;
+	/* Threads, not processes: a busy thread of a quiet process counts. */
+	snprintf(path, sizeof(path), "%s/%s", dir, h->v2 ? "cgroup.threads" : "tasks");
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	for (char *p = buf, *end; *p && seen < cap; p = end, seen++) {
+		long tid = strtol(p, &end, 10);
 
-			if (end == p)
-				break;
-			n += thread_runnable(tid);
-		}
-		return n;
+		if (end == p)
+			break;
+		n += thread_runnable(tid);
 	}
-	return -1;
+	return n;
 }
 
 int cgroup_cpu_weight(const struct cgroup_host *cg, const char *id, int low)
 {
-	for (int i = 0; i < cg->n; i++) {
-		const struct cg_hier *h = &cg->h[i];
-		char dir[PATH_MAX];
+	char dir[PATH_MAX];
+	const struct cg_hier *h = hier_with(cg, CG_CPU, CG_CPU, id, dir, sizeof(dir));
 
-		if (!(h->ctrls & CG_CPU))
-			continue;
-		sandbox_path(h, id, dir, sizeof(dir));
-		/* v2 cpu.weight 1..10000, default 100; v1 cpu.shares, default 1024. */
-		if (h->v2)
-			return write_file(dir, "cpu.weight", low ? "12" : "100");
-		return write_file(dir, "cpu.shares", low ? "128" : "1024");
-	}
-	return -1;
+	if (!h)
+		return -1;
+	/* v2 cpu.weight 1..10000, default 100; v1 cpu.shares, default 1024. */
+	if (h->v2)
+		return write_file(dir, "cpu.weight", low ? "12" : "100");
+	return write_file(dir, "cpu.shares", low ? "128" : "1024");
 }
