@@ -20,6 +20,7 @@ import unittest
 from deskbox import (API, ServerTestCase, cpu_ticks, descendant_named, fd_count, rss_kib,
                      sanitized, until as wait_until)
 from rfbclient import RFBClient
+from test_agent_standalone import build_xevlog
 from wsclient import WSClient, WSRefused, WSSocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,6 +75,32 @@ class TestVncOverWebSocket(VncCase):
         # A pointer event from the viewer lands in X.
         c.pointer(321, 123)
         wait_until(lambda: self.cursor(sb["id"]) == {"x": 321, "y": 123}, 5)
+
+    def test_a_click_reaches_a_client_under_the_window_manager_and_the_viewer(self):
+        # xevlog (the X client the agent's tests and bench_vnc_ws use)
+        # inside a sandbox, where openbox frames its window: it used to
+        # die of BadMatch focusing it while the frame was not mapped, so
+        # the click painted nothing and the viewer waited for nothing.
+        # Started as soon as the sandbox answers, as the bench does, its
+        # window may also be mapped before openbox runs, and be framed.
+        tmp = tempfile.mkdtemp(prefix="deskbox-test-xevlog-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        with open(build_xevlog(tmp), "rb") as f:
+            exe = f.read()
+        sid = self.sandbox()["id"]
+        self.server.put_file(sid, "/tmp/xevlog", exe)
+        self.server.exec(sid, cmd="chmod +x /tmp/xevlog; /tmp/xevlog /tmp/ev.log </dev/null >/dev/null 2>&1 &")
+
+        def log():
+            return self.server.request("GET", "%s/%s/files?path=/tmp/ev.log" % (API, sid), raw=True).body or b""
+        wait_until(lambda: b"mapped" in log(), 10)
+        c = self.viewer(sid)
+        c.start()
+        c.start_reader()
+        c.settle()
+        self.act(sid, {"action": "left_click", "coordinate": [300, 200]})
+        c.wait(lambda u: u and u.covers(300, 200), timeout=10)
+        self.assertIn(b"button 1 300 200\npainted", log())
 
     def test_bearer_header_and_refusals(self):
         sb = self.sandbox()

@@ -17,6 +17,7 @@
  */
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
+#include <X11/Xproto.h>
 #include <X11/Xutil.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,6 +40,33 @@ static void say(const char *fmt, ...)
 	fflush(out);
 }
 
+static int focus_refused;
+
+/* Under a window manager (a sandbox's openbox) the window is mapped inside
+ * a frame that is mapped after it, and a window mapped before the manager
+ * started is taken into a frame: focusing it while it is not viewable is
+ * BadMatch, which would end the client. That one is noted and the focus
+ * tried again at the next MapNotify or Expose; any other error ends it. */
+static int on_x_error(Display *d, XErrorEvent *e)
+{
+	char text[128];
+
+	if (e->request_code == X_SetInputFocus && e->error_code == BadMatch) {
+		focus_refused = 1;
+		return 0;
+	}
+	XGetErrorText(d, e->error_code, text, sizeof(text));
+	fprintf(stderr, "xevlog: X error %s (request %d)\n", text, e->request_code);
+	exit(1);
+}
+
+static int viewable(Display *d, Window w)
+{
+	XWindowAttributes a;
+
+	return XGetWindowAttributes(d, w, &a) && a.map_state == IsViewable;
+}
+
 static int logger(Display *d)
 {
 	int s = DefaultScreen(d);
@@ -47,6 +75,7 @@ static int logger(Display *d)
 	XColor red = {.red = 0xffff}, exact;
 	GC gc = XCreateGC(d, w, 0, NULL);
 	XEvent ev;
+	int ready = 0;
 
 	XAllocNamedColor(d, DefaultColormap(d, s), "red", &red, &exact);
 	XSetForeground(d, gc, red.pixel);
@@ -61,9 +90,17 @@ static int logger(Display *d)
 			XRefreshKeyboardMapping(&ev.xmapping);
 			break;
 		case MapNotify:
-			XSetInputFocus(d, w, RevertToParent, CurrentTime);
-			XSync(d, False);
-			say("mapped");
+		case Expose:
+			/* Ready once it holds the focus (see on_x_error). */
+			if (!ready && viewable(d, w)) {
+				focus_refused = 0;
+				XSetInputFocus(d, w, RevertToParent, CurrentTime);
+				XSync(d, False);
+				if (!focus_refused) {
+					ready = 1;
+					say("mapped");
+				}
+			}
 			break;
 		case KeyPress:
 		case KeyRelease: {
@@ -171,5 +208,6 @@ int main(int argc, char **argv)
 		return owner(d, argv[2]);
 	if (argc == 3 && strcmp(argv[1], "--get") == 0)
 		return getter(d);
+	XSetErrorHandler(on_x_error);
 	return logger(d);
 }
