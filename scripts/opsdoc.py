@@ -74,6 +74,9 @@ def main():
             out.append("- only on the control channel (it streams to the connection)")
         if "binary_out" in op["flags"]:
             out.append("- answers with bytes (REST: the body; channel: a binary frame after the result)")
+        if "images_out" in op["flags"]:
+            out.append("- answers images in its result (REST: base64 `data`; channel: binary frames after "
+                       "the result, or base64 with `encoding`; see rpc.md)")
         if "binary_in" in op["flags"]:
             out.append("- takes bytes (REST: the raw body; channel: a binary frame or base64 `data`)")
         out.append("")

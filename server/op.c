@@ -495,6 +495,7 @@ static json_t *op_flag_words(unsigned f)
 		{ OPF_PUBLIC, "public" }, { OPF_SANDBOX, "sandbox" }, { OPF_RUNNING, "running" },
 		{ OPF_DESKTOP, "desktop" }, { OPF_VIEW, "view_token" }, { OPF_CONTROL, "control_token" },
 		{ OPF_BIN_IN, "binary_in" }, { OPF_BIN_OUT, "binary_out" }, { OPF_CONN, "channel_only" },
+		{ OPF_IMAGES, "images_out" },
 	};
 	json_t *a = json_array();
 

@@ -47,6 +47,7 @@ struct op_call;
 #define OPF_BIN_IN   0x040  /* takes a binary body (c->bin) */
 #define OPF_BIN_OUT  0x080  /* may answer with bytes (op_ok_fd) */
 #define OPF_CONN     0x100  /* needs a connection that takes notifications */
+#define OPF_IMAGES   0x200  /* may answer with images in its result (op_ok_images) */
 
 /* What a presented token may do. */
 enum op_scope {
@@ -186,7 +187,8 @@ void op_ok_fd(struct op_call *c, const char *media_type, int fd, uint64_t len, j
 void op_ok_images(struct op_call *c, json_t *result, const int *fds, const uint64_t *lens,
 		  json_t *const *objs, int n);
 /* Put the bytes of c's images into their objects as "data" (base64) and
- * close the fds: for faces that answer in JSON (RPC, MCP, the adapters).
+ * close the fds: for faces that answer in JSON (MCP, the adapters, and
+ * RPC when base64 is asked for or in a batch; else it streams the fds).
  * Returns 0, or -1 when an image cannot be read. */
 int op_images_inline(struct op_call *c);
 /* c's result as JSON text (malloc'd, *len bytes) with each image's bytes

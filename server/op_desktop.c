@@ -615,7 +615,7 @@ const struct op op_desktop_rows[] = {
 	  "\"after the last action, wait until the screen has not changed for this long, then add "
 	  "\\\"settled\\\": {settled, waited_ms, frame, image, width, height} to the result\"},"
 	  "\"settle_timeout_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":20000,\"default\":3000}}}",
-	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL, run_actions },
+	  OPF_SANDBOX | OPF_DESKTOP | OPF_CONTROL | OPF_IMAGES, run_actions },
 	{ "display.get", "The desktop's size, its maximum, and the pointer position.", NOARGS,
 	  OPF_SANDBOX | OPF_DESKTOP | OPF_VIEW, run_display_get },
 	{ "display.set", "Resize the running desktop (RandR), up to its maximum.",

@@ -123,22 +123,40 @@ static int rpc_inline(json_t *result, int fd, uint64_t len, size_t cap)
 	return rc;
 }
 
+/*
+ * An actions result's images (still in c's memfds: not inlined) as binary
+ * frames after the result: each image object gets "bytes" and
+ * "binary_frame" (its position among the frames), the result
+ * "binary_frames" (how many follow). Returns that count.
+ */
+static int rpc_announce_images(struct op_call *c, json_t *result)
+{
+	if (!result || !c->nimgs)
+		return 0;
+	for (int i = 0; i < c->nimgs; i++) {
+		json_object_set_new(c->imgs[i].obj, "bytes", json_integer((json_int_t)c->imgs[i].len));
+		json_object_set_new(c->imgs[i].obj, "binary_frame", json_integer(i));
+	}
+	json_object_set_new(result, "binary_frames", json_integer(c->nimgs));
+	return c->nimgs;
+}
+
 static void rpc_done(struct op_call *c)
 {
 	struct rpc_req *r = c->tctx;
 	struct rpc_peer *p = r->p;
 	struct rpc_batch *b = r->batch;
 	json_t *msg = NULL;
-	int fd = -1;
+	int fd = -1, nframes = 0;
 
 	rpc_unlink(r);
 	if (!r->id) {
 		/* A notification: nobody hears how it went. */
 	} else if (c->err != OPERR_OK) {
 		msg = rpc_error_obj(r->id, operr_rpc(c->err), c->msg, c->err, c->index);
-	} else if (c->nimgs && op_images_inline(c) < 0) {
-		/* An actions batch's images go as base64 in the result, as REST
-		 * has them (a result's binary frame is for single-file answers). */
+	} else if (c->nimgs && (r->b64 || b) && op_images_inline(c) < 0) {
+		/* Asked for base64 (or inside a batch, where no frame can
+		 * follow): the images go inline, as REST has them. */
 		msg = rpc_error_obj(r->id, operr_rpc(OPERR_INTERNAL), "cannot read the result's images",
 				    OPERR_INTERNAL, -1);
 	} else {
@@ -161,6 +179,7 @@ static void rpc_done(struct op_call *c)
 				c->out_fd = -1;
 			}
 		}
+		nframes = rpc_announce_images(c, result);
 		if (result)
 			msg = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", r->id, "result", result);
 	}
@@ -168,6 +187,12 @@ static void rpc_done(struct op_call *c)
 		rpc_answer(p, b, msg);
 	if (fd >= 0)
 		p->send_fd(p, fd, c->out_len);
+	/* The memfds as the agent sealed them, streamed from the fd: no copy
+	 * of the bytes is made on the way (op_call_release closes any left). */
+	for (int i = 0; msg && i < nframes; i++)
+		p->send_fd(p, c->imgs[i].fd, c->imgs[i].len);
+	if (msg && nframes)
+		c->nimgs = 0;
 	rpc_free(r);
 	rpc_batch_done(p, b);
 }
@@ -177,7 +202,8 @@ static int rpc_transport_params(struct rpc_req *r, json_t *params, char *err, si
 {
 	struct rpcparse_transport t;
 
-	if (rpcparse_transport(params, !!(r->c.op->flags & OPF_BIN_OUT), !!(r->c.op->flags & OPF_BIN_IN),
+	if (rpcparse_transport(params, !!(r->c.op->flags & (OPF_BIN_OUT | OPF_IMAGES)),
+			       !!(r->c.op->flags & OPF_BIN_IN),
 			       &t, err, cap) < 0)
 		return -1;
 	r->b64 = t.b64;

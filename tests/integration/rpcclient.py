@@ -9,7 +9,9 @@ a WebSocket implementation we did not write.
 
 Answers are matched to requests by id, whatever order they come in. A
 result that says "binary": true takes the binary frame that follows it
-(as "_bytes"). Notifications go to a queue (next_note / notes_until). An
+(as "_bytes"); one that says "binary_frames": N (desktop.actions' images)
+takes the N frames that follow, each into the object whose "binary_frame"
+is its position (as "_bytes"). Notifications go to a queue (next_note / notes_until). An
 error answer raises RPCError with code, message and data. Used by
 test_rpc.py and tests/bench/bench_rpc.py.
 """
@@ -54,6 +56,20 @@ async def connect(server, token="default", query_token=False, **kw):
                                     extra_headers=headers, **kw)
 
 
+def frame_slots(obj):
+    """The objects in obj that name a binary frame, by its position."""
+    slots = {}
+    if isinstance(obj, dict):
+        if isinstance(obj.get("binary_frame"), int):
+            slots[obj["binary_frame"]] = obj
+        for v in obj.values():
+            slots.update(frame_slots(v))
+    elif isinstance(obj, list):
+        for v in obj:
+            slots.update(frame_slots(v))
+    return slots
+
+
 class RPC:
     def __init__(self, server, token="default", query_token=False, **kw):
         self.server, self.token, self.query_token, self.kw = server, token, query_token, kw
@@ -91,15 +107,18 @@ class RPC:
 
     async def _read(self):
         want_bytes = None
+        slots, got = {}, 0           # with want_bytes: where its frames go
         try:
             async for frame in self.ws:
                 if isinstance(frame, bytes):
                     if want_bytes is None:
                         self.unsolicited.append({"_bytes": frame})
                         continue
-                    want_bytes["result"]["_bytes"] = frame
-                    self._answer(want_bytes)
-                    want_bytes = None
+                    slots[got]["_bytes"] = frame
+                    got += 1
+                    if got == len(slots):
+                        self._answer(want_bytes)
+                        want_bytes = None
                     continue
                 msg = json.loads(frame)
                 if isinstance(msg, list):
@@ -114,7 +133,12 @@ class RPC:
                 if "method" in msg and "id" not in msg:
                     await self.notes.put(msg)
                 elif isinstance(msg.get("result"), dict) and msg["result"].get("binary") is True:
-                    want_bytes = msg
+                    want_bytes, slots, got = msg, {0: msg["result"]}, 0
+                elif isinstance(msg.get("result"), dict) and msg["result"].get("binary_frames"):
+                    want_bytes, slots, got = msg, frame_slots(msg["result"]), 0
+                    if sorted(slots) != list(range(msg["result"]["binary_frames"])):
+                        raise AssertionError("binary_frame positions %r for %d frames"
+                                             % (sorted(slots), msg["result"]["binary_frames"]))
                 else:
                     self._answer(msg)
         except Exception as e:

@@ -129,8 +129,12 @@ class HostileAgentTest(ServerTestCase):
                 both = [await asyncio.wait_for(f, 60) for f in futs]
                 return one, both
         one, both = asyncio.run(go())
-        for res in [one] + [b["result"] for b in both]:
-            self.assertNotIn("binary", res)
+        # Alone: binary frames after the result, the memfds' bytes as sent.
+        self.assertEqual(one["binary_frames"], 2)
+        self.assertEqual(one["results"][1]["image"]["_bytes"], HONEST_A)
+        self.assertEqual(one["settled"]["image"]["_bytes"], HONEST_B)
+        for res in [b["result"] for b in both]:
+            self.assertNotIn("binary_frames", res)
             self.assertEqual(base64.b64decode(res["results"][1]["image"]["data"]), HONEST_A)
             self.assertEqual(base64.b64decode(res["settled"]["image"]["data"]), HONEST_B)
 

@@ -64,6 +64,13 @@ DRIVE = textwrap.dedent(r'''
     rep["clipboard"] = sb.clipboard
     rep["viewer"] = sb.viewer_url()
     rep["rpc"] = dbx.rpc("display.get", {"sandbox": sb.id})["width"]
+    acts = dbx.rpc("desktop.actions", {"sandbox": sb.id, "actions": [{"action": "screenshot"}],
+                                       "settle_ms": 50, "format": "jpeg"})
+    rep["rpc_images"] = [acts["binary_frames"]] + [
+        [i["media_type"], i["bytes"] == len(i["bytes_data"]), i["bytes_data"][:2].hex()]
+        for i in (acts["results"][0]["image"], acts["settled"]["image"])]
+    shot = dbx.rpc("desktop.screenshot", {"sandbox": sb.id})
+    rep["rpc_shot"] = [shot["bytes"] == len(shot["bytes_data"]), shot["bytes_data"][:8].hex()]
     res = sb.anthropic_tool({"type": "tool_use", "id": "toolu_py", "name": "computer",
                              "input": {"action": "screenshot"}}, 512, 384)
     img = base64.b64decode(res["content"][0]["source"]["data"])
@@ -150,6 +157,8 @@ class TestPythonClient(ServerTestCase):
         self.assertEqual(rep["clipboard"], "clip ✓")
         self.assertIn("viewer.html?id=", rep["viewer"])
         self.assertEqual(rep["rpc"], 1024)
+        self.assertEqual(rep["rpc_images"], [2, ["image/jpeg", True, "ffd8"], ["image/jpeg", True, "ffd8"]])
+        self.assertEqual(rep["rpc_shot"], [True, "89504e470d0a1a0a"])
         self.assertEqual(rep["anthropic"], ["toolu_py", 512])
         self.assertEqual(rep["anthropic_tools"], ["computer_20251124", "bash_20250124", "text_editor_20250728"])
         self.assertEqual(rep["openai"], ["computer_call_output", "call_py", "data:image/png;base64,"])

@@ -429,6 +429,68 @@ class TestBinary(RPCCase):
                 self.assertEqual(w, 100 + i)
 
     @run_async
+    async def test_actions_images_as_binary_frames_and_base64(self):
+        sid = self.sb["id"]
+        shots = [{"action": "screenshot"}, {"action": "cursor_position"},
+                 {"action": "zoom", "region": [0, 0, 160, 100]}]
+        async with RPC(self.server) as rpc:
+            # Each image is announced in the result (media_type, bytes,
+            # binary_frame) and its bytes are the binary frames that
+            # follow, in binary_frame order; nothing inline.
+            res = await rpc.call("desktop.actions", {"sandbox": sid, "actions": shots, "settle_ms": 50})
+            self.assertEqual(res["binary_frames"], 3)
+            imgs = [res["results"][0]["image"], res["results"][2]["image"], res["settled"]["image"]]
+            self.assertEqual(sorted(i["binary_frame"] for i in imgs), [0, 1, 2])
+            for img in imgs:
+                self.assertEqual(set(img), {"media_type", "bytes", "binary_frame", "_bytes"})
+                self.assertEqual(img["media_type"], "image/png")
+                self.assertEqual(img["bytes"], len(img["_bytes"]))
+                self.assertTrue(img["_bytes"].startswith(PNG_SIG))
+            self.assertEqual(int.from_bytes(imgs[0]["_bytes"][16:20], "big"), 1280)
+            self.assertEqual(res["results"][1], {"ok": True, "x": res["results"][1]["x"],
+                                                 "y": res["results"][1]["y"]})
+            # Asked for: base64 inline, as REST has them, and no frames.
+            res = await rpc.call("desktop.actions", {"sandbox": sid, "actions": shots, "format": "jpeg",
+                                                     "encoding": "base64"})
+            self.assertNotIn("binary_frames", res)
+            for img in (res["results"][0]["image"], res["results"][2]["image"]):
+                self.assertEqual(set(img), {"media_type", "data"})
+                self.assertEqual(base64.b64decode(img["data"])[:2], b"\xff\xd8")
+            msg = await rpc.request("desktop.actions", {"sandbox": sid, "actions": shots, "encoding": "hex"})
+            self.assertRPCError(msg, -32602, "bad_request", "encoding")
+            # No images, no frames.
+            res = await rpc.call("desktop.actions", {"sandbox": sid, "actions": shots[1:2]})
+            self.assertNotIn("binary_frames", res)
+            # The most a batch holds (16 and the settled screen), and other
+            # binary answers in flight beside it: each result is followed by
+            # its own frames, nothing between.
+            many = asyncio.ensure_future(rpc.call("desktop.actions", {
+                "sandbox": sid, "actions": [{"action": "screenshot"}] * 16, "settle_ms": 50,
+                "format": "jpeg", "scale_to": {"width": 320, "height": 200}}))
+            singles = [asyncio.ensure_future(rpc.call("desktop.screenshot",
+                                                      {"sandbox": sid, "width": 100 + i, "format": "png"}))
+                       for i in range(4)]
+            res = await many
+            self.assertEqual(res["binary_frames"], 17)
+            imgs = [r["image"] for r in res["results"]] + [res["settled"]["image"]]
+            self.assertEqual(sorted(i["binary_frame"] for i in imgs), list(range(17)))
+            for img in imgs:
+                self.assertEqual(img["media_type"], "image/jpeg")
+                self.assertEqual(img["bytes"], len(img["_bytes"]))
+                self.assertEqual(img["_bytes"][:2], b"\xff\xd8")
+            for i, fut in enumerate(singles):
+                self.assertEqual(int.from_bytes((await fut)["_bytes"][16:20], "big"), 100 + i)
+            # Inside a batch no frame can follow: inline.
+            futs = [rpc.expect(rid) for rid in ("a1", "a2")]
+            await rpc.send([{"jsonrpc": "2.0", "id": rid, "method": "desktop.actions",
+                             "params": {"sandbox": sid, "actions": shots[:1]}} for rid in ("a1", "a2")])
+            for f in futs:
+                res = (await asyncio.wait_for(f, 60))["result"]
+                self.assertNotIn("binary_frames", res)
+                self.assertTrue(base64.b64decode(res["results"][0]["image"]["data"]).startswith(PNG_SIG))
+            await self.quiet(rpc)
+
+    @run_async
     async def test_files_write_binary_frame_and_base64(self):
         sid = self.sb["id"]
         blob = os.urandom(5 * 1000 * 1000)

@@ -123,7 +123,26 @@ class _Channel:
             if isinstance(msg, dict) and msg.get("id") == i:
                 if "error" in msg:
                     raise _rpc_error(msg["error"])
-                return msg["result"]
+                return self.take_frames(msg["result"])
+
+    def take_frames(self, result):
+        """The binary frames a result announces, which follow it at once:
+        one for "binary": true (into result["bytes_data"]), or
+        "binary_frames" of them for desktop.actions' images (each into the
+        image object whose "binary_frame" is its position)."""
+        if not isinstance(result, dict):
+            return result
+        if result.get("binary") is True:
+            result["bytes_data"] = self.recv()
+            return result
+        slots = {}
+        for r in (result.get("results") or []) + [result.get("settled") or {}]:
+            img = r.get("image") if isinstance(r, dict) else None
+            if isinstance(img, dict) and "binary_frame" in img:
+                slots[img["binary_frame"]] = img
+        for k in range(result.get("binary_frames") or 0):
+            slots[k]["bytes_data"] = self.recv()
+        return result
 
     def close(self):
         try:
