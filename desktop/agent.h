@@ -72,6 +72,7 @@ struct agent {
 	struct agent_app apps[AGENT_MAX_APPS]; /* --app commands */
 	int napps;
 	pid_t wm;                   /* the window manager's group, or -1 */
+	int wm_due;                 /* a window manager is still to start */
 	int shots;                  /* screenshots answered (starts the wm) */
 	pid_t panel;                /* the full session's panel, or -1 */
 	pid_t bus;                  /* the full session's D-Bus daemon, or -1 */

@@ -767,7 +767,13 @@ void launch_run(struct launch *l)
 	if (!any || input_now_ms() < l->next_check)
 		return;
 	l->next_check = input_now_ms() + LAUNCH_POLL_MS;
-	if (windows_list(l->a->disp, &w, &n, err, sizeof err) < 0) {
+	/* A desktop whose window manager is still to start or not managing
+	 * yet: no window is answered, since the WM is about to adopt it
+	 * (reparent, move, focus) and the window.* call that follows a launch
+	 * would find it gone from the root. Checked again at the next poll. */
+	if ((l->a->wm_due || l->a->wm >= 0) && !windows_wm_lists(l->a->disp)) {
+		n = 0;
+	} else if (windows_list(l->a->disp, &w, &n, err, sizeof err) < 0) {
 		w = NULL;
 		n = 0;
 	}

@@ -565,6 +565,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 	json_t *msg;
 	int fd;
 
+	a->wm_due = !wm_started;
 	for (;;) {
 		int rc, n, timeout;
 
@@ -578,6 +579,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		if (!wm_started && (a->shots || input_now_ms() >= wm_at)) {
 			start_wm(a, o);
 			wm_started = 1;
+			a->wm_due = 0;
 			apps_by = input_now_ms() + WM_WAIT_MS;
 		}
 		if (!apps_started && wm_started && (wm_ready(a) || input_now_ms() >= apps_by)) {

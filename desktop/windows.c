@@ -151,7 +151,10 @@ static long windows_wm_state(Display *dpy, Window w)
 }
 
 /* Candidate windows: the WM's client list, or the root's children that
- * are mapped or that we minimized (windows_request without a WM). */
+ * are mapped or that we minimized (windows_request without a WM). A WM's
+ * empty list is still its answer: a window it has not adopted yet is a
+ * mapped child of the root for a moment, and the WM's reparenting takes
+ * it away at once (a window.* call on it then said it had closed). */
 static Window *windows_candidates(struct display *d, unsigned long *n, int *xfree)
 {
 	Window r, parent, *kids = NULL, *out;
@@ -159,12 +162,10 @@ static Window *windows_candidates(struct display *d, unsigned long *n, int *xfre
 	unsigned char *p = windows_prop(d->dpy, d->root, "_NET_CLIENT_LIST",
 					XA_WINDOW, n);
 
-	if (p && *n) {
+	if (p) {
 		*xfree = 1;
 		return (Window *)p;   /* format 32 arrives as longs: Window-sized */
 	}
-	if (p)
-		XFree(p);
 	*xfree = 0;
 	*n = 0;
 	if (!XQueryTree(d->dpy, d->root, &r, &parent, &kids, &nk))
@@ -459,6 +460,16 @@ int windows_get(struct display *d, Window id, struct windows_info *out,
 	memset(&wl[found], 0, sizeof wl[found]);
 	windows_free(wl, n);
 	return 0;
+}
+
+int windows_wm_lists(struct display *d)
+{
+	unsigned long n;
+	unsigned char *p = windows_prop(d->dpy, d->root, "_NET_CLIENT_LIST", XA_WINDOW, &n);
+
+	if (p)
+		XFree(p);
+	return p != NULL;
 }
 
 int windows_have_wm(struct display *d)

@@ -81,6 +81,9 @@ void windows_info_free(struct windows_info *w);
 
 /* Whether an EWMH window manager runs (_NET_SUPPORTING_WM_CHECK). */
 int windows_have_wm(struct display *d);
+/* Whether a window manager keeps _NET_CLIENT_LIST (even an empty one):
+ * from then on only the windows it manages are listed. */
+int windows_wm_lists(struct display *d);
 
 /*
  * Ask for op on the listed window w (checked by the caller with

@@ -17,7 +17,7 @@ fonts-noto-color-emoji procps iproute2 curl
 libavcodec59 libavformat59 libswscale6
 tint2 hsetroot firefox-esr mousepad pcmanfm mupdf xdg-utils"
 test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer
-gvncviewer python3-venv python3-pip python3-setuptools ffmpeg"
+gvncviewer python3-venv python3-pip python3-setuptools ffmpeg xdotool x11-xserver-utils"
 bench="scrot xdotool x11vnc x11-utils"
 rootfs="debootstrap"
 # make fuzz: clang's libFuzzer and sanitizer runtimes.

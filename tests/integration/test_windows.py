@@ -8,7 +8,8 @@ and real apps (xterm, mousepad):
 - a graceful close of mousepad with unsaved text leaves it open with its
   save dialog; force closes it; a graceful close of xterm ends it;
 - GET .../screenshot?window=ID is that window's frame, even where another
-  window covers it (PNG and JPEG, region and scaling), 409 when minimized;
+  window covers it (PNG and JPEG, region and scaling), 409 when minimized,
+  404 once its app unmapped it (xdotool);
 - bad window ids (the root, unknown, not a number) and bad params (negative
   size, missing or unknown fields) are 400/404 with clear messages, over
   REST and JSON-RPC;
@@ -202,6 +203,22 @@ class TestWindowOps(WindowsCase):
         e2 = self.shot(sb).headers["etag"]
         self.assertNotEqual(e1, e2)
 
+    def test_screenshot_of_an_unmapped_window(self):
+        """A window its app unmapped (withdrawn, not minimized) is no longer
+        one of the desktop's windows: it leaves windows.list and its
+        screenshot is a 404 naming it; mapped again, it is back."""
+        sb = self.sandbox(wm=True, apps=[self.xterm("vanishing", "40x10+30+30", "red")])
+        w = self.window(sb, "vanishing")
+        self.assertEqual(self.shot(sb, "window=%d" % w["id"]).status, 200)
+        self.sh(sb, "xdotool windowunmap --sync %d" % w["id"])
+        self.assertTrue(wait_until(lambda: w["id"] not in [x["id"] for x in self.windows(sb)], 10, 0.05),
+                        self.windows(sb))
+        self.assertError(self.shot(sb, "window=%d" % w["id"], status=404), 404, "not_found", str(w["id"]))
+        self.sh(sb, "xdotool windowmap --sync %d" % w["id"])
+        self.window(sb, "vanishing")
+        img = self.image(sb, "window=%d" % w["id"])
+        self.assertGreater(img[0], 0)
+
     def test_close_graceful_and_forced(self):
         if not shutil.which("mousepad"):
             raise unittest.SkipTest("mousepad is not installed (scripts/deps.sh runtime)")
@@ -335,6 +352,28 @@ class TestWindowOps(WindowsCase):
                          "window.changed (above, set on the client)")
         self.assertEqual((seen[-1]["params"]["width"], seen[-1]["params"]["height"]),
                          (w["width"], w["height"]))
+
+
+class TestLaunchThenOperate(WindowsCase):
+    """apps.launch's window is one the window manager manages: a window.*
+    call right after the launch acts on it. On an empty desktop the window
+    used to be answered while still a bare child of the root, and the WM's
+    reparenting made the next call say it had closed."""
+
+    def test_launch_then_move_at_once(self):
+        sb = self.sandbox(wm=True)
+        for i in range(4):
+            with self.subTest(round=i):
+                r = self.server.request("POST", self.path(sb, "apps/launch"),
+                                        {"app": "debian-xterm", "args": ["-title", "at-once-%d" % i],
+                                         "timeout_ms": 60000}, timeout=90)
+                self.assertEqual(r.status, 200, r.body)
+                wid = r.body["window"]
+                res = self.op(sb, wid, "move", {"x": 100 + i, "y": 120})
+                self.assertEqual((res["window"]["x"], res["window"]["y"]), (100 + i, 120), res)
+                self.assertIsNotNone(res["window"]["frame"], res)
+                self.assertIs(self.op(sb, wid, "close", {"force": True})["closed"], True)
+                self.assertTrue(wait_until(lambda: not self.windows(sb), 10, 0.05), self.windows(sb))
 
 
 class TestWithoutWM(WindowsCase):
