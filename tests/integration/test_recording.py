@@ -269,6 +269,31 @@ class RecordingTest(ServerTestCase):
         self.assertGreaterEqual(offsets[0], 0)
         self.delete_rec(rec["id"])
 
+    def test_log_has_launches_and_window_ops(self):
+        """An app launched by name and the window calls on it are in the
+        log (the issue names launches beside actions, execs and writes)."""
+        srv = self.server
+        sb = self.sandbox()
+        base = "%s/%s/recordings" % (API, sb["id"])
+        rid = srv.expect(201, "POST", base, {"fps": 5}).body["id"]
+        app = srv.expect(200, "POST", "%s/%s/apps/launch" % (API, sb["id"]),
+                         {"app": "debian-xterm", "args": ["-title", "logged"], "timeout_ms": 60000},
+                         timeout=90).body
+        srv.expect(200, "POST", "%s/%s/windows/%d/move" % (API, sb["id"], app["window"]),
+                   {"x": 50, "y": 60}, timeout=60)
+        srv.expect(200, "POST", "%s/%s/windows/%d/close" % (API, sb["id"], app["window"]),
+                   {"force": True}, timeout=60)
+        srv.expect(200, "POST", "%s/%s/stop" % (base, rid), {})
+        log = srv.expect(200, "GET", "%s/%s/actions" % (base, rid)).body["actions"]
+        self.assertEqual([a["op"] for a in log], ["apps.launch", "window.move", "window.close"])
+        self.assertEqual(log[0]["params"]["app"], "debian-xterm")
+        self.assertEqual(log[0]["params"]["args"], ["-title", "logged"])
+        self.assertEqual(log[1]["params"], {"window": app["window"], "x": 50, "y": 60})
+        self.assertEqual(log[2]["params"]["force"], True)
+        for a in log:
+            self.assertEqual(a["status"], "ok", a)
+        srv.expect(204, "DELETE", "%s/%s" % (base, rid))
+
     # --- error paths
 
     def test_errors(self):
