@@ -4,7 +4,8 @@ pcmanfm and MuPDF in the jail.
 
 - A full session (deskboxd's default) has its panel and wallpaper in the
   first screenshot, where a bare one is black; its window manager answers
-  EWMH (_NET_SUPPORTED on the root window, read with xprop in the sandbox).
+  EWMH (_NET_SUPPORTED on the root window, read with xprop in the sandbox);
+  the screen never blanks (xset q: saver timeout 0, DPMS disabled).
 - GET /apps lists the terminal, editor and browser; apps/launch answers once
   the app's window is mapped (it is in windows.list at that moment).
 - open: a local HTML page (a solid red body) opens in Firefox and is red in
@@ -12,14 +13,18 @@ pcmanfm and MuPDF in the jail.
   on 127.0.0.1 opens in the browser through the sandbox's egress proxy (the
   browser's proxy comes from the sandbox's environment), and the egress log
   shows the request.
+- The session's packages are installed on the host (make) and listed in
+  rootfs/build.sh (the image rootfs).
 - Bad input: an unknown app is a 404 naming it, a bad target a 400, a
   missing file a 404, unknown fields a 400; the server keeps serving.
 """
 
 import http.server
 import os
+import re
 import shutil
 import socketserver
+import subprocess
 import tempfile
 import threading
 import time
@@ -161,6 +166,12 @@ class SessionTest(ServerTestCase):
             self.assertIn(atom, r["stdout"])
         self.assertIn("_NET_SUPPORTING_WM_CHECK(WINDOW): window id #", r["stdout"])
         self.assertIn("Xft.dpi:\\t120", r["stdout"])   # xprop escapes the tab
+        # Screen blanking off: no saver timeout, no DPMS (xset, x11-xserver-utils).
+        q = self.server.exec(sb["id"], cmd="xset q")
+        self.assertEqual(q["exit_code"], 0, q)
+        self.assertRegex(q["stdout"], r"timeout:\s+0\b")
+        # Xvfb -dpms: no DPMS extension at all (or, elsewhere, DPMS off).
+        self.assertRegex(q["stdout"], r"DPMS is Disabled|does not have the DPMS Extension")
         # The browser's profile and the default applications are the user's
         # files, written as the user even where the agent has a uid of its own.
         r = self.server.exec(sb["id"], cmd="stat -c '%u:%g %n' ~/.mozilla/firefox/profiles.ini "
@@ -291,6 +302,31 @@ class SessionTest(ServerTestCase):
         # The user's entries are listed beside the system's.
         ids = [a["id"] for a in self.server.expect(200, "GET", self.path(sb, "apps")).body["apps"]]
         self.assertIn("sleeper", ids)
+
+
+class SessionPackagesTest(unittest.TestCase):
+    """The full session's packages (the last line of scripts/deps.sh's
+    runtime set, which `make` installs on the host for the `host` rootfs)
+    are installed here and are all in rootfs/build.sh's list for the
+    `image` rootfs, so the two cannot drift apart."""
+
+    def test_make_and_rootfs_install_the_session(self):
+        repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        with open(os.path.join(repo, "scripts", "deps.sh")) as f:
+            deps = f.read()
+        runtime = re.search(r'^runtime="([^"]*)"', deps, re.M).group(1).strip().splitlines()
+        session = runtime[-1].split()
+        for pkg in ("tint2", "hsetroot", "firefox-esr", "mousepad", "pcmanfm", "mupdf"):
+            self.assertIn(pkg, session)
+        with open(os.path.join(repo, "rootfs", "build.sh")) as f:
+            build = f.read()
+        listed = re.search(r"^pkgs=((?:.*\\\n)*.*)$", build, re.M).group(1)
+        rootfs = set(listed.replace("\\\n", "").replace(",", " ").split())
+        self.assertEqual([p for p in session if p not in rootfs], [], "missing from rootfs/build.sh")
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n"] + session,
+                           capture_output=True, text=True)
+        self.assertEqual(sorted(l.split()[0] for l in r.stdout.splitlines() if l.endswith(" installed")),
+                         sorted(session), r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
