@@ -118,6 +118,37 @@ static const char session_userjs[] =
 	"user_pref(\"browser.topsites.contile.enabled\", false);\n"
 	"user_pref(\"messaging-system.rsexperimentloader.enabled\", false);\n"
 	"user_pref(\"media.gmp-manager.url\", \"\");\n"
+	/* What still went out with the above (seen in the egress log of
+	 * test_session's http test): Glean's pings to incoming.telemetry
+	 * (a negative test port drops every ping unsent), remote settings
+	 * and their attachments CDN, and the push service's WebSocket. */
+	"user_pref(\"telemetry.fog.test.localhost_port\", -1);\n"
+	"user_pref(\"toolkit.telemetry.server\", \"data:,\");\n"
+	"user_pref(\"toolkit.telemetry.shutdownPingSender.enabled\", false);\n"
+	"user_pref(\"toolkit.telemetry.firstShutdownPing.enabled\", false);\n"
+	"user_pref(\"toolkit.telemetry.newProfilePing.enabled\", false);\n"
+	"user_pref(\"toolkit.telemetry.updatePing.enabled\", false);\n"
+	"user_pref(\"toolkit.telemetry.bhrPing.enabled\", false);\n"
+	"user_pref(\"datareporting.usage.uploadEnabled\", false);\n"
+	"user_pref(\"services.settings.server\", \"data:,\");\n"
+	"user_pref(\"dom.push.enabled\", false);\n"
+	"user_pref(\"dom.push.connection.enabled\", false);\n"
+	"user_pref(\"dom.push.serverURL\", \"\");\n"
+	"user_pref(\"browser.urlbar.quicksuggest.enabled\", false);\n"
+	"user_pref(\"browser.urlbar.suggest.quicksuggest.sponsored\", false);\n"
+	"user_pref(\"browser.urlbar.suggest.quicksuggest.nonsponsored\", false);\n"
+	"user_pref(\"security.remote_settings.crlite_filters.enabled\", false);\n"
+	"user_pref(\"security.remote_settings.intermediates.enabled\", false);\n"
+	"user_pref(\"browser.translations.enable\", false);\n"
+	"user_pref(\"browser.ml.enable\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.discoverystream.enabled\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.feeds.section.topstories\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.newtabWallpapers.enabled\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.newtabWallpapers.v2.enabled\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.feeds.weatherfeed\", false);\n"
+	"user_pref(\"browser.newtabpage.activity-stream.showWeather\", false);\n"
+	"user_pref(\"extensions.systemAddon.update.enabled\", false);\n"
+	"user_pref(\"browser.contentblocking.report.lockwise.enabled\", false);\n"
 	"user_pref(\"media.gmp-gmpopenh264.enabled\", false);\n"
 	"user_pref(\"network.prefetch-next\", false);\n"
 	"user_pref(\"network.dns.disablePrefetch\", true);\n"
@@ -435,6 +466,11 @@ pid_t session_start(struct agent *a, int full, int dpi)
 	if (!full)
 		return -1;
 	a->bus = session_bus();
+	/* Release builds of Firefox read services.settings.server (the
+	 * profile points it nowhere) only with this set: otherwise remote
+	 * settings sync from Mozilla's servers at every start. */
+	if (setenv("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1", 1) < 0)
+		agent_log("session: setenv: %s", strerror(errno));
 	/* The user's files, made as the user (the agent may be a uid of its own). */
 	if (home && *home && spawn_user_fs(1) == 0) {
 		session_browser_profile(home);

@@ -255,6 +255,12 @@ class SessionTest(ServerTestCase):
         r = self.open(sb, url + "?again")
         self.assertEqual(r["app"], "firefox-esr")
         self.assertFalse(any("Close Firefox" in x["title"] for x in self.windows(sb)))
+        # No update checks, telemetry or other background fetches: every
+        # connection the browser made through the proxy was to the page's
+        # host (anything else would be logged here, refused).
+        time.sleep(3)
+        log = self.server.expect(200, "GET", self.path(sb, "network/log")).body["records"]
+        self.assertEqual(sorted({x["host"] for x in log}), [HOST], sorted({(x["host"], x.get("path", x.get("url"))) for x in log}))
 
     def test_bad_input(self):
         sb = self.sandbox()
