@@ -206,3 +206,81 @@ int httpparts_pty_resize(const char *msg, size_t len, unsigned short *cols, unsi
 	json_decref(j);
 	return ok;
 }
+
+static int httpparts_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "the query field NAME" when p is in the query, else "the URL's path". */
+static void httpparts_where(const char *t, const char *p, char *out, size_t cap)
+{
+	const char *q = memchr(t, '?', (size_t)(p - t)), *f, *eq;
+
+	if (!q) {
+		snprintf(out, cap, "the URL's path");
+		return;
+	}
+	f = q + 1;
+	for (const char *c = f; c < p; c++)
+		if (*c == '&')
+			f = c + 1;
+	eq = memchr(f, '=', (size_t)(p - f));
+	if (!eq || eq == f) {
+		snprintf(out, cap, "a query field's name");
+		return;
+	}
+	/* Quoted only when plain: the message goes into a JSON string. */
+	for (const char *c = f; c < eq; c++) {
+		if (*c < 0x21 || *c > 0x7e || *c == '"' || *c == '\\') {
+			snprintf(out, cap, "a query field");
+			return;
+		}
+	}
+	/* The name as sent (it has no escape before p: an earlier bad one
+	 * would have been reported), cut to keep the message short. */
+	snprintf(out, cap, "the query field %.*s", (int)((eq - f) > 64 ? 64 : eq - f), f);
+}
+
+int httpparts_target(const char *buf, size_t len, char *err, size_t cap)
+{
+	const char *eol = memchr(buf, '\n', len);
+	const char *t, *end;
+	char where[100];
+
+	if (!eol)
+		return 0;
+	/* METHOD SP target SP version: the target runs from the first space
+	 * to the next one (or the end of the line). */
+	t = memchr(buf, ' ', (size_t)(eol - buf));
+	if (!t)
+		return 1;
+	t++;
+	end = memchr(t, ' ', (size_t)(eol - t));
+	if (!end)
+		end = eol;
+	for (const char *p = t; p < end; p++) {
+		int hi, lo;
+
+		if (*p != '%')
+			continue;
+		hi = p + 1 < end ? httpparts_hex(p[1]) : -1;
+		lo = p + 2 < end ? httpparts_hex(p[2]) : -1;
+		if (hi >= 0 && lo >= 0 && (hi || lo)) {
+			p += 2;
+			continue;
+		}
+		httpparts_where(t, p, where, sizeof(where));
+		snprintf(err, cap, "%s has %s (at byte %zu of the URL)", where,
+			 hi < 0 || lo < 0 ? "a % not followed by two hex digits" : "%00, a NUL byte",
+			 (size_t)(p - t));
+		return -1;
+	}
+	return 1;
+}

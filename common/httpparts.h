@@ -57,4 +57,14 @@ enum operr httpparts_body(enum httpparts_body kind, const char *body, size_t len
  */
 int httpparts_pty_resize(const char *msg, size_t len, unsigned short *cols, unsigned short *rows);
 
+/*
+ * The request line at the start of a new connection's bytes (len of them):
+ * 0 while its end ('\n') has not come; -1 with err when its target holds
+ * a %-escape that is not two hex digits, or one that decodes to NUL (%00);
+ * 1 otherwise (anything else about the line is left to lws). libwebsockets
+ * 4.1 closes the connection on such a target without a status (%00) or
+ * answers with its own HTML 403, before any callback of ours runs.
+ */
+int httpparts_target(const char *buf, size_t len, char *err, size_t cap);
+
 #endif

@@ -37,6 +37,7 @@
 #include "adapt_bash.h"
 #include "egress.h"
 #include "ev.h"
+#include "front.h"
 #include "http.h"
 #include "log.h"
 #include "op.h"
@@ -450,22 +451,23 @@ int main(int argc, char **argv)
 	lws_set_log_level(LLL_ERR, NULL);
 	setup_mounts(web);
 	memset(&info, 0, sizeof(info));
-	info.port = srv.cfg.listen_port;
-	info.iface = srv.cfg.listen_host;
+	/* front.c listens and hands connections to lws (why: see there). */
+	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.mounts = mounts;
 	info.user = &srv;
 	info.timeout_secs = 30;
 	info.keepalive_timeout = 60;
 	info.max_http_header_data = 8192;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * !strchr(srv.cfg.listen_host, ':');
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx)
-		fatal("cannot listen on %s:%d", srv.cfg.listen_host, srv.cfg.listen_port);
+		fatal("cannot set up libwebsockets");
 	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
 	if (!srv.vh || ev_init(&srv) < 0 ||
 	    ev_add(&srv, srv.signal_fd, EPOLLIN, on_signal, NULL) < 0)
 		fatal("cannot set up the event loop");
+	if (front_start(&srv, err, sizeof(err)) < 0)
+		fatal("%s", err);
 	if (srv.cfg.egress_hosts[0]) {
 		char why[600];
 
@@ -500,6 +502,7 @@ int main(int argc, char **argv)
 	adapt_bash_destroy_all(&srv);
 	egress_stop(&srv);
 	cgroup_host_cleanup(&srv.cg);
+	front_stop(&srv);
 	lws_context_destroy(srv.ctx);
 	ev_shutdown(&srv);
 	seccomp_prog_free(srv.seccomp);

@@ -26,6 +26,7 @@ struct egress;
 struct mcp;
 struct op_call;
 struct pool;
+struct front;
 
 /* drain.c: taking the server out of service. */
 struct drain_state {
@@ -66,6 +67,7 @@ struct srv {
 	struct keymap keymap;     /* keymap.c: Xvfb's keymap, precompiled */
 	int null_fd;              /* /dev/null, for stdin nobody writes */
 	struct ev *ev;            /* fd watcher (ev.c) */
+	struct front *front;      /* the listening socket (front.c) */
 	struct bus *bus;          /* event subscriptions (bus.c) */
 	struct egress *egress;    /* egress.c: the helper; NULL if it could not start */
 	struct mcp *mcp;          /* mcp.c: MCP sessions; NULL until the first */

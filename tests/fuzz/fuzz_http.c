@@ -3,6 +3,9 @@
  * parses itself (common/httpparts.c, as server/rest.c uses it; lws splits
  * the request line and headers, and fuzz_path covers routes and paths).
  *
+ * The whole input is also a connection's first bytes, whose request line
+ * front.c checks (httpparts_target): a refusal's message is UTF-8.
+ *
  * Input: one byte choosing the body kind, then NUL-separated Authorization,
  * Host, If-None-Match and query string (split at '&' and %-decoded as lws
  * does, so a %00 reaches the parser), and the rest is the body. Typed query
@@ -105,6 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(copy && props);
 	if (size < 1)
 		goto out;
+	/* The whole input as a new connection's first bytes (front.c). */
+	err[0] = '\0';
+	if (httpparts_target((const char *)data, size, err, sizeof(err)) < 0)
+		CHECK(err[0] && valid_utf8((const unsigned char *)err, strlen(err)));
+	else
+		CHECK(!err[0]);
 	kind = (enum httpparts_body)(data[0] % 3);
 	s = part(&p, end, &n);
 	if (httpparts_bearer(s, n, &tok, &len) == 0)

@@ -184,6 +184,50 @@ static void test_bodies(void **state)
 	body(HTTPPARTS_TEXT, "", OPERR_OK, "{}");
 }
 
+static int target(const char *line)
+{
+	char err[200] = "";
+
+	return httpparts_target(line, strlen(line), err, sizeof(err));
+}
+
+static void test_request_target(void **state)
+{
+	const char *nul = "GET /v1/sandboxes?x=%00 HTTP/1.1\r\n";
+	char err[200] = "";
+
+	(void)state;
+	/* Not a whole line yet. */
+	assert_int_equal(target("GET /v1/sandboxes?a=%00"), 0);
+	assert_int_equal(target(""), 0);
+	/* Fine. */
+	assert_int_equal(target("GET /v1/sandboxes HTTP/1.1\r\n"), 1);
+	assert_int_equal(target("GET /v1/s?path=%2Ftmp%20a HTTP/1.1\r\nHost: x\r\n"), 1);
+	assert_int_equal(target("GET /%ff%0a HTTP/1.1\n"), 1);
+	assert_int_equal(target("garbage\n"), 1);          /* lws judges the rest */
+	assert_int_equal(target("GET /a%zz\n"), -1);       /* no version: target to the end */
+	/* Refused, with where. */
+	assert_int_equal(httpparts_target(nul, strlen(nul), err, sizeof(err)), -1);
+	assert_string_equal(err, "the query field x has %00, a NUL byte (at byte 16 of the URL)");
+	assert_int_equal(httpparts_target("GET /a%zz/b\n", 12, err, sizeof(err)), -1);
+	assert_string_equal(err, "the URL's path has a % not followed by two hex digits "
+			    "(at byte 2 of the URL)");
+	assert_int_equal(httpparts_target("GET /a?b=1&c%00=2\n", 18, err, sizeof(err)), -1);
+	assert_string_equal(err, "a query field's name has %00, a NUL byte (at byte 8 of the URL)");
+	assert_int_equal(httpparts_target("GET /a?b=1&path=%0 HTTP/1.1\n", 28, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "the query field path has a % not followed by two hex digits "
+			    "(at byte 12 of the URL)");
+	assert_int_equal(target("GET /a%0 HTTP/1.1\r\n"), -1);
+	assert_int_equal(target("GET /a% HTTP/1.1\r\n"), -1);
+	assert_int_equal(target("GET /a%g1 HTTP/1.1\r\n"), -1);
+	assert_int_equal(target("GET /%00 HTTP/1.1\r\n"), -1);
+	assert_int_equal(httpparts_target("GET /a?\xff\"=%00\n", 14, err, sizeof(err)), -1);
+	assert_string_equal(err, "a query field has %00, a NUL byte (at byte 6 of the URL)");
+	/* Only the first line counts: a %00 in a header is lws's to judge. */
+	assert_int_equal(target("GET / HTTP/1.1\r\nX: %00\r\n"), 1);
+}
+
 static void test_pty_resize(void **state)
 {
 	unsigned short c = 0, r = 0;
@@ -212,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_pty_resize),
+		cmocka_unit_test(test_request_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
