@@ -56,8 +56,9 @@ def step_rows(agent, tmp):
         fmt = {"format": "jpeg", "quality": 75}
 
         def with_settle():
-            r, _ = agent.result("actions", dict(fmt, actions=[click], settle_ms=150))
-            assert r["settled"]["settled"] and r["settled"]["image"]["data"]
+            # The image comes beside the reply, as a memfd the reply names.
+            r, blobs = agent.result("actions", dict(fmt, actions=[click], settle_ms=150))
+            assert r["settled"]["settled"] and blobs[r["settled"]["image"]["fd"]]
 
         def with_sleep():
             agent.actions(dict(fmt, actions=[click]))
