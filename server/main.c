@@ -482,6 +482,13 @@ int main(int argc, char **argv)
 	cpufair_start(&srv);
 	log_event(NULL, "deskboxd listening on http://%s:%d/ (state %s, web %s)",
 		  srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.state_dir, web);
+	/* Said once at start, not only at each create that then fails. */
+	if (srv.desktop_fd >= 0 && srv.cfg.desktop_session == SESSION_FULL &&
+	    sbx_session_missing("", err, sizeof(err)))
+		log_event(NULL, "notice: the default desktop session is full but this host lacks %s: "
+			  "creates on the host root filesystem fail until they are installed "
+			  "(scripts/deps.sh) or ask for {\"desktop\":{\"session\":\"bare\"}} "
+			  "(or start with --desktop-session bare)", err);
 	if (generated || isatty(2))
 		log_event(NULL, "API token: %s", srv.token);
 	else

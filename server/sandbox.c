@@ -726,6 +726,34 @@ static void cancel_create(void *job)
 	sbx_remove(sb, NULL);
 }
 
+/* The programs the full desktop session runs (desktop/session.c), each
+ * with the Debian package that has it (rootfs/session-packages). */
+static const struct {
+	const char *path, *pkg;
+} sbx_session_progs[] = {
+	{ "usr/bin/tint2", "tint2" },
+	{ "usr/bin/hsetroot", "hsetroot" },
+	{ "usr/bin/dbus-daemon", "dbus-daemon" },
+};
+
+int sbx_session_missing(const char *root, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(sbx_session_progs) / sizeof(sbx_session_progs[0]); i++) {
+		/* lstat: an image's absolute symlink means its own root, not ours. */
+		if (snprintf(path, sizeof(path), "%s/%s", root, sbx_session_progs[i].path) < (int)sizeof(path) &&
+		    lstat(path, &st) == 0)
+			continue;
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", sbx_session_progs[i].pkg);
+	}
+	return n > 0;
+}
+
 void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 {
 	char err[512], image[PATH_MAX];
@@ -750,6 +778,16 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 				spec->rootfs, srv->images_dir);
 			goto fail_spec;
 		}
+	}
+	/* A full session without its panel, wallpaper or bus would start and
+	 * look broken; say what is missing instead (docs/api.md). */
+	if (spec->desktop > 0 && spec->session == SESSION_FULL &&
+	    sbx_session_missing(image[0] ? image : "", err, sizeof(err))) {
+		op_fail(req, OPERR_DESKTOP_FAILED, "the full desktop session needs the Debian packages "
+			"%s, missing from the root filesystem '%s': install them (scripts/deps.sh, "
+			"rootfs/build.sh) or create with {\"desktop\":{\"session\":\"bare\"}}",
+			err, spec->rootfs);
+		goto fail_spec;
 	}
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		op_fail(req, OPERR_INTERNAL, "no randomness for an id");

@@ -125,6 +125,9 @@ void sbx_desktop_failed(struct sandbox *sb, const char *why);
 /* Start a sandbox for spec (ownership of spec's strings moves in) and answer
  * c once it runs (or failed). Answers errors itself. */
 void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *c);
+/* 1 with the packages named (", "-separated) in buf when the full desktop
+ * session's programs are missing under root ("" for the host's), else 0. */
+int sbx_session_missing(const char *root, char *buf, size_t len);
 
 struct sandbox *sbx_find(struct srv *srv, const char *id);
 

@@ -168,6 +168,21 @@ class TestImageRootfs(ServerTestCase):
         other = self.sandbox(rootfs="mini", desktop=False)
         self.assertNotEqual(self.run_cmd(other, "cat /tmp/x")["exit_code"], 0)
 
+    def test_full_session_on_an_image_without_its_packages(self):
+        """A full desktop on a root without the session's panel, wallpaper
+        and bus is refused naming the packages, never a desktop that
+        silently lacks them; the server keeps serving."""
+        r = self.server.request("POST", API, {"rootfs": "mini", "desktop": {"session": "full"}})
+        self.assertError(r, 500, "desktop_failed")
+        msg = r.body["error"]["message"]
+        for pkg in ("tint2", "hsetroot", "dbus-daemon"):
+            self.assertIn(pkg, msg)
+        self.assertIn("'mini'", msg)
+        self.assertIn('"session":"bare"', msg)
+        self.assertEqual(self.server.expect(200, "GET", API).body["sandboxes"], [])
+        sb = self.sandbox(rootfs="mini", desktop=False)
+        self.assertEqual(self.sh(sb, "cat /etc/marker"), "mini-image\n")
+
     def test_unknown_or_unsafe_image_names(self):
         for name, code in (("nope", "bad_request"), ("../mini", "bad_request"),
                            (".hidden", "bad_request"), ("a/b", "bad_request"),
