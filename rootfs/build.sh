@@ -17,7 +17,7 @@ pkgs=xvfb,xauth,xterm,openbox,fonts-dejavu-core,fonts-noto-cjk,fonts-noto-color-
 libx11-6,libxext6,libxtst6,libxdamage1,libxfixes3,libxrandr2,libxcomposite1,libxdo3,\
 libvncserver1,libturbojpeg0,libspng0,libjansson4,procps,python3,ca-certificates,locales,\
 libavcodec59,libavformat59,libswscale6,\
-tint2,hsetroot,firefox-esr,mousepad,pcmanfm,mupdf,xdg-utils
+$(grep -v '^#' "$(dirname "$0")/session-packages" | tr -s ' \n' ',' | sed 's/,$//')
 
 if [ -e "$out/etc/debian_version" ]; then
 	echo "rootfs: $out already exists (remove it to rebuild)"

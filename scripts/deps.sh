@@ -10,12 +10,12 @@ libxdamage-dev libxfixes-dev libxrandr-dev libxkbfile-dev libxi-dev libxcomposit
 libturbojpeg0-dev libspng-dev libc-ares-dev
 libavcodec-dev libavformat-dev libswscale-dev"
 # What a default desktop needs in the default 'host' root filesystem; the
-# last line is the full session's (docs/api.md "Desktop sessions"):
-# panel, wallpaper, browser, editor, file manager, PDF viewer, xdg-open.
+# last line is the full session's (rootfs/session-packages, shared with
+# rootfs/build.sh and the container image so they cannot drift apart).
 runtime="xvfb xauth xterm openbox xfonts-base fonts-dejavu-core fonts-noto-cjk
 fonts-noto-color-emoji procps iproute2 curl
 libavcodec59 libavformat59 libswscale6
-tint2 hsetroot firefox-esr mousepad pcmanfm mupdf xdg-utils"
+$(grep -v '^#' "$(dirname "$0")/../rootfs/session-packages")"
 test="libcmocka-dev python3 python3-websockets util-linux procps iproute2 x11-utils chromium tigervnc-viewer
 gvncviewer python3-venv python3-pip python3-setuptools ffmpeg xdotool x11-xserver-utils"
 bench="scrot xdotool x11vnc x11-utils"

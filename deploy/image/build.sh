@@ -1,6 +1,7 @@
 #!/bin/sh
 # build.sh - build deskbox's OCI image from Debian packages only: a
-# debootstrapped bookworm root with what deskboxd and a desktop need, our
+# debootstrapped bookworm root with what deskboxd and a full desktop
+# session (panel, wallpaper, browser, editor, file manager) need, our
 # binaries and web UI under /opt/deskbox, packed by buildah (no registry is
 # pulled from; the base is `scratch`).
 #
@@ -20,22 +21,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 case $build in /*) ;; *) build=$repo/$build ;; esac
 
-# What deskboxd, the desktop agent and a default desktop (xterm, openbox,
-# fonts) load at run time. No -dev packages, no compiler. libav* is what
-# the agent loads when a recording starts.
+# What deskboxd, the desktop agent and a default desktop load at run time:
+# X, xterm, openbox, fonts, and the full session (deskboxd's default: panel,
+# wallpaper, session bus, Firefox ESR, mousepad, pcmanfm, MuPDF, xdg-open)
+# from rootfs/session-packages, the list the host and rootfs/build.sh
+# install too. No -dev packages, no compiler. libav* is what the agent
+# loads when a recording starts.
 pkgs="libwebsockets17 libjansson4 libseccomp2 libcap2 libvncserver1
 libturbojpeg0 libspng0 libx11-6 libxext6 libxtst6 libxdamage1 libxfixes3
 libxrandr2 libxcomposite1 xvfb xauth xterm openbox xfonts-base fonts-dejavu-core procps
-iproute2 ca-certificates tini libavcodec59 libavformat59 libswscale6"
+iproute2 ca-certificates tini libc-ares2 libavcodec59 libavformat59 libswscale6
+$(grep -v '^#' "$repo/rootfs/session-packages")"
 
-for f in deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp; do
+for f in deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp deskbox-egress; do
 	[ -x "$build/$f" ] || { echo "image: $build/$f missing: run make first" >&2; exit 1; }
 done
 command -v buildah >/dev/null || { echo "image: buildah missing (scripts/deps.sh image)" >&2; exit 1; }
 
 # The image is up to date when it was made from these very files: its
 # label holds their digest, so a rebuild costs nothing when nothing changed.
-stamp=$( (cd "$build" && sha256sum deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp;
+stamp=$( (cd "$build" && sha256sum deskboxd deskbox-init deskbox-desktop deskbox-xkbcomp deskbox-egress;
 	  cd "$repo" && find web -type f ! -path 'web/node_modules/*' | LC_ALL=C sort | xargs sha256sum;
 	  printf '%s' "$pkgs"; cat "$0") | sha256sum | cut -c1-32)
 if [ "$(buildah inspect --type image --format '{{index .ImageAnnotations "org.deskbox.stamp"}}' "$image" 2>/dev/null)" = "$stamp" ] &&
@@ -68,7 +73,7 @@ fi
 ctr=$(buildah from scratch)
 trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 buildah copy --quiet "$ctr" "$root" / >/dev/null
-buildah copy --quiet "$ctr" "$build/deskboxd" "$build/deskbox-init" "$build/deskbox-desktop" "$build/deskbox-xkbcomp" /opt/deskbox/bin/ >/dev/null
+buildah copy --quiet "$ctr" "$build/deskboxd" "$build/deskbox-init" "$build/deskbox-desktop" "$build/deskbox-xkbcomp" "$build/deskbox-egress" /opt/deskbox/bin/ >/dev/null
 buildah copy --quiet "$ctr" "$repo/web" /opt/deskbox/web >/dev/null
 buildah config \
 	--entrypoint '["/usr/bin/tini", "--", "/opt/deskbox/bin/deskboxd"]' \

@@ -1,6 +1,10 @@
 """test_deploy_image.py - deskbox's OCI image (deploy/image/build.sh) run
 with podman: a desktop sandbox is created inside the container, shot,
-exec'd in, and the container stops cleanly on SIGTERM.
+exec'd in, and the container stops cleanly on SIGTERM. A default create
+there is deskboxd's default full session: its first screenshot has the
+panel and wallpaper (test_session's pixel checks), /apps lists the browser,
+terminal and editor, and a local page opens in Firefox ESR (its window
+title and red body).
 
 The image is built (or found up to date: build.sh compares a digest of the
 binaries) from the unsanitized build/ tree, since the sanitizer runtimes are
@@ -23,7 +27,9 @@ import time
 import unittest
 import zlib
 
-from deskbox import REPO, Client, free_port, until
+from deskbox import REPO, Client, free_port, until, wait_until
+from test_desktop_api import pixel, png_decode
+import test_session as session_checks
 
 # One tag per tree: two checkouts testing at once on one machine must not
 # build, replace or remove each other's image.
@@ -147,6 +153,43 @@ class TestImage(unittest.TestCase):
         self.assertIn("drain: SIGTERM", logs)
         self.assertIn("%s destroyed" % sid, logs)
         self.assertIn("stopped", logs.strip().split("\n")[-1])
+
+    def test_default_create_is_the_full_session(self):
+        c = self.start()
+        sb = c.expect(201, "POST", "/v1/sandboxes", {}).body
+        self.assertEqual(sb["state"], "running", self.logs())
+        self.assertEqual(sb["desktop"]["session"], "full")
+        base = "/v1/sandboxes/%s/" % sb["id"]
+        w, h = sb["display"]["width"], sb["display"]["height"]
+        # The very first screenshot: panel along the bottom, wallpaper above.
+        img = png_decode(c.expect(200, "GET", base + "screenshot", raw=True).body)
+        close_to, panel = session_checks.close_to, session_checks.PANEL
+        self.assertTrue(close_to(pixel(img, w - 2, h - 2), panel), pixel(img, w - 2, h - 2))
+        self.assertTrue(close_to(pixel(img, w // 2, h - 3), panel), pixel(img, w // 2, h - 3))
+        top = pixel(img, 5, 5)
+        self.assertNotEqual(top, (0, 0, 0), "no wallpaper")
+        self.assertFalse(close_to(top, panel), top)
+
+        apps = {a["id"]: a for a in c.expect(200, "GET", base + "apps").body["apps"]}
+        self.assertIn("WebBrowser", apps["firefox-esr"]["categories"])
+        self.assertIn("TerminalEmulator", apps["debian-xterm"]["categories"])
+        self.assertIn("TextEditor", apps["org.xfce.mousepad"]["categories"])
+
+        # The browser on a local page: its window's title and the page's red.
+        c.put_file(sb["id"], "/home/user/red.html",
+                   b"<html><head><title>IMAGE-RED</title></head>"
+                   b"<body style='margin:0;background:#ff0000'></body></html>")
+        r = c.request("POST", base + "open", {"target": "/home/user/red.html", "timeout_ms": 120000},
+                      timeout=150)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.body["app"], "firefox-esr")
+
+        def red():
+            img = png_decode(c.expect(200, "GET", base + "screenshot", raw=True).body)
+            return pixel(img, w // 2, h // 2) == (255, 0, 0)
+        self.assertTrue(wait_until(red, 90, 0.5), "the red page never showed\n" + self.logs())
+        titles = lambda: [x["title"] for x in c.expect(200, "GET", base + "windows").body["windows"]]
+        self.assertTrue(wait_until(lambda: any("IMAGE-RED" in t for t in titles()), 60), titles())
 
     def test_without_sys_admin(self):
         """Without SYS_ADMIN no sandbox starts, the error says why, and the

@@ -13,8 +13,9 @@ pcmanfm and MuPDF in the jail.
   on 127.0.0.1 opens in the browser through the sandbox's egress proxy (the
   browser's proxy comes from the sandbox's environment), and the egress log
   shows the request.
-- The session's packages are installed on the host (make) and listed in
-  rootfs/build.sh (the image rootfs).
+- The session's packages (rootfs/session-packages) are installed on the
+  host (make) and read by scripts/deps.sh, rootfs/build.sh (the image
+  rootfs) and deploy/image/build.sh (the container image).
 - Bad input: an unknown app is a 404 naming it, a bad target a 400, a
   missing file a 404, unknown fields a 400; the server keeps serving.
 """
@@ -22,6 +23,7 @@ pcmanfm and MuPDF in the jail.
 import http.server
 import os
 import re
+import shlex
 import shutil
 import socketserver
 import subprocess
@@ -311,24 +313,41 @@ class SessionTest(ServerTestCase):
 
 
 class SessionPackagesTest(unittest.TestCase):
-    """The full session's packages (the last line of scripts/deps.sh's
-    runtime set, which `make` installs on the host for the `host` rootfs)
-    are installed here and are all in rootfs/build.sh's list for the
-    `image` rootfs, so the two cannot drift apart."""
+    """The full session's packages are one list, rootfs/session-packages,
+    that the three places installing a desktop read: scripts/deps.sh (the
+    last line of its runtime set, which `make` installs on the host for the
+    `host` rootfs), rootfs/build.sh (the `image` rootfs) and
+    deploy/image/build.sh (the container image); they are installed here,
+    so the three cannot drift apart."""
 
-    def test_make_and_rootfs_install_the_session(self):
+    def test_make_rootfs_and_image_install_the_session(self):
         repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-        with open(os.path.join(repo, "scripts", "deps.sh")) as f:
-            deps = f.read()
-        runtime = re.search(r'^runtime="([^"]*)"', deps, re.M).group(1).strip().splitlines()
-        session = runtime[-1].split()
-        for pkg in ("tint2", "hsetroot", "firefox-esr", "mousepad", "pcmanfm", "mupdf"):
+
+        def read(*path):
+            with open(os.path.join(repo, *path)) as f:
+                return f.read()
+        session = " ".join(l for l in read("rootfs", "session-packages").splitlines()
+                           if not l.startswith("#")).split()
+        for pkg in ("tint2", "hsetroot", "dbus-daemon", "firefox-esr", "mousepad", "pcmanfm",
+                    "mupdf", "xdg-utils"):
             self.assertIn(pkg, session)
-        with open(os.path.join(repo, "rootfs", "build.sh")) as f:
-            build = f.read()
-        listed = re.search(r"^pkgs=((?:.*\\\n)*.*)$", build, re.M).group(1)
-        rootfs = set(listed.replace("\\\n", "").replace(",", " ").split())
-        self.assertEqual([p for p in session if p not in rootfs], [], "missing from rootfs/build.sh")
+        # Each script's list, as the shell expands it.
+        env = dict(os.environ, LC_ALL="C")
+        for script, var in (("scripts/deps.sh", "runtime"), ("rootfs/build.sh", "pkgs"),
+                            ("deploy/image/build.sh", "pkgs")):
+            text = read(script)
+            m = re.search(r"^%s=(\"?)((?:.*\\\n)*(?:.*\n)*?.*)\1$" % var, text, re.M)
+            self.assertTrue(m, script)
+            self.assertIn("session-packages", m.group(0), script + " does not read the shared list")
+            # Run the assignment where the script lives, as the script would.
+            here = os.path.join(repo, os.path.dirname(script))
+            r = subprocess.run(["sh", "-c", 'repo=%s; set -- %s; %s\nprintf "%%s" "$%s"'
+                                % (shlex.quote(repo), shlex.quote(os.path.join(repo, script)),
+                                   m.group(0), var)],
+                               cwd=here, env=env, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed = set(r.stdout.replace(",", " ").split())
+            self.assertEqual([p for p in session if p not in listed], [], "missing from " + script)
         r = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n"] + session,
                            capture_output=True, text=True)
         self.assertEqual(sorted(l.split()[0] for l in r.stdout.splitlines() if l.endswith(" installed")),
