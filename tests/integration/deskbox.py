@@ -25,8 +25,9 @@ or, without unittest:
 
 Which binary: $DESKBOXD if set, else $DESKBOX_BUILD/deskboxd ($DESKBOX_BUILD
 defaults to build/, relative paths are taken from the repository root).
-Set DESKBOX_KEEP_LOGS=1 to keep every server's log (they are always kept when
-a check fails; the path is printed).
+Set DESKBOX_KEEP_LOGS=1 to keep every server's log. Otherwise a log goes with
+its server's temp dir, even when a check fails: the failure's message carries
+the log's tail instead (tests leave no temp dirs behind, failing or not).
 
 Safety nets: every started server is registered with atexit (SIGKILL, then
 the same leftover sweep as stop()); the daemon gets PR_SET_PDEATHSIG=SIGTERM
@@ -685,9 +686,10 @@ class Server:
                 return self
             rc = self.proc.poll()
             if rc is None:
-                self._emergency_stop()
+                tail = self.log_tail()
+                self._emergency_stop(report=False)
                 raise ServerError("deskboxd did not answer /healthz within %.0f s\n%s"
-                                  % (self.start_timeout, self.log_tail()))
+                                  % (self.start_timeout, tail))
             if "in use" not in self.log_tail(5).lower():
                 break
         raise ServerError("deskboxd exited with %s at start\n%s"
@@ -743,22 +745,27 @@ class Server:
         with _live_lock:
             if self in _live:
                 _live.remove(self)
-        # The log is kept for a problem that is reported; with check=False
-        # the caller expected this end (a start meant to fail), so its
-        # temp dir goes like any other.
-        keep = (bool(problems) and check) or os.environ.get("DESKBOX_KEEP_LOGS")
-        self._remove_tmp(keep_log=keep)
+        # A reported problem carries the log's tail, read before the temp
+        # dir goes.
+        tail = self.log_tail() if problems and check else ""
+        self._remove_tmp(keep_log=os.environ.get("DESKBOX_KEEP_LOGS"))
         if problems and check:
-            raise LeakError("%r:\n  %s\n--- log %s (tail) ---\n%s" % (
-                self, "\n  ".join(problems), self.log_path, self.log_tail()))
+            raise LeakError("%r:\n  %s\n--- log (tail) ---\n%s" % (
+                self, "\n  ".join(problems), tail))
 
-    def _emergency_stop(self):
+    def _emergency_stop(self, report=True):
+        # Still running here (at exit: a test failed or was cut short): its
+        # log's tail goes to stderr, and its temp dir goes like any other.
+        tail = self.log_tail() if report and self.running() else None
         self.kill()
         self._sweep()
         with _live_lock:
             if self in _live:
                 _live.remove(self)
-        self._remove_tmp(keep_log=True)
+        if tail is not None:
+            sys.stderr.write("deskbox: %r was still running at exit; its log's tail:\n%s\n"
+                             % (self, tail))
+        self._remove_tmp(keep_log=os.environ.get("DESKBOX_KEEP_LOGS"))
 
     def _remove_tmp(self, keep_log):
         keep_log = keep_log and os.path.exists(self.log_path)
