@@ -6,7 +6,7 @@
 # archive). DESKTOP_SRC is the rest of the agent.
 
 DESKTOP_PURE := desktop/keys.c desktop/scale.c desktop/shot.c \
-	desktop/resample.c desktop/jget.c desktop/actparse.c
+	desktop/resample.c desktop/jget.c desktop/actparse.c desktop/pngsolid.c
 PURE_SRC += $(DESKTOP_PURE)
 
 # vnc.c writes the extended clipboard's zlib messages itself.
@@ -31,6 +31,8 @@ $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-
 # when a recording starts (dlopen), so the agent does not link them.
 $(BUILD)/obj/desktop/record.o: CFLAGS += $(shell pkg-config --cflags-only-I libavcodec libavformat libavutil libswscale 2>/dev/null)
 
-# Unit tests of pure modules that use Xlib's keysym names, or libm.
+# Unit tests of pure modules that use Xlib's keysym names, libm or zlib.
 $(BUILD)/tests/test_desktop_keys: UNIT_LIBS += -lX11
 $(BUILD)/tests/test_desktop_actparse: UNIT_LIBS += -lX11
+# pngsolid.c's CRCs are zlib's; its test decodes with libspng.
+$(BUILD)/tests/test_desktop_pngsolid: UNIT_LIBS += -lspng -lz

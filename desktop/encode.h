@@ -2,7 +2,8 @@
  * encode.h - a screenshot request to image bytes: capture the region,
  * draw the cursor if asked, resize if asked (area averaging), encode as
  * JPEG (libjpeg-turbo, straight from BGRX, 4:2:0) or PNG (libspng, zlib
- * level 1, no filtering: fast, and screens compress well anyway).
+ * level 1, no filtering: fast, and screens compress well anyway; a
+ * one-colour image is written without zlib, desktop/pngsolid.c).
  *
  * The encoder keeps its buffers between calls; the bytes it returns stay
  * valid until the next call. Loop thread only.
