@@ -355,13 +355,15 @@ int cgroup_create(const struct cgroup_host *cg, const char *id, const struct lim
 	return (int)got;
 }
 
-int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid)
+int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done)
 {
 	char dir[PATH_MAX], val[32];
 	int r = 0;
 
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	for (int i = 0; i < cg->n; i++) {
+		if (v2_done && cg->h[i].v2)
+			continue;
 		sandbox_path(&cg->h[i], id, dir, sizeof(dir));
 		if (write_file(dir, "cgroup.procs", val)) {
 			log_event(id, "cgroup attach %s: %s", dir, strerror(errno));
@@ -369,6 +371,19 @@ int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid)
 		}
 	}
 	return r;
+}
+
+int cgroup_clone_fd(const struct cgroup_host *cg, const char *id)
+{
+	char dir[PATH_MAX];
+
+	for (int i = 0; i < cg->n; i++) {
+		if (!cg->h[i].v2)
+			continue;
+		sandbox_path(&cg->h[i], id, dir, sizeof(dir));
+		return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return -1;
 }
 
 void cgroup_kill(const struct cgroup_host *cg, const char *id)

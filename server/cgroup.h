@@ -63,8 +63,14 @@ int cgroup_cpu_runnable(const struct cgroup_host *cg, const char *id, int cap);
  * eighth of it (low) for one that is CPU-bound (cpufair.c). 0, or -1. */
 int cgroup_cpu_weight(const struct cgroup_host *cg, const char *id, int low);
 
-/* Move pid into the sandbox's cgroups. Returns 0, or -1. */
-int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid);
+/* Move pid into the sandbox's cgroups; with v2_done, all but the v2 one
+ * (clone3 put it there: cgroup_clone_fd). Returns 0, or -1. */
+int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done);
+
+/* An fd of the sandbox's directory in the cgroup v2 hierarchy, for
+ * clone3's CLONE_INTO_CGROUP (the caller closes it), or -1 when there is
+ * none. A cgroup v1 hierarchy still takes a cgroup_attach. */
+int cgroup_clone_fd(const struct cgroup_host *cg, const char *id);
 
 /* SIGKILL every process in the sandbox's cgroups. */
 void cgroup_kill(const struct cgroup_host *cg, const char *id);

@@ -616,7 +616,7 @@ static int write_map(pid_t pid, const char *file, const char *text)
 
 int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size_t errlen)
 {
-	int release[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
+	int release[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1, cgfd;
 	struct clone_args ca;
 	pid_t pid;
 
@@ -629,7 +629,28 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 		   CLONE_NEWUTS | CLONE_PIDFD | (s->nids == 1 ? CLONE_NEWUSER : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
-	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/* Born in its cgroup v2 cgroup, the child needs no move there: a
+	 * move (a cgroup.procs write) takes cgroup_threadgroup_rwsem for
+	 * writing, and the first after a quiet spell waits for an RCU grace
+	 * period (10-14 ms here) on deskboxd's loop; the clone takes it for
+	 * reading only. A kernel or delegation that refuses it gets the
+	 * move. cgroup v1 hierarchies (hybrid hosts) still take theirs. */
+	cgfd = cgroup_clone_fd(s->cg, s->id);
+	if (cgfd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgfd;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid < 0) {
+			log_event(s->id, "clone into the cgroup: %s; moving it instead",
+				  strerror(errno));
+			ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+			ca.cgroup = 0;
+			close(cgfd);
+			cgfd = -1;
+		}
+	}
+	if (cgfd < 0)
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
 		snprintf(err, errlen, "clone: %s", strerror(errno));
 		goto fail;
@@ -637,8 +658,12 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 	if (pid == 0) {
 		close(release[1]);
 		close(errp[0]);
+		if (cgfd >= 0)
+			close(cgfd);
 		child_main(s, release[0], errp[1]);
 	}
+	if (cgfd >= 0)
+		close(cgfd);
 	close(release[0]);
 	close(errp[1]);
 	release[0] = errp[1] = -1;
@@ -667,7 +692,7 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 		snprintf(err, errlen, "release: %s", strerror(errno));
 		goto kill;
 	}
-	if (cgroup_attach(s->cg, s->id, pid) < 0) {
+	if (cgroup_attach(s->cg, s->id, pid, cgfd >= 0) < 0) {
 		snprintf(err, errlen, "cannot attach to the sandbox's cgroups");
 		goto kill;
 	}
