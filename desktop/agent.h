@@ -21,6 +21,8 @@
 #include "vnc.h"
 #include "xserver.h"
 
+/* apps.launch and open calls held while the window manager starts. */
+#define AGENT_MAX_HELD 16
 #define AGENT_MAX_APPS 16
 #define AGENT_APP_TAIL 1024          /* bytes of an app's stderr kept */
 
@@ -73,6 +75,13 @@ struct agent {
 	int napps;
 	pid_t wm;                   /* the window manager's group, or -1 */
 	int wm_due;                 /* a window manager is still to start */
+	int wm_wanted;              /* ...and a launch asks for it now */
+	int64_t wm_started_at;      /* when it was started (ms), or 0 */
+	struct agent_held {         /* launches held until it manages */
+		json_t *id, *params;
+		int open;           /* open, not apps.launch */
+	} held[AGENT_MAX_HELD];
+	int nheld;
 	int shots;                  /* screenshots answered (starts the wm) */
 	pid_t panel;                /* the full session's panel, or -1 */
 	pid_t bus;                  /* the full session's D-Bus daemon, or -1 */

@@ -293,6 +293,7 @@ static void start_wm(struct agent *a, const struct opts *o)
 	/* The child keeps fd open at the same number: /proc/self/fd/N is it. */
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	a->wm = spawn_exec("/usr/bin/openbox", argv, fd, -1, SIGTERM);
+	a->wm_started_at = input_now_ms();
 	if (a->wm < 0)
 		agent_log("window manager: %s", strerror(errno));
 	close(fd);
@@ -576,12 +577,13 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		shotprep_run(a);
 		winops_run(a->wops);
 		launch_run(a->launch);
-		if (!wm_started && (a->shots || input_now_ms() >= wm_at)) {
+		if (!wm_started && (a->shots || a->wm_wanted || input_now_ms() >= wm_at)) {
 			start_wm(a, o);
 			wm_started = 1;
 			a->wm_due = 0;
 			apps_by = input_now_ms() + WM_WAIT_MS;
 		}
+		methods_run_held(a, a->wm_started_at && input_now_ms() - a->wm_started_at >= WM_WAIT_MS);
 		if (!apps_started && wm_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
@@ -609,7 +611,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 		timeout = earlier(timeout, shotprep_timeout_ms(a));
 		timeout = earlier(timeout, winops_timeout_ms(a->wops));
 		timeout = earlier(timeout, launch_timeout_ms(a->launch));
-		if (!apps_started)
+		if (!apps_started || a->nheld)
 			timeout = earlier(timeout, 5);
 		/* VNC's round trips may have queued X events the socket no
 		 * longer shows. */

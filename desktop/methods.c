@@ -454,25 +454,70 @@ static void m_apps_list(struct agent *a, json_t *id, json_t *params, struct repl
 		return reply_error(r, "internal", "%s", err);
 }
 
+/*
+ * Whether a window manager is due or starting. An app that maps its window
+ * then can be lost: openbox takes the map request while it starts up and
+ * drops it, and the window stays unmapped and unmanaged (1 launch in 3 right
+ * after a bare create did). So launches wait until it manages (its
+ * _NET_CLIENT_LIST is set), as the create's own apps do.
+ */
+static int wm_settling(struct agent *a)
+{
+	return a->wm_due || (a->wm >= 0 && !windows_wm_lists(a->disp));
+}
+
+static int launch_now(struct agent *a, json_t *id, json_t *params, int open,
+		      const char **code, char *err, size_t errlen)
+{
+	return open ? launch_open(a->launch, id, params, code, err, errlen)
+		    : launch_start(a->launch, id, params, code, err, errlen);
+}
+
 /* apps.launch and open answer once the app's first window maps. */
-static void m_apps_launch(struct agent *a, json_t *id, json_t *params, struct reply *r)
+static void launch_or_hold(struct agent *a, json_t *id, json_t *params, struct reply *r, int open)
 {
 	const char *code;
 	char err[300];
 
-	if (launch_start(a->launch, id, params, &code, err, sizeof err) < 0)
+	if (wm_settling(a)) {
+		if (a->nheld == AGENT_MAX_HELD)
+			return reply_error(r, "busy", "more than %d launches wait for the window manager",
+					   AGENT_MAX_HELD);
+		a->held[a->nheld++] = (struct agent_held){json_incref(id), json_incref(params), open};
+		a->wm_wanted = 1;
+		r->deferred = 1;
+		return;
+	}
+	if (launch_now(a, id, params, open, &code, err, sizeof err) < 0)
 		return reply_error(r, code, "%s", err);
 	r->deferred = 1;
 }
 
+static void m_apps_launch(struct agent *a, json_t *id, json_t *params, struct reply *r)
+{
+	launch_or_hold(a, id, params, r, 0);
+}
+
 static void m_open(struct agent *a, json_t *id, json_t *params, struct reply *r)
 {
-	const char *code;
-	char err[300];
+	launch_or_hold(a, id, params, r, 1);
+}
 
-	if (launch_open(a->launch, id, params, &code, err, sizeof err) < 0)
-		return reply_error(r, code, "%s", err);
-	r->deferred = 1;
+void methods_run_held(struct agent *a, int anyway)
+{
+	if (!a->nheld || (!anyway && wm_settling(a)))
+		return;
+	for (int i = 0; i < a->nheld; i++) {
+		struct agent_held *h = &a->held[i];
+		const char *code;
+		char err[300];
+
+		if (launch_now(a, h->id, h->params, h->open, &code, err, sizeof err) < 0)
+			chan_reply_error(&a->chan, h->id, code, err, -1);
+		json_decref(h->id);
+		json_decref(h->params);
+	}
+	a->nheld = 0;
 }
 
 static const struct {

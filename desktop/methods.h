@@ -27,4 +27,10 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
  * differs from the one last announced. */
 void methods_announce_size(struct agent *a);
 
+/*
+ * Start the apps.launch and open calls held while the window manager
+ * started, once it manages (or anyway: it is taking too long).
+ */
+void methods_run_held(struct agent *a, int anyway);
+
 #endif

@@ -375,6 +375,25 @@ class TestLaunchThenOperate(WindowsCase):
                 self.assertIs(self.op(sb, wid, "close", {"force": True})["closed"], True)
                 self.assertTrue(wait_until(lambda: not self.windows(sb), 10, 0.05), self.windows(sb))
 
+    def test_launch_while_the_window_manager_starts(self):
+        # A bare desktop starts openbox after its first screenshot or 50 ms
+        # after it is ready. An app that mapped its window while openbox was
+        # starting stayed unmapped and unmanaged (openbox dropped its map
+        # request) and the launch timed out, 1 in 3 here; launches now wait
+        # for the window manager. Launches at 0-70 ms after the create.
+        for delay in range(0, 80, 10):
+            with self.subTest(delay_ms=delay):
+                sb = self.sandbox(wm=True)
+                time.sleep(delay / 1000)
+                r = self.server.request("POST", self.path(sb, "apps/launch"),
+                                        {"app": "debian-xterm", "args": ["-title", "starting"],
+                                         "timeout_ms": 30000}, timeout=60)
+                self.assertEqual(r.status, 200, r.body)
+                w = [w for w in self.windows(sb) if w["id"] == r.body["window"]]
+                self.assertEqual(len(w), 1, self.windows(sb))
+                self.assertIsNotNone(w[0]["frame"], w)
+                self.server.delete(sb["id"])
+
 
 class TestWithoutWM(WindowsCase):
     """No window manager: the agent moves, sizes, minimizes and maximizes
