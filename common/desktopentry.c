@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -290,17 +292,6 @@ static int vec_push(struct vec *v, char *s)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *desktopentry_file_path(const char *uri)
 {
 	const char *p;
@@ -318,8 +309,8 @@ char *desktopentry_file_path(const char *uri)
 	if (!out)
 		return NULL;
 	for (; *p; p++) {
-		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			int c = hexval(p[1]) * 16 + hexval(p[2]);
+		if (*p == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+			int c = hex_digit(p[1]) * 16 + hex_digit(p[2]);
 
 			if (c == 0) {
 				free(out);

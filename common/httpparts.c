@@ -207,17 +207,6 @@ int httpparts_pty_resize(const char *msg, size_t len, unsigned short *cols, unsi
 	return ok;
 }
 
-static int httpparts_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "the query field NAME" when p is in the query, else "the URL's path". */
 static void httpparts_where(const char *t, const char *p, char *out, size_t cap)
 {
@@ -270,8 +259,8 @@ int httpparts_target(const char *buf, size_t len, char *err, size_t cap)
 
 		if (*p != '%')
 			continue;
-		hi = p + 1 < end ? httpparts_hex(p[1]) : -1;
-		lo = p + 2 < end ? httpparts_hex(p[2]) : -1;
+		hi = p + 1 < end ? hex_digit(p[1]) : -1;
+		lo = p + 2 < end ? hex_digit(p[2]) : -1;
 		if (hi >= 0 && lo >= 0 && (hi || lo)) {
 			p += 2;
 			continue;

@@ -17,6 +17,17 @@ void id_format(const uint8_t *bytes, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int id_valid(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdef");

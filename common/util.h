@@ -15,6 +15,9 @@
 /* Hex-encode n bytes into out (2n+1 bytes with the NUL). */
 void id_format(const uint8_t *bytes, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(int c);
+
 /* 1 if s is exactly ID_LEN lowercase hex digits. */
 int id_valid(const char *s);
 
