@@ -756,6 +756,11 @@ static void launch_answer(struct launch *l, struct pending *p, struct windows_in
 	}
 }
 
+int launch_wm_settling(struct agent *a)
+{
+	return a->wm_due || (a->wm >= 0 && !windows_wm_lists(a->disp));
+}
+
 void launch_run(struct launch *l)
 {
 	struct windows_info *w = NULL;
@@ -771,7 +776,7 @@ void launch_run(struct launch *l)
 	 * yet: no window is answered, since the WM is about to adopt it
 	 * (reparent, move, focus) and the window.* call that follows a launch
 	 * would find it gone from the root. Checked again at the next poll. */
-	if ((l->a->wm_due || l->a->wm >= 0) && !windows_wm_lists(l->a->disp)) {
+	if (launch_wm_settling(l->a)) {
 		n = 0;
 	} else if (windows_list(l->a->disp, &w, &n, err, sizeof err) < 0) {
 		w = NULL;

@@ -43,6 +43,16 @@ int launch_open(struct launch *l, json_t *id, const json_t *params,
 void launch_run(struct launch *l);
 /* ms until launch_run has something to check (-1: nothing pending). */
 int launch_timeout_ms(struct launch *l);
+
+/*
+ * Whether a window manager is due or still starting: 1 until it manages
+ * (its _NET_CLIENT_LIST is set). An app that maps its window before then
+ * can be lost: openbox takes the map request while it starts up and drops
+ * it, and the window stays unmapped and unmanaged. So apps (the create's
+ * own, apps.launch, open) start after it, and no window is answered
+ * before it.
+ */
+int launch_wm_settling(struct agent *a);
 /* A reaped child: 1 when it was a launched app (its status is kept). */
 int launch_reaped(struct launch *l, pid_t pid, int status);
 

@@ -229,19 +229,6 @@ static int display_lost(Display *dpy)
 #define WM_DEFER_MS 50
 
 /*
- * The window manager owns the WM_S0 selection once it manages the screen
- * (ICCCM 2.8). Apps start after that, so their first windows are already
- * managed (framed, focused) when a client first sees them, rather than
- * moved and refocused under it a moment later.
- */
-static int wm_ready(struct agent *a)
-{
-	Atom sel = XInternAtom(a->disp->dpy, "WM_S0", False);
-
-	return a->wm < 0 || XGetSelectionOwner(a->disp->dpy, sel) != None;
-}
-
-/*
  * The window manager: openbox, click to focus. Without one, X gives focus
  * to whatever window is under the pointer, so a mouse_move after a click
  * sends the next typing elsewhere. Not waited for: openbox adopts the
@@ -584,7 +571,7 @@ static int serve(struct agent *a, int sfd, const struct opts *o)
 			apps_by = input_now_ms() + WM_WAIT_MS;
 		}
 		methods_run_held(a, a->wm_started_at && input_now_ms() - a->wm_started_at >= WM_WAIT_MS);
-		if (!apps_started && wm_started && (wm_ready(a) || input_now_ms() >= apps_by)) {
+		if (!apps_started && wm_started && (!launch_wm_settling(a) || input_now_ms() >= apps_by)) {
 			start_apps(a, o);
 			announce_apps(a);
 			apps_started = 1;

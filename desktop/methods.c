@@ -454,18 +454,6 @@ static void m_apps_list(struct agent *a, json_t *id, json_t *params, struct repl
 		return reply_error(r, "internal", "%s", err);
 }
 
-/*
- * Whether a window manager is due or starting. An app that maps its window
- * then can be lost: openbox takes the map request while it starts up and
- * drops it, and the window stays unmapped and unmanaged (1 launch in 3 right
- * after a bare create did). So launches wait until it manages (its
- * _NET_CLIENT_LIST is set), as the create's own apps do.
- */
-static int wm_settling(struct agent *a)
-{
-	return a->wm_due || (a->wm >= 0 && !windows_wm_lists(a->disp));
-}
-
 static int launch_now(struct agent *a, json_t *id, json_t *params, int open,
 		      const char **code, char *err, size_t errlen)
 {
@@ -479,7 +467,7 @@ static void launch_or_hold(struct agent *a, json_t *id, json_t *params, struct r
 	const char *code;
 	char err[300];
 
-	if (wm_settling(a)) {
+	if (launch_wm_settling(a)) {
 		if (a->nheld == AGENT_MAX_HELD)
 			return reply_error(r, "busy", "more than %d launches wait for the window manager",
 					   AGENT_MAX_HELD);
@@ -505,7 +493,7 @@ static void m_open(struct agent *a, json_t *id, json_t *params, struct reply *r)
 
 void methods_run_held(struct agent *a, int anyway)
 {
-	if (!a->nheld || (!anyway && wm_settling(a)))
+	if (!a->nheld || (!anyway && launch_wm_settling(a)))
 		return;
 	for (int i = 0; i < a->nheld; i++) {
 		struct agent_held *h = &a->held[i];
