@@ -116,7 +116,10 @@ static void kill_procs(const char *dir)
 
 		if (end == p)
 			break;
-		if (pid > 1)
+		/* A v1 cgroup lists the process of any thread in it: the
+		 * cloner thread (cloner.c) can be in a new sandbox's for a
+		 * moment, and deskboxd is not the sandbox's to kill. */
+		if (pid > 1 && pid != getpid())
 			kill((pid_t)pid, SIGKILL);
 	}
 }
@@ -305,7 +308,8 @@ void cgroup_host_cleanup(struct cgroup_host *cg)
 	}
 }
 
-int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l)
+int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l,
+		  int v1_made)
 {
 	char dir[PATH_MAX], val[64];
 	unsigned got = 0;
@@ -318,7 +322,7 @@ int cgroup_create(const struct cgroup_host *cg, const char *id, const struct lim
 		const struct cg_hier *h = &cg->h[i];
 
 		sandbox_path(h, id, dir, sizeof(dir));
-		if (mkdir(dir, 0755) < 0) {
+		if (!(v1_made && !h->v2) && mkdir(dir, 0755) < 0) {
 			log_event(id, "cgroup mkdir %s: %s", dir, strerror(errno));
 			return -1;
 		}
@@ -355,14 +359,15 @@ int cgroup_create(const struct cgroup_host *cg, const char *id, const struct lim
 	return (int)got;
 }
 
-int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done)
+int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done,
+		  int v1_done)
 {
 	char dir[PATH_MAX], val[32];
 	int r = 0;
 
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	for (int i = 0; i < cg->n; i++) {
-		if (v2_done && cg->h[i].v2)
+		if (cg->h[i].v2 ? v2_done : v1_done)
 			continue;
 		sandbox_path(&cg->h[i], id, dir, sizeof(dir));
 		if (write_file(dir, "cgroup.procs", val)) {
@@ -371,6 +376,92 @@ int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v
 		}
 	}
 	return r;
+}
+
+int cgroup_v1_count(const struct cgroup_host *cg)
+{
+	int n = 0;
+
+	for (int i = 0; i < cg->n; i++)
+		n += !cg->h[i].v2;
+	return n;
+}
+
+/* The spare's functions run on the cloner thread while the loop thread may
+ * clone: system calls and snprintf only, no stdio, malloc or log (see
+ * cloner.c). */
+static int enter_dir(const char *dir, pid_t tid)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%d", (int)tid);
+	/* v1's "tasks" moves one thread; "cgroup.procs" would move all. */
+	return write_file(dir, "tasks", val);
+}
+
+void cgroup_spare_leave(const struct cgroup_host *cg, const char *name, pid_t tid)
+{
+	char dir[PATH_MAX];
+
+	for (int i = 0; i < cg->n; i++) {
+		const struct cg_hier *h = &cg->h[i];
+		char *slash;
+
+		if (h->v2)
+			continue;
+		/* A v1 base is <deskboxd's own cgroup>/<instance>. */
+		snprintf(dir, sizeof(dir), "%s", h->base);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		enter_dir(dir, tid);
+		sandbox_path(h, name, dir, sizeof(dir));
+		rmdir(dir);
+	}
+}
+
+int cgroup_spare_enter(const struct cgroup_host *cg, const char *name, pid_t tid)
+{
+	char dir[PATH_MAX];
+
+	for (int i = 0; i < cg->n; i++) {
+		if (cg->h[i].v2)
+			continue;
+		sandbox_path(&cg->h[i], name, dir, sizeof(dir));
+		if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || enter_dir(dir, tid) < 0) {
+			int e = errno;
+
+			cgroup_spare_leave(cg, name, tid);
+			errno = e;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cgroup_spare_take(const struct cgroup_host *cg, const char *name, const char *id)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (int i = 0; i < cg->n; i++) {
+		if (cg->h[i].v2)
+			continue;
+		sandbox_path(&cg->h[i], name, from, sizeof(from));
+		sandbox_path(&cg->h[i], id, to, sizeof(to));
+		if (rename(from, to) == 0)
+			continue;
+		log_event(id, "cgroup rename %s: %s", from, strerror(errno));
+		/* Undo, so the spare stays whole and the create makes its own. */
+		while (--i >= 0) {
+			if (cg->h[i].v2)
+				continue;
+			sandbox_path(&cg->h[i], name, from, sizeof(from));
+			sandbox_path(&cg->h[i], id, to, sizeof(to));
+			rename(to, from);
+		}
+		return 0;
+	}
+	return 1;
 }
 
 int cgroup_clone_fd(const struct cgroup_host *cg, const char *id)

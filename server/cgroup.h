@@ -44,10 +44,28 @@ void cgroup_host_init(struct cgroup_host *cg, const char *instance, int rootless
  * directories themselves. */
 void cgroup_host_cleanup(struct cgroup_host *cg);
 
-/* Create the sandbox's directories and write its limits. Returns the CG_*
- * set actually enforced (0 is not an error), or -1 if a directory could not
- * be made. */
-int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l);
+/* Create the sandbox's directories and write its limits; with v1_made, its
+ * cgroup v1 directories are there already (cgroup_spare_take). Returns the
+ * CG_* set actually enforced (0 is not an error), or -1 if a directory
+ * could not be made. */
+int cgroup_create(const struct cgroup_host *cg, const char *id, const struct limits *l,
+		  int v1_made);
+
+/* How many cgroup v1 hierarchies sandboxes are in (hybrid or v1 hosts). */
+int cgroup_v1_count(const struct cgroup_host *cg);
+
+/*
+ * The spare (cloner.c): a set of cgroup v1 directories named `name` that
+ * one thread of deskboxd (tid) waits in, so that what it clones is born in
+ * them. enter makes them and moves the thread in (0, or -1 with errno and
+ * nothing left behind); take renames them to the sandbox's id (1), or
+ * leaves them as they were (0, logged); leave moves the thread back to
+ * deskboxd's own cgroups and removes what is left of the spare. enter and
+ * leave make system calls only (they run beside the loop thread's clones).
+ */
+int cgroup_spare_enter(const struct cgroup_host *cg, const char *name, pid_t tid);
+int cgroup_spare_take(const struct cgroup_host *cg, const char *name, const char *id);
+void cgroup_spare_leave(const struct cgroup_host *cg, const char *name, pid_t tid);
 
 /* How much CPU the sandbox has had: *usage_us its CPU time in µs (v2
  * cpu.stat, v1 cpuacct.usage), else -1; *throttled how many periods its
@@ -63,9 +81,11 @@ int cgroup_cpu_runnable(const struct cgroup_host *cg, const char *id, int cap);
  * eighth of it (low) for one that is CPU-bound (cpufair.c). 0, or -1. */
 int cgroup_cpu_weight(const struct cgroup_host *cg, const char *id, int low);
 
-/* Move pid into the sandbox's cgroups; with v2_done, all but the v2 one
- * (clone3 put it there: cgroup_clone_fd). Returns 0, or -1. */
-int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done);
+/* Move pid into the sandbox's cgroups but those it was born in: the v2 one
+ * with v2_done (clone3 put it there: cgroup_clone_fd), the v1 ones with
+ * v1_done (cloned from the spare). Returns 0, or -1. */
+int cgroup_attach(const struct cgroup_host *cg, const char *id, pid_t pid, int v2_done,
+		  int v1_done);
 
 /* An fd of the sandbox's directory in the cgroup v2 hierarchy, for
  * clone3's CLONE_INTO_CGROUP (the caller closes it), or -1 when there is

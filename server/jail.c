@@ -1,9 +1,11 @@
 /*
  * jail.c - the namespace jail of one sandbox.
  *
- * deskboxd (parent) clones a child into new namespaces, writes its maps and
- * releases it; it moves the child into its cgroups while the child builds
- * the jail, and releases it again once that is done. The child builds the
+ * deskboxd (parent) clones a child into new namespaces, born in its cgroups
+ * where it can be (v2: CLONE_INTO_CGROUP; v1: cloned by the cloner thread
+ * from a spare, cloner.c), writes its maps and releases it; it moves the
+ * child into any other cgroups while the child builds the jail, and
+ * releases it again once that is done. The child builds the
  * jail in the order the trusted jails converge on and ends by exec'ing
  * deskbox-init by fd, so no deskboxd memory (the API token) lives on in the
  * sandbox:
@@ -68,6 +70,7 @@
 #include <linux/seccomp.h>
 
 #include "caps.h"
+#include "cloner.h"
 #include "egress.h"
 #include "keymap.h"
 #include "keymapdir.h"
@@ -614,14 +617,55 @@ static int write_map(pid_t pid, const char *file, const char *text)
 	return r;
 }
 
+/* What the child side needs from jail_spawn's frame (a copy of it lives on
+ * in the child). */
+struct child_start {
+	const struct jail_spec *s;
+	int release[2], errp[2], cgfd;
+};
+
+__attribute__((noreturn))
+static void child_start(void *p)
+{
+	struct child_start *a = p;
+
+	close(a->release[1]);
+	close(a->errp[0]);
+	if (a->cgfd >= 0)
+		close(a->cgfd);
+	child_main(a->s, a->release[0], a->errp[1]);
+}
+
+/* clone3 on the cloner thread, once (*cl, then NULL: its child is born in
+ * the sandbox's cgroup v1 directories, *v1_done), or on ours. */
+static pid_t clone_init(struct cloner **cl, struct clone_args *ca, struct child_start *a,
+			int *v1_done)
+{
+	pid_t pid;
+
+	if (*cl) {
+		pid = cloner_clone(*cl, ca, child_start, a);
+		*cl = NULL;
+		*v1_done = pid >= 0;
+		return pid;
+	}
+	pid = (pid_t)syscall(SYS_clone3, ca, sizeof(*ca));
+	if (pid == 0)
+		child_start(a);
+	return pid;
+}
+
 int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size_t errlen)
 {
-	int release[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1, cgfd;
+	struct child_start a = { s, { -1, -1 }, { -1, -1 }, -1 };
+	int *release = a.release, *errp = a.errp, pidfd = -1, cgfd, v1_done = 0;
+	struct cloner *cl = s->cloner;
 	struct clone_args ca;
 	pid_t pid;
 
 	if (pipe2(release, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		cloner_release(s->cloner);
 		goto fail;
 	}
 	memset(&ca, 0, sizeof(ca));
@@ -634,33 +678,28 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 	 * writing, and the first after a quiet spell waits for an RCU grace
 	 * period (10-14 ms here) on deskboxd's loop; the clone takes it for
 	 * reading only. A kernel or delegation that refuses it gets the
-	 * move. cgroup v1 hierarchies (hybrid hosts) still take theirs. */
+	 * move. cgroup v1 hierarchies ignore it: there the cloner's spare
+	 * (cloner.c) does the same, else they still take their move. */
 	cgfd = cgroup_clone_fd(s->cg, s->id);
+	a.cgfd = cgfd;
 	if (cgfd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)cgfd;
-		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		pid = clone_init(&cl, &ca, &a, &v1_done);
 		if (pid < 0) {
 			log_event(s->id, "clone into the cgroup: %s; moving it instead",
 				  strerror(errno));
 			ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 			ca.cgroup = 0;
 			close(cgfd);
-			cgfd = -1;
+			cgfd = a.cgfd = -1;
 		}
 	}
 	if (cgfd < 0)
-		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		pid = clone_init(&cl, &ca, &a, &v1_done);
 	if (pid < 0) {
 		snprintf(err, errlen, "clone: %s", strerror(errno));
 		goto fail;
-	}
-	if (pid == 0) {
-		close(release[1]);
-		close(errp[0]);
-		if (cgfd >= 0)
-			close(cgfd);
-		child_main(s, release[0], errp[1]);
 	}
 	if (cgfd >= 0)
 		close(cgfd);
@@ -692,7 +731,7 @@ int jail_spawn(const struct jail_spec *s, struct jail_proc *out, char *err, size
 		snprintf(err, errlen, "release: %s", strerror(errno));
 		goto kill;
 	}
-	if (cgroup_attach(s->cg, s->id, pid, cgfd >= 0) < 0) {
+	if (cgroup_attach(s->cg, s->id, pid, cgfd >= 0, v1_done) < 0) {
 		snprintf(err, errlen, "cannot attach to the sandbox's cgroups");
 		goto kill;
 	}

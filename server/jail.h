@@ -14,6 +14,8 @@
 #define JAIL_UID 1000
 #define JAIL_GID 1000
 
+struct cloner;
+
 struct jail_spec {
 	const char *id;                   /* hostname and cgroup name */
 	const struct limits *limits;
@@ -24,6 +26,9 @@ struct jail_spec {
 					     (root: a range of its own); 1: only
 					     JAIL_UID maps, to host_id (rootless) */
 	const struct cgroup_host *cg;     /* attach the init here before it runs */
+	struct cloner *cloner;            /* non-NULL: the sandbox's cgroup v1
+					     directories are the cloner's spare,
+					     and it clones the init there */
 	int init_fd;                      /* deskbox-init, opened O_PATH */
 	int chan_fd;                      /* the sandbox's end of the channel */
 	const struct sock_fprog *seccomp;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "cloner.h"
 #include "cpufair.h"
 #include "drain.h"
 #include "mcp.h"
@@ -444,6 +445,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	srv.cloner = cloner_start(&srv.cg);
 	srv.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (srv.signal_fd < 0)
 		fatal("signalfd: %s", strerror(errno));
@@ -508,6 +510,8 @@ int main(int argc, char **argv)
 	mcp_destroy(&srv);
 	adapt_bash_destroy_all(&srv);
 	egress_stop(&srv);
+	/* After every sandbox: their parent-death signal is this thread's. */
+	cloner_stop(srv.cloner);
 	cgroup_host_cleanup(&srv.cg);
 	front_stop(&srv);
 	lws_context_destroy(srv.ctx);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "cloner.h"
 #include "desktop.h"
 #include "drain.h"
 #include "egress.h"
@@ -761,7 +762,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	struct jail_proc jp;
 	struct sandbox *sb;
 	uint8_t rnd[ID_BYTES];
-	int sv[2] = { -1, -1 }, cg;
+	int sv[2] = { -1, -1 }, cg, taken;
 
 	if (pool_live_count(srv) >= srv->cfg.max_sandboxes) {
 		op_fail(req, OPERR_TOO_MANY_SANDBOXES, "%d sandboxes are running, the most allowed",
@@ -827,8 +828,11 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		op_fail(req, OPERR_INTERNAL, "out of memory");
 		goto fail_sb;
 	}
-	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits);
+	/* The cloner's spare, when one is ready, becomes its v1 cgroups. */
+	taken = cloner_take(srv->cloner, sb->id);
+	cg = cgroup_create(&srv->cg, sb->id, &sb->spec.limits, taken);
 	if (cg < 0) {
+		cloner_release(srv->cloner);
 		cgroup_destroy(&srv->cg, sb->id, 1);
 		op_fail(req, OPERR_INTERNAL, "cannot create the sandbox's cgroups");
 		goto fail_sb;
@@ -845,7 +849,8 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 	js = (struct jail_spec){
 		.id = sb->id, .limits = &sb->spec.limits, .mnt_dir = srv->mnt_dir,
 		.image_dir = image[0] ? image : NULL, .host_id = sb->host_id, .nids = sb->nids,
-		.cg = &srv->cg, .init_fd = srv->init_fd, .chan_fd = sv[1],
+		.cg = &srv->cg, .cloner = taken ? srv->cloner : NULL,
+		.init_fd = srv->init_fd, .chan_fd = sv[1],
 		.seccomp = srv->seccomp, .egress = srv->egress != NULL,
 		.keymap = sb->spec.desktop && srv->keymap.xkm ? &srv->keymap : NULL,
 	};
@@ -894,6 +899,7 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		  sb->spec.limits.cpu);
 	return;
 fail_cg:
+	cloner_release(srv->cloner);   /* no-op unless the spare is still taken */
 	if (sv[0] >= 0) {
 		close(sv[0]);
 		close(sv[1]);

@@ -50,6 +50,8 @@ struct single {
 	char request[1536];
 };
 
+struct cloner;
+
 struct srv {
 	struct config cfg;
 	struct lws_context *ctx;
@@ -61,6 +63,7 @@ struct srv {
 	int rootless;
 	struct uidrange uids;     /* as root: each sandbox's host id range */
 	struct cgroup_host cg;
+	struct cloner *cloner;    /* cloner.c: v1 spare cgroups, or NULL */
 	struct sock_fprog *seccomp;
 	int init_fd;              /* deskbox-init, O_PATH */
 	int desktop_fd;           /* deskbox-desktop, O_PATH, or -1 */
