@@ -111,6 +111,17 @@ static gid_t owner_gid(const struct jail_spec *s)
 	return s->nids > 1 ? (gid_t)(s->host_id + JAIL_GID) : JAIL_GID;
 }
 
+/* setresuid(2) and friends by system call, not through libc: deskboxd has
+ * two threads (cloner.c) and the child is a raw clone3 of one of them, so
+ * libc's copy of its thread list still names the other, and its wrappers
+ * (which apply the change to every thread of the process) wait for that
+ * thread forever. The system call changes the calling thread, here the
+ * child's only one. */
+static int set_ids(long nr, long a, long b, long c)
+{
+	return (int)syscall(nr, a, b, c);
+}
+
 __attribute__((noreturn, format(printf, 3, 4)))
 static void die(struct child *c, int e, const char *fmt, ...)
 {
@@ -495,15 +506,15 @@ static void drop_privileges(struct child *c)
 			die(c, errno, "drop capability %d", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		die(c, errno, "clear ambient capabilities");
-	if (c->s->nids > 1 && setgroups(0, NULL) < 0)
+	if (c->s->nids > 1 && set_ids(SYS_setgroups, 0, 0, 0) < 0)
 		die(c, errno, "setgroups");
-	if (setresgid(JAIL_GID, JAIL_GID, JAIL_GID) < 0)
+	if (set_ids(SYS_setresgid, JAIL_GID, JAIL_GID, JAIL_GID) < 0)
 		die(c, errno, "setresgid");
 	/* From uid 0 to non-zero without keep-caps: every capability goes.
 	 * With it (agent_ids) the permitted set stays, and is cut down to
 	 * CAPS_AGENT at once; ambient, so init has them after
 	 * exec. init gives them to the desktop agent alone (caps.h). */
-	if (setresuid(JAIL_UID, JAIL_UID, JAIL_UID) < 0)
+	if (set_ids(SYS_setresuid, JAIL_UID, JAIL_UID, JAIL_UID) < 0)
 		die(c, errno, "setresuid");
 	if (agent_ids && (caps_set(CAPS_AGENT) < 0 || caps_ambient_agent() < 0))
 		die(c, errno, "keep the desktop agent's capabilities");
@@ -546,7 +557,7 @@ static void enter_userns(struct child *c)
 	 * Ubuntu's AppArmor restriction) still let CAP_SYS_ADMIN make one. */
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) < 0)
 		die(c, errno, "PR_SET_SECUREBITS");
-	if (setresuid((uid_t)-1, (uid_t)c->s->host_id, (uid_t)-1) < 0)
+	if (set_ids(SYS_setresuid, (long)(uid_t)-1, (long)c->s->host_id, (long)(uid_t)-1) < 0)
 		die(c, errno, "take the range's owner id");
 	if (unshare(CLONE_NEWUSER) < 0)
 		die(c, errno, "user namespace");
