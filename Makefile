@@ -10,7 +10,7 @@ PYTHON  ?= /usr/bin/python3
 
 PKGS_SERVER  := libwebsockets jansson libseccomp libvncserver
 PKGS_EGRESS  := libcares jansson libseccomp
-PKGS_DESKTOP := x11 xext xtst xdamage xfixes xrandr libvncserver libturbojpeg spng jansson
+PKGS_DESKTOP := x11 xext xtst xdamage xfixes xrandr libturbojpeg spng jansson
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 CFLAGS  ?= -O2 -g

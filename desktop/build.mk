@@ -26,6 +26,11 @@ DESKTOP_SRC := desktop/main.c desktop/methods.c desktop/actions.c \
 	desktop/session.c desktop/launch.c
 
 $(DESKTOP_SRC:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell pkg-config --cflags-only-I $(PKGS_DESKTOP) 2>/dev/null)
+# vnc.c compiles against libvncserver's headers but loads the library
+# only when the first VNC viewer attaches (dlopen; see vnc.c), so the
+# agent does not link it: it and what it pulls in cost ~3 ms of every
+# agent start, and most desktops never have a viewer.
+$(BUILD)/obj/desktop/vnc.o: CFLAGS += $(shell pkg-config --cflags-only-I libvncserver 2>/dev/null)
 # record.c encodes H.264 MP4s with libavcodec (libx264) on a thread of its
 # own. It compiles against libav's headers but loads the libraries only
 # when a recording starts (dlopen), so the agent does not link them.

@@ -8,9 +8,31 @@
  * for one and something changed (deferUpdateTime 0): the viewer's own
  * request rate is the flow control.
  *
+ * libvncserver is not linked: the first vnc_attach loads it
+ * (dlopen("libvncserver.so.1"), the functions it calls through one table,
+ * struct vnc_lib) and only then makes the rfbScreen, the input queue and
+ * the stall guard's thread. Linked, it and the 13 libraries it pulls in
+ * (gnutls, gcrypt, gpg-error, nettle, hogweed, gmp, tasn1, p11-kit, idn2,
+ * unistring, ffi, lzo2, libjpeg: 14 of the agent's 34) cost about 3 ms of
+ * dynamic loading and constructors at every agent start, on the cold path of
+ * every create (create -> first screenshot), and their memory in every
+ * sandbox, though most desktops never get a viewer. Until the first
+ * viewer vnc_run, vnc_pollfds, vnc_timeout_ms and vnc_stats return at
+ * once; what a viewer is shown (screen size, cursor, pointer) is read
+ * from the display when it comes, so nothing is lost before. The screen
+ * then stays until vnc_destroy, the library until the agent ends.
+ * Security: it is found exactly as the dynamic loader found it at exec
+ * when it was linked, by soname through the sandbox root's read-only
+ * /etc/ld.so.cache and /usr/lib, with the environment deskboxd gave the
+ * agent; loading it later, after the sandbox's own processes ran, puts
+ * nothing they can write on that path. If it is missing (an image whose
+ * root lacks it) the attach fails with an error naming it, and the agent
+ * serves everything else as before.
+ *
  * Owns the rfbScreen, the framebuffer (only while viewers exist), each
  * viewer's struct vnc_client (cl->clientData), the cursor given to
- * libvncserver, and input events waiting for a spare keycode.
+ * libvncserver, input events waiting for a spare keycode, and the loaded
+ * library.
  *
  * What libvncserver 0.9.14 gets wrong and how it is worked around here:
  * - rfbNewClient peeks up to 100 ms for a WebSocket handshake, and RFB
@@ -64,6 +86,7 @@
 #include "vnc.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -102,6 +125,28 @@
 #define VNC_MAX_HELD 16            /* keys one viewer can hold down */
 #define VNC_QUEUE 4096             /* input events waiting for a keycode */
 #define VNC_MAX_CUT (1 << 20)      /* clipboard text sent to viewers */
+
+#define VNC_LIB "libvncserver.so.1"   /* the ABI of the headers we compile with */
+
+/* Everything vnc.c takes from libvncserver (the headers' macros aside):
+ * its functions, and rfbLog and rfbErr, which are variables. */
+#define VNC_SYMS(X) \
+	X(rfbGetScreen) X(rfbInitServer) X(rfbShutdownServer) X(rfbScreenCleanup) \
+	X(rfbNewClient) X(rfbCloseClient) X(rfbWriteExact) X(rfbProcessEvents) \
+	X(rfbGetClientIterator) X(rfbClientIteratorNext) X(rfbReleaseClientIterator) \
+	X(rfbNewFramebuffer) X(rfbMarkRectAsModified) X(rfbSetCursor) X(rfbFreeCursor) \
+	X(rfbUpdateClient) X(sraRgnEmpty) \
+	X(rfbStatGetMessageCountRcvd) X(rfbStatGetMessageCountSent) \
+	X(rfbStatGetRcvdBytes) X(rfbStatGetSentBytes) \
+	X(rfbLog) X(rfbErr)
+
+/* The loaded library: each member has its symbol's name and points at it. */
+struct vnc_lib {
+	void *handle;   /* NULL: not loaded */
+#define VNC_MEMBER(name) __typeof__(name) *name;
+	VNC_SYMS(VNC_MEMBER)
+#undef VNC_MEMBER
+};
 
 struct vnc_client {
 	struct vnc *v;
@@ -147,8 +192,9 @@ struct vnc_guard {
 
 struct vnc {
 	struct agent *a;
+	struct vnc_lib lib;
 	struct vnc_guard guard;
-	rfbScreenInfoPtr screen;
+	rfbScreenInfoPtr screen;      /* NULL until the first viewer */
 	rfbPixelFormat default_fmt;   /* what rfbNewFramebuffer resets to */
 	uint8_t *fb;                  /* max_w x max_h BGRX while viewers exist (mapped) */
 	size_t fb_len;
@@ -334,20 +380,20 @@ static void vnc_guard_stop(struct vnc_guard *g)
 static void vnc_guard_arm(struct vnc *v)
 {
 	struct vnc_guard *g = &v->guard;
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i = v->lib.rfbGetClientIterator(v->screen);
 	int64_t now = vnc_now_ms();
 	rfbClientPtr cl;
 
 	pthread_mutex_lock(&g->mu);
 	g->n = 0;
-	while ((cl = rfbClientIteratorNext(i)) && g->n < VNC_MAX_CLIENTS) {
+	while ((cl = v->lib.rfbClientIteratorNext(i)) && g->n < VNC_MAX_CLIENTS) {
 		struct vnc_client *vc = cl->clientData;
 
 		g->fds[g->n++] = (struct vnc_guard_fd){
 			.fd = cl->sock, .outq = vnc_outq(cl->sock), .since = now,
 			.id = vc ? vc->id : 0};
 	}
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 	g->armed_at = now;
 	g->armed = g->n > 0;
 	pthread_cond_signal(&g->cv);
@@ -381,8 +427,8 @@ static Display *vnc_dpy(struct vnc *v)
  * are ints that wrap; the differences, taken often, do not. */
 static void vnc_account(struct vnc *v, struct vnc_client *vc, rfbClientPtr cl)
 {
-	uint32_t bytes = (uint32_t)rfbStatGetSentBytes(cl);
-	uint32_t updates = (uint32_t)rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
+	uint32_t bytes = (uint32_t)v->lib.rfbStatGetSentBytes(cl);
+	uint32_t updates = (uint32_t)v->lib.rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
 
 	v->bytes_sent += (uint32_t)(bytes - vc->seen_bytes);
 	v->updates_sent += (uint32_t)(updates - vc->seen_updates);
@@ -409,7 +455,7 @@ static void vnc_resize_fb(struct vnc *v, int w, int h)
 	rfbPixelFormat ours = v->screen->serverFormat;
 
 	v->screen->serverFormat = v->default_fmt;
-	rfbNewFramebuffer(v->screen, (char *)v->fb, w, h, 8, 3, 4);
+	v->lib.rfbNewFramebuffer(v->screen, (char *)v->fb, w, h, 8, 3, 4);
 	v->screen->serverFormat = ours;
 }
 
@@ -448,7 +494,7 @@ static void vnc_copy(struct vnc *v, int x, int y, int w, int h)
 			x1 = b;
 	}
 	if (y0 >= 0)
-		rfbMarkRectAsModified(v->screen, x + x0, y + y0, x + x1 + 1, y + y1 + 1);
+		v->lib.rfbMarkRectAsModified(v->screen, x + x0, y + y0, x + x1 + 1, y + y1 + 1);
 }
 
 /* ------------------------------------------------------ screen → viewers */
@@ -521,7 +567,7 @@ static rfbCursorPtr vnc_make_cursor(struct vnc *v)
 	c->mask = calloc((size_t)mstride, (size_t)h);
 	c->cleanup = c->cleanupRichSource = c->cleanupMask = TRUE;
 	if (!c->richSource || !c->alphaSource || !c->mask) {
-		rfbFreeCursor(c);
+		v->lib.rfbFreeCursor(c);
 		c = NULL;
 		goto done;
 	}
@@ -565,7 +611,7 @@ static void vnc_sync_cursor(struct vnc *v)
 	c = vnc_make_cursor(v);
 	if (!c)
 		return;
-	rfbSetCursor(v->screen, c);   /* frees the one before */
+	v->lib.rfbSetCursor(v->screen, c);   /* frees the one before */
 	v->have_cursor = 1;
 	/* Made again at the next XFixes cursor event, not when the image's
 	 * serial differs: switching back to a cursor brings an older serial. */
@@ -591,11 +637,11 @@ static void vnc_sync_pointer(struct vnc *v)
 		return;
 	v->screen->cursorX = x;
 	v->screen->cursorY = y;
-	i = rfbGetClientIterator(v->screen);
-	while ((cl = rfbClientIteratorNext(i)))
+	i = v->lib.rfbGetClientIterator(v->screen);
+	while ((cl = v->lib.rfbClientIteratorNext(i)))
 		if (cl->enableCursorPosUpdates)
 			cl->cursorWasMoved = TRUE;
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 }
 
 /* The extended clipboard's text has CRLF line ends (classic cut text and
@@ -622,6 +668,7 @@ static char *vnc_crlf(const char *text, size_t len, size_t *out)
  * it; libvncserver answers its Request from cl->extClipboardData. */
 static int vnc_send_cut_ext(rfbClientPtr cl, const char *text, size_t len)
 {
+	struct vnc *v = cl->screen->screenData;
 	uint32_t flags = rfbExtendedClipboard_Text, hdr[2];
 	uLongf zlen = compressBound((uLong)len + 5);
 	unsigned char *raw = malloc(len + 5), *z = malloc(zlen + 12);
@@ -655,7 +702,7 @@ static int vnc_send_cut_ext(rfbClientPtr cl, const char *text, size_t len)
 	hdr[0] = htonl((uint32_t)-(int32_t)(zlen + 4));
 	hdr[1] = htonl(flags);
 	memcpy(z + 4, hdr, 8);
-	rc = rfbWriteExact(cl, (char *)z, (int)zlen + 12) < 0 ? -1 : (int)zlen + 12;
+	rc = v->lib.rfbWriteExact(cl, (char *)z, (int)zlen + 12) < 0 ? -1 : (int)zlen + 12;
 done:
 	if (!cl->extClipboardData)
 		cl->extClipboardDataSize = 0;
@@ -668,12 +715,13 @@ done:
  * announce caps, the largest text we take unasked (libvncserver's limit). */
 static int vnc_send_clip_flags(rfbClientPtr cl, uint32_t flags)
 {
+	struct vnc *v = cl->screen->screenData;
 	uint32_t m[4] = {htonl((uint32_t)rfbServerCutText << 24), 0, htonl(flags),
 			 htonl(VNC_MAX_CUT)};
 	int n = flags & rfbExtendedClipboard_Caps ? 16 : 12;
 
 	m[1] = htonl((uint32_t)-(n - 8));
-	return rfbWriteExact(cl, (char *)m, n) < 0 ? -1 : n;
+	return v->lib.rfbWriteExact(cl, (char *)m, n) < 0 ? -1 : n;
 }
 
 /* See the top of the file: our caps, with Notify, replace libvncserver's. */
@@ -687,11 +735,12 @@ static int vnc_send_caps(rfbClientPtr cl)
 /* Plain ServerCutText: Latin-1. */
 static int vnc_send_cut_latin1(rfbClientPtr cl, const char *l1, size_t n)
 {
+	struct vnc *v = cl->screen->screenData;
 	rfbServerCutTextMsg m = {.type = rfbServerCutText};
 
-	m.length = Swap32IfLE((uint32_t)n);
-	if (rfbWriteExact(cl, (char *)&m, sz_rfbServerCutTextMsg) < 0 ||
-	    rfbWriteExact(cl, l1, (int)n) < 0)
+	m.length = htonl((uint32_t)n);   /* not Swap32IfLE: that reads a variable of the library's */
+	if (v->lib.rfbWriteExact(cl, (char *)&m, sz_rfbServerCutTextMsg) < 0 ||
+	    v->lib.rfbWriteExact(cl, l1, (int)n) < 0)
 		return -1;
 	return sz_rfbServerCutTextMsg + (int)n;
 }
@@ -708,8 +757,8 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 	if (!l1 || !crlf)
 		goto done;
 	vnc_guard_arm(v);
-	i = rfbGetClientIterator(v->screen);
-	while ((cl = rfbClientIteratorNext(i))) {
+	i = v->lib.rfbGetClientIterator(v->screen);
+	while ((cl = v->lib.rfbClientIteratorNext(i))) {
 		int sent;
 
 		if (cl->state != RFB_NORMAL)
@@ -717,11 +766,11 @@ static void vnc_send_cut(struct vnc *v, const char *text, size_t len)
 		sent = cl->enableExtendedClipboard ? vnc_send_cut_ext(cl, crlf, clen)
 						   : vnc_send_cut_latin1(cl, l1, n);
 		if (sent < 0)
-			rfbCloseClient(cl);
+			v->lib.rfbCloseClient(cl);
 		else
 			v->bytes_sent += (uint64_t)sent;
 	}
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 	vnc_guard_disarm(v);
 done:
 	free(l1);
@@ -1004,24 +1053,51 @@ static void vnc_stop(struct vnc *v)
 
 /* ---------------------------------------------------------- public */
 
-struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
+/* Load libvncserver into v->lib (see the top of the file). */
+static int vnc_lib_load(struct vnc_lib *l, char *err, size_t errlen)
 {
-	struct vnc *v = calloc(1, sizeof *v);
+	if (!(l->handle = dlopen(VNC_LIB, RTLD_NOW | RTLD_LOCAL))) {
+		snprintf(err, errlen, "VNC needs %s, which cannot be loaded: %s", VNC_LIB, dlerror());
+		return -1;
+	}
+/* The name after macro expansion: rfbInitServer is
+ * rfbInitServerWithPthreadsAndZRLE in the library. */
+#define VNC_STR(name) #name
+#define VNC_LOAD(name) \
+	if (!(l->name = (__typeof__(name) *)dlsym(l->handle, VNC_STR(name)))) { \
+		snprintf(err, errlen, "%s has no %s", VNC_LIB, VNC_STR(name)); \
+		goto fail; \
+	}
+	VNC_SYMS(VNC_LOAD)
+#undef VNC_LOAD
+#undef VNC_STR
+	*l->rfbLog = vnc_lib_log;
+	*l->rfbErr = vnc_lib_err;
+	return 0;
+fail:
+	dlclose(l->handle);
+	l->handle = NULL;
+	return -1;
+}
+
+/* The first viewer is coming: load the library, make the screen (at the
+ * display's size now), the input queue and the stall guard. -1 with err,
+ * everything but the loading undone. */
+static int vnc_open(struct vnc *v, char *err, size_t errlen)
+{
 	rfbScreenInfoPtr s;
 
-	if (!v || !(v->q = calloc(VNC_QUEUE, sizeof *v->q))) {
+	if (!v->lib.handle && vnc_lib_load(&v->lib, err, errlen) < 0)
+		return -1;
+	if (!(v->q = calloc(VNC_QUEUE, sizeof *v->q))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	v->a = a;
-	rfbLog = vnc_lib_log;
-	rfbErr = vnc_lib_err;
-	s = rfbGetScreen(NULL, NULL, a->disp->width, a->disp->height, 8, 3, 4);
+	s = v->lib.rfbGetScreen(NULL, NULL, v->a->disp->width, v->a->disp->height, 8, 3, 4);
 	if (!s) {
 		snprintf(err, errlen, "rfbGetScreen failed");
 		goto fail;
 	}
-	v->screen = s;
 	v->default_fmt = s->serverFormat;
 	vnc_set_format(s);
 	s->screenData = v;
@@ -1049,30 +1125,49 @@ struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
 	s->setXCutTextUTF8 = vnc_on_cut_utf8;
 	s->setDesktopSizeHook = vnc_on_set_size;
 	s->displayFinishedHook = vnc_on_update_sent;
-	rfbInitServer(s);
-	v->clipboard = XInternAtom(vnc_dpy(v), "CLIPBOARD", False);
+	v->lib.rfbInitServer(s);
+	/* The guard interrupts the thread that starts it: the loop's, where
+	 * vnc_attach runs. */
 	if (vnc_guard_start(&v->guard, err, errlen) < 0) {
-		rfbScreenCleanup(s);
+		v->lib.rfbScreenCleanup(s);
 		goto fail;
 	}
-	return v;
+	v->clipboard = XInternAtom(vnc_dpy(v), "CLIPBOARD", False);
+	v->screen = s;
+	return 0;
 fail:
-	if (v)
-		free(v->q);
-	free(v);
-	return NULL;
+	free(v->q);
+	v->q = NULL;
+	return -1;
+}
+
+struct vnc *vnc_create(struct agent *a, char *err, size_t errlen)
+{
+	struct vnc *v = calloc(1, sizeof *v);
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v->a = a;
+	return v;
 }
 
 void vnc_destroy(struct vnc *v)
 {
 	if (!v)
 		return;
-	v->closing = 1;
-	rfbShutdownServer(v->screen, TRUE);
-	if (v->fb)
-		vnc_stop(v);
-	rfbScreenCleanup(v->screen);
-	vnc_guard_stop(&v->guard);
+	if (v->screen) {
+		v->closing = 1;
+		v->lib.rfbShutdownServer(v->screen, TRUE);
+		if (v->fb)
+			vnc_stop(v);
+		v->lib.rfbScreenCleanup(v->screen);
+		vnc_guard_stop(&v->guard);
+	}
+	/* The library stays loaded: the agent ends soon after, and once
+	 * unloaded, what gnutls and libgcrypt keep in their globals would look
+	 * leaked to LeakSanitizer. */
 	free(v->q);
 	free(v);
 }
@@ -1095,6 +1190,8 @@ int vnc_attach(struct vnc *v, int fd, int view_only, int *id, int *bad,
 		snprintf(err, errlen, "%d viewers are attached already", VNC_MAX_CLIENTS);
 		goto fail;
 	}
+	if (!v->screen && vnc_open(v, err, errlen) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		goto fail;
@@ -1114,7 +1211,7 @@ int vnc_attach(struct vnc *v, int fd, int view_only, int *id, int *bad,
 		goto fail;
 	}
 	v->attach_view_only = view_only;
-	cl = rfbNewClient(v->screen, sp[0]);   /* takes sp[0], even on failure */
+	cl = v->lib.rfbNewClient(v->screen, sp[0]);   /* takes sp[0], even on failure */
 	sp[0] = -1;
 	if (!cl) {
 		snprintf(err, errlen, "libvncserver refused the viewer");
@@ -1122,22 +1219,22 @@ int vnc_attach(struct vnc *v, int fd, int view_only, int *id, int *bad,
 	}
 	if (dup3(fd, cl->sock, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "dup3: %s", strerror(errno));
-		rfbCloseClient(cl);
+		v->lib.rfbCloseClient(cl);
 		goto fail;
 	}
 	close(sp[1]);
 	close(fd);
 	if (fcntl(cl->sock, F_SETFL, fcntl(cl->sock, F_GETFL) | O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "fcntl: %s", strerror(errno));
-		rfbCloseClient(cl);
+		v->lib.rfbCloseClient(cl);
 		return -1;
 	}
 	(void)setsockopt(cl->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	snprintf(pv, sizeof pv, rfbProtocolVersionFormat, v->screen->protocolMajorVersion,
 		 v->screen->protocolMinorVersion);
-	if (rfbWriteExact(cl, pv, sz_rfbProtocolVersionMsg) < 0) {
+	if (v->lib.rfbWriteExact(cl, pv, sz_rfbProtocolVersionMsg) < 0) {
 		snprintf(err, errlen, "write to the viewer: %s", strerror(errno));
-		rfbCloseClient(cl);
+		v->lib.rfbCloseClient(cl);
 		return -1;
 	}
 	*id = ((struct vnc_client *)cl->clientData)->id;
@@ -1160,13 +1257,16 @@ fail:
  */
 static void vnc_update_again(struct vnc *v)
 {
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i = v->lib.rfbGetClientIterator(v->screen);
 	rfbClientPtr cl;
 
-	while ((cl = rfbClientIteratorNext(i)))
+	/* FB_UPDATE_PENDING calls sraRgnEmpty by name: through the table. */
+#define sraRgnEmpty(r) v->lib.sraRgnEmpty(r)
+	while ((cl = v->lib.rfbClientIteratorNext(i)))
 		if (!sraRgnEmpty(cl->requestedRegion) && FB_UPDATE_PENDING(cl))
-			rfbUpdateClient(cl);
-	rfbReleaseClientIterator(i);
+			v->lib.rfbUpdateClient(cl);
+#undef sraRgnEmpty
+	v->lib.rfbReleaseClientIterator(i);
 }
 
 /* See the top of the file: note, for each viewer, the extended clipboard
@@ -1176,10 +1276,10 @@ static void vnc_update_again(struct vnc *v)
  * told by its size afterwards: see vnc_answer. */
 static void vnc_peek(struct vnc *v)
 {
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i = v->lib.rfbGetClientIterator(v->screen);
 	rfbClientPtr cl;
 
-	while ((cl = rfbClientIteratorNext(i))) {
+	while ((cl = v->lib.rfbClientIteratorNext(i))) {
 		struct vnc_client *vc = cl->clientData;
 		unsigned char b[12];
 		uint32_t flags;
@@ -1189,9 +1289,9 @@ static void vnc_peek(struct vnc *v)
 			continue;
 		vc->notify = 0;
 		vc->cut_partial = vc->got_text = 0;
-		vc->seen_encodings = rfbStatGetMessageCountRcvd(cl, rfbSetEncodings);
-		vc->seen_cuts = rfbStatGetMessageCountRcvd(cl, rfbClientCutText);
-		vc->seen_rcvd = rfbStatGetRcvdBytes(cl);
+		vc->seen_encodings = v->lib.rfbStatGetMessageCountRcvd(cl, rfbSetEncodings);
+		vc->seen_cuts = v->lib.rfbStatGetMessageCountRcvd(cl, rfbClientCutText);
+		vc->seen_rcvd = v->lib.rfbStatGetRcvdBytes(cl);
 		if (cl->state != RFB_NORMAL || !cl->enableExtendedClipboard)
 			continue;
 		n = recv(cl->sock, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
@@ -1205,7 +1305,7 @@ static void vnc_peek(struct vnc *v)
 		if ((flags & 0xff000000) == rfbExtendedClipboard_Notify)
 			vc->notify = flags;
 	}
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 }
 
 /* After rfbProcessEvents: our caps to a viewer that just enabled the
@@ -1216,34 +1316,34 @@ static void vnc_peek(struct vnc *v)
  * ours to them costs nothing (a viewer provides only text it announced). */
 static void vnc_answer(struct vnc *v)
 {
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i = v->lib.rfbGetClientIterator(v->screen);
 	rfbClientPtr cl;
 
-	while ((cl = rfbClientIteratorNext(i))) {
+	while ((cl = v->lib.rfbClientIteratorNext(i))) {
 		struct vnc_client *vc = cl->clientData;
 		int n = 0;
 
 		if (!vc || cl->sock < 0 || !cl->enableExtendedClipboard)
 			continue;
-		if (rfbStatGetMessageCountRcvd(cl, rfbSetEncodings) != vc->seen_encodings)
+		if (v->lib.rfbStatGetMessageCountRcvd(cl, rfbSetEncodings) != vc->seen_encodings)
 			n = vnc_send_caps(cl);
 		if (vc->cut_partial && !vc->got_text &&
-		    rfbStatGetRcvdBytes(cl) - vc->seen_rcvd == sz_rfbClientCutTextMsg + 4)
+		    v->lib.rfbStatGetRcvdBytes(cl) - vc->seen_rcvd == sz_rfbClientCutTextMsg + 4)
 			vc->notify = rfbExtendedClipboard_Notify | rfbExtendedClipboard_Text;
 		if (n >= 0 && (vc->notify & rfbExtendedClipboard_Text) && !vc->view_only &&
-		    rfbStatGetMessageCountRcvd(cl, rfbClientCutText) != vc->seen_cuts)
+		    v->lib.rfbStatGetMessageCountRcvd(cl, rfbClientCutText) != vc->seen_cuts)
 			n = vnc_send_clip_flags(cl, rfbExtendedClipboard_Request |
 						rfbExtendedClipboard_Text);
 		vc->notify = 0;
 		if (n < 0)
-			rfbCloseClient(cl);
+			v->lib.rfbCloseClient(cl);
 	}
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 }
 
 void vnc_run(struct vnc *v)
 {
-	if (!v->screen->clientHead)
+	if (!v->screen || !v->screen->clientHead)
 		return;
 	if (v->fb) {
 		vnc_sync_size(v);
@@ -1255,7 +1355,7 @@ void vnc_run(struct vnc *v)
 	}
 	vnc_peek(v);
 	vnc_guard_arm(v);
-	rfbProcessEvents(v->screen, 0);
+	v->lib.rfbProcessEvents(v->screen, 0);
 	vnc_answer(v);
 	vnc_update_again(v);
 	vnc_guard_disarm(v);
@@ -1266,13 +1366,16 @@ void vnc_run(struct vnc *v)
 
 int vnc_pollfds(struct vnc *v, struct pollfd *p, int max)
 {
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i;
 	rfbClientPtr cl;
 	int n = 0;
 
-	while ((cl = rfbClientIteratorNext(i)) && n < max)
+	if (!v->screen)
+		return 0;
+	i = v->lib.rfbGetClientIterator(v->screen);
+	while ((cl = v->lib.rfbClientIteratorNext(i)) && n < max)
 		p[n++] = (struct pollfd){.fd = cl->sock, .events = POLLIN};
-	rfbReleaseClientIterator(i);
+	v->lib.rfbReleaseClientIterator(i);
 	return n;
 }
 
@@ -1280,6 +1383,8 @@ int vnc_timeout_ms(const struct vnc *v)
 {
 	int64_t left;
 
+	if (!v->screen)
+		return -1;
 	/* A viewer closed outside rfbProcessEvents waits there to be freed. */
 	for (rfbClientPtr cl = v->screen->clientHead; cl; cl = cl->next)
 		if (cl->sock < 0)
@@ -1292,13 +1397,16 @@ int vnc_timeout_ms(const struct vnc *v)
 
 void vnc_stats(struct vnc *v, struct vnc_stats *st)
 {
-	rfbClientIteratorPtr i = rfbGetClientIterator(v->screen);
+	rfbClientIteratorPtr i;
 	rfbClientPtr cl;
 
-	while ((cl = rfbClientIteratorNext(i)))
-		if (cl->clientData)
-			vnc_account(v, cl->clientData, cl);
-	rfbReleaseClientIterator(i);
+	if (v->screen) {
+		i = v->lib.rfbGetClientIterator(v->screen);
+		while ((cl = v->lib.rfbClientIteratorNext(i)))
+			if (cl->clientData)
+				vnc_account(v, cl->clientData, cl);
+		v->lib.rfbReleaseClientIterator(i);
+	}
 	st->clients = v->nclients;
 	st->bytes_sent = v->bytes_sent;
 	st->updates_sent = v->updates_sent;

@@ -13,7 +13,8 @@
  * cursor shape (XFixes, sent as a rich cursor), the CLIPBOARD owner and
  * the screen size, and turns viewers' keys, pointer and clipboard into X
  * input through input.c and clipboard.c. With no viewer none of that
- * runs: no framebuffer, no damage regions, no clipboard watch.
+ * runs: no framebuffer, no damage regions, no clipboard watch. Before the
+ * first viewer libvncserver is not even loaded (see vnc.c).
  *
  * Loop thread only. Call vnc_run once per loop turn, poll the descriptors
  * of vnc_pollfds, and wake up after vnc_timeout_ms.
@@ -36,7 +37,8 @@ struct vnc_stats {
 	uint64_t updates_sent;     /* framebuffer updates since start */
 };
 
-/* The server side, with no viewer yet. NULL with err on failure. */
+/* The server side, with no viewer yet: no libvncserver work until the
+ * first vnc_attach. NULL with err on failure. */
 struct vnc *vnc_create(struct agent *a, char *err, size_t errlen);
 
 /* Disconnect every viewer and free everything. Call while the X
@@ -46,8 +48,8 @@ void vnc_destroy(struct vnc *v);
 /*
  * Serve a viewer on fd, a connected stream socket (ownership moves here,
  * also on failure). Returns 0 with the viewer's number in *id, or -1 with
- * err: fd is not a stream socket (*bad set), or too many viewers, or out
- * of resources.
+ * err: fd is not a stream socket (*bad set), or too many viewers, or
+ * libvncserver.so.1 cannot be loaded (err names it), or out of resources.
  */
 int vnc_attach(struct vnc *v, int fd, int view_only, int *id, int *bad,
 	       char *err, size_t errlen);

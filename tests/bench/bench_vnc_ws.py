@@ -6,7 +6,10 @@ Frame latency: a click action makes an X client inside the sandbox
 (tests/integration/xevlog.c) paint a small square; the time from sending the
 action to the framebuffer update covering that square arriving at an RFB
 client on /v1/sandboxes/ID/vnc. Also the agent's CPU with that one viewer on
-an idle screen. Prints a table; asserts nothing about time. (bench_vnc.py
+an idle screen, and what a viewer waits from the WebSocket's connect to its
+first full update: the first viewer of a fresh desktop (the agent loads
+libvncserver then, desktop/vnc.c) beside a second viewer of the same
+desktop. Prints a table; asserts nothing about time. (bench_vnc.py
 compares the agent with x11vnc on one Xvfb, without the jail and deskboxd.)
 """
 
@@ -24,11 +27,23 @@ from rfbclient import RFBClient  # noqa: E402
 from wsclient import WSClient, WSSocket  # noqa: E402
 
 N = max(50, int(60 * float(os.environ.get("BENCH_SCALE", "1.0"))))
+N_FRESH = max(20, int(20 * float(os.environ.get("BENCH_SCALE", "1.0"))))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def main():
     in_tmp(run, "deskbox-bench-vnc-ws-", "VNC through deskboxd (1280x800, loopback, WebSocket, Raw encoding)")
+
+
+def first_update_s(srv, sid):
+    """Seconds from a viewer's WebSocket connect to its first full update."""
+    t0 = time.monotonic()
+    ws = WSClient(srv.host, srv.port, "%s/%s/vnc?token=%s" % (API, sid, srv.token), protocol="binary")
+    c = RFBClient(WSSocket(ws))
+    c.start()
+    t = time.monotonic() - t0
+    c.close()
+    return t
 
 
 def run(table, tmp):
@@ -77,6 +92,15 @@ def run(table, tmp):
                    "%.2f %% of a core over %.0f s" % (100.0 * (cpu_ticks(agent) - c0) / CLK_TCK / dt, dt))
         c.close()
         srv.delete(sid)
+        first, later = [], []
+        for _ in range(N_FRESH):
+            fresh = srv.create()["id"]
+            time.sleep(0.5)   # past the start of its window manager
+            first.append(first_update_s(srv, fresh))
+            later.append(first_update_s(srv, fresh))
+            srv.delete(fresh)
+        table.add("connect -> full update, first viewer of a fresh desktop", N_FRESH, first, "ms", "", 1000)
+        table.add("connect -> full update, a second viewer", N_FRESH, later, "ms", "", 1000)
 
 
 if __name__ == "__main__":

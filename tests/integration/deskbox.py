@@ -279,12 +279,14 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """Resident KiB of pid: VmRSS, or another /proc/PID/status field
+    (RssAnon: the anonymous part, without the pages of files mapped)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
+    raise AssertionError("no %s for %d" % (field, pid))
 
 
 def cpu_ticks(pids):

@@ -71,6 +71,7 @@ class RFBClient:
         self.server_format = None
         self.cut_texts = []        # text from ServerCutText, in order (str)
         self.cursors = []          # (w, h, xhot, yhot, encoding)
+        self.cursor_images = []    # each cursor's pixels and mask, as sent
         self.clip_caps = None      # the server's extended clipboard caps
         self.clip_requests = 0     # Requests the server sent us
         self.clip_offer = None     # text announced by notify_utf8, given on Request
@@ -324,11 +325,11 @@ class RFBClient:
                     o = ((y + r) * self.width + x) * 4
                     self.fb[o:o + w * 4] = data
             elif enc == RICH_CURSOR:
-                self.read(w * h * 4 + (w + 7) // 8 * h, deadline)
+                self.cursor_images.append(self.read(w * h * 4 + (w + 7) // 8 * h, deadline))
                 self.cursors.append((w, h, x, y, enc))
             elif enc == X_CURSOR:
-                if w and h:
-                    self.read(6 + 2 * ((w + 7) // 8 * h), deadline)
+                self.cursor_images.append(self.read(6 + 2 * ((w + 7) // 8 * h), deadline)
+                                          if w and h else b"")
                 self.cursors.append((w, h, x, y, enc))
             elif enc == DESKTOP_SIZE:
                 self._resize(w, h)

@@ -144,8 +144,12 @@ class Agent:
     """One deskbox-desktop with its channel. Starts on a free display and
     reads the ready event; every reply and event goes through recv()."""
 
-    def __init__(self, tmp, apps=(), size=(1280, 800), max_size=(1920, 1080), extra=()):
+    def __init__(self, tmp, apps=(), size=(1280, 800), max_size=(1920, 1080), extra=(),
+                 wrap=()):
+        """wrap: argv the agent's command line is appended to (a program
+        that ends by exec'ing it, so self.proc is still the agent)."""
         self.tmp = tmp
+        self.wrap = list(wrap)
         self.events = []
         self.next_id = 0
         self.proc = None
@@ -167,7 +171,7 @@ class Agent:
         os.makedirs(home, exist_ok=True)
         self.xauth = os.path.join(self.tmp, "xauthority")
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [AGENT, "--display", str(self.display), "--xauth", self.xauth,
+        argv = self.wrap + [AGENT, "--display", str(self.display), "--xauth", self.xauth,
                 "--width", str(size[0]), "--height", str(size[1]),
                 "--max-width", str(max_size[0]), "--max-height", str(max_size[1])]
         for a in apps:

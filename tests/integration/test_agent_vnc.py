@@ -18,7 +18,10 @@ Notify answered by Request, CRLF line ends) and Latin-1; resizes (display.set an
 viewer's SetDesktopSize) reach viewers as DesktopSize/ExtendedDesktopSize;
 several viewers at once; a viewer that stops reading is dropped without
 stalling the others or the channel; no CPU while idle with a viewer; 1000
-attach/detach cycles leave the agent's descriptors and RSS where they were.
+attach/detach cycles leave the agent's descriptors and RSS where they were;
+an agent whose libvncserver.so.1 cannot be loaded (hidden in a mount
+namespace of its own) fails attaches with an error naming it and serves
+on.
 Third-party viewers: TigerVNC (the desktop shown, the clipboard both ways)
 and gtk-vnc's gvnccapture (the cursor painted where the pointer is).
 
@@ -591,6 +594,39 @@ class VncEndsTest(unittest.TestCase):
             with self.assertRaises(EOFError):
                 while True:
                     c.read_message(time.monotonic() + 5)
+
+
+def library_path(soname):
+    """Where the dynamic loader finds soname (its cache), links resolved."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.strip().startswith(soname + " ") and "x86-64" in line:
+            return os.path.realpath(line.split("=>")[1].strip())
+    raise AssertionError("%s not in ldconfig -p" % soname)
+
+
+class VncWithoutTheLibraryTest(unittest.TestCase):
+    """An agent whose root has no usable libvncserver.so.1 (an image
+    without it): it starts and serves as ever, and an attach fails with an
+    error naming the library. The library is hidden from the agent alone,
+    in a mount namespace of its own, by /dev/null bound over it."""
+
+    def test_attach_fails_naming_the_library_and_the_agent_serves_on(self):
+        tmp = tempfile.mkdtemp(prefix="deskbox-vnc-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        lib = library_path("libvncserver.so.1")
+        agent = Agent(tmp, wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                 'mount --bind /dev/null "$0" && exec "$@"', lib])
+        self.addCleanup(agent.close)
+        for _ in range(2):   # the second attach tries again, fails the same way
+            m, mine = attach(agent)
+            mine.close()
+            self.assertEqual(m.get("error", {}).get("code"), "internal", m)
+            self.assertIn("libvncserver.so.1", m["error"]["message"])
+        self.assertEqual(agent.result("vnc.stats")[0]["clients"], 0)
+        res, blobs = agent.result("screenshot", {"format": "png"})
+        self.assertEqual((res["width"], res["height"]), (1280, 800))
+        self.assertIsNone(agent.proc.poll(), "the agent is still running")
 
 
 class _FdOnly:

@@ -3,8 +3,9 @@
 RFB over the WebSocket endpoint (the way noVNC connects), over the raw VNC
 port with the VNC password (our RFB client and TigerVNC's vncviewer), viewer
 tokens, a viewer that never reads (dropped after 10 s, without stalling the
-others or deskboxd), 1000 connect/disconnect cycles, and the WebSocket
-terminal.
+others or deskboxd), 1000 connect/disconnect cycles, the agent loading
+libvncserver only for its first viewer (which sees the size, pointer and
+cursor set before it came), and the WebSocket terminal.
 """
 
 import json
@@ -19,7 +20,7 @@ import unittest
 
 from deskbox import (API, ServerTestCase, cpu_ticks, descendant_named, fd_count, rss_kib,
                      sanitized, until as wait_until)
-from rfbclient import RFBClient
+from rfbclient import DEFAULT_ENCODINGS, POINTER_POS, RFBClient
 from test_agent_standalone import build_xevlog
 from wsclient import WSClient, WSRefused, WSSocket
 
@@ -299,14 +300,15 @@ class TestVncOverWebSocket(VncCase):
                 c.handshake()
                 c.close()
 
-        # RSS from before the first viewer (after a screenshot, which
-        # touches the agent's XShm capture segment for good): the
+        # Anonymous RSS from before the first viewer (after a screenshot,
+        # which touches the agent's XShm capture segment for good): the
         # framebuffer the first viewer brings (4 MB at 1280x800) must be
-        # gone once the last one left.
+        # gone once the last one left. The pages of libvncserver and its
+        # libraries, which the first viewer loads for good, are files'.
         self.assertEqual(self.server.request("GET", "%s/%s/screenshot" % (API, sb["id"]),
                                              raw=True).status, 200)
         time.sleep(0.3)
-        rss = rss_kib(agent)
+        rss = rss_kib(agent, "RssAnon")
         cycles(50)                                    # warm up allocators
         time.sleep(0.3)
         fds = (fd_count(agent), fd_count(daemon))
@@ -314,7 +316,60 @@ class TestVncOverWebSocket(VncCase):
         wait_until(lambda: (fd_count(agent), fd_count(daemon)) == fds, 10,
                    what="fd counts back to %r (now %r)" % (fds, (fd_count(agent), fd_count(daemon))))
         if not sanitized(agent):   # ASan's quarantine keeps freed memory resident
-            self.assertLess(rss_kib(agent) - rss, 2048, "agent RSS grew by more than 2 MiB")
+            self.assertLess(rss_kib(agent, "RssAnon") - rss, 2048,
+                            "agent anonymous RSS grew by more than 2 MiB")
+
+
+def vnc_mapped(pid):
+    """Whether process pid has libvncserver mapped."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "/libvncserver.so" in f.read()
+
+
+class TestVncFirstViewer(VncCase):
+    def test_libvncserver_loads_at_the_first_viewer_which_sees_the_desktop_as_it_is(self):
+        """The agent loads libvncserver when the first viewer comes, not at
+        start (every create's cold path); that viewer gets the screen's
+        size, the pointer and the cursor as they were set before it came."""
+        sb = self.sandbox(apps=[XTERM])
+        sid = sb["id"]
+        agent = descendant_named(sb["pid"], "deskbox-desktop")
+        self.assertIsNotNone(agent, "no desktop agent process found")
+        self.assertFalse(vnc_mapped(agent), "libvncserver loaded with no viewer")
+        # Before any viewer: a screenshot, another size, the pointer over
+        # the xterm (its I-beam cursor), and the agent's VNC stats.
+        wait_until(lambda: self.server.expect(200, "GET", "%s/%s/windows" % (API, sid))
+                   .body["windows"], 10)
+        self.assertEqual(self.server.request("GET", "%s/%s/screenshot" % (API, sid),
+                                             raw=True).status, 200)
+        self.server.expect(200, "PUT", "%s/%s/display" % (API, sid), {"width": 1024, "height": 768})
+        self.act(sid, {"action": "mouse_move", "coordinate": [150, 120]})
+        self.assertFalse(vnc_mapped(agent), "libvncserver loaded with no viewer")
+
+        c = self.viewer(sid)
+        w, h, _, _ = c.handshake()
+        self.assertEqual((w, h), (1024, 768))
+        self.assertTrue(vnc_mapped(agent), "no libvncserver with a viewer attached")
+        c.set_pixel_format_bgrx()
+        c.set_encodings(DEFAULT_ENCODINGS + (POINTER_POS,))
+        c.start_reader()
+        c.request(False)
+        u = c.wait(lambda u: u and u.pixel_rects() and u, timeout=10, request=False)
+        self.assertEqual(u.pixel_rects()[0][:4], (0, 0, 1024, 768))
+        c.wait(lambda u: c.pointer_pos and c.pointer_pos[-1] == (150, 120), timeout=5)
+        c.wait(lambda u: c.cursors, timeout=5)
+        first = (c.cursors[0], c.cursor_images[0])
+
+        # The cursor it got is the one the viewer gets when the pointer
+        # comes back over the xterm: off it first (another shape), back.
+        def cursor_is(pred):
+            return lambda u: len(c.cursors) > n and pred((c.cursors[-1], c.cursor_images[-1]))
+        n = len(c.cursors)
+        self.act(sid, {"action": "mouse_move", "coordinate": [900, 700]})
+        c.wait(cursor_is(lambda cur: cur != first), timeout=5)
+        n = len(c.cursors)
+        self.act(sid, {"action": "mouse_move", "coordinate": [150, 120]})
+        c.wait(cursor_is(lambda cur: cur == first), timeout=5)
 
 
 class TestTerminal(VncCase):
