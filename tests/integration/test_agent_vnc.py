@@ -38,6 +38,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -597,12 +598,16 @@ class VncEndsTest(unittest.TestCase):
 
 
 def library_path(soname):
-    """Where the dynamic loader finds soname (its cache), links resolved."""
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    """The file the dynamic loader maps for soname (loaded by a child)."""
+    out = subprocess.run([sys.executable, "-c", "import ctypes; ctypes.CDLL(%r); "
+                          "print(open('/proc/self/maps').read())" % soname],
+                         capture_output=True, text=True, check=True).stdout
+    prefix = soname.split(".so")[0] + ".so"
     for line in out.splitlines():
-        if line.strip().startswith(soname + " ") and "x86-64" in line:
-            return os.path.realpath(line.split("=>")[1].strip())
-    raise AssertionError("%s not in ldconfig -p" % soname)
+        path = line.split()[-1]
+        if os.path.basename(path).startswith(prefix):
+            return path
+    raise AssertionError("no %s mapped" % soname)
 
 
 class VncWithoutTheLibraryTest(unittest.TestCase):
