@@ -35,6 +35,8 @@ struct clipboard_buf {
 
 enum clipboard_phase { CB_IDLE, CB_ASKED, CB_INCR };
 
+#define CLIPBOARD_NATOMS 8
+
 struct clipboard {
 	struct display *d;
 	Window win;
@@ -54,8 +56,13 @@ struct clipboard {
 
 struct clipboard *clipboard_create(struct display *d, char *err, size_t errlen)
 {
+	static const char *const names[CLIPBOARD_NATOMS] = {
+		"CLIPBOARD", "UTF8_STRING", "TARGETS", "TEXT", "INCR", "TIMESTAMP",
+		"DESKBOX_SELECTION", "DESKBOX_TIMESTAMP",
+	};
 	struct clipboard *c = calloc(1, sizeof *c);
 	Display *dpy = d->dpy;
+	Atom atoms[CLIPBOARD_NATOMS];
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -65,14 +72,22 @@ struct clipboard *clipboard_create(struct display *d, char *err, size_t errlen)
 	c->win = XCreateSimpleWindow(dpy, d->root, -10, -10, 1, 1, 0, 0, 0);
 	XSelectInput(dpy, c->win, PropertyChangeMask);
 	XStoreName(dpy, c->win, "deskbox-desktop clipboard");
-	c->clipboard = XInternAtom(dpy, "CLIPBOARD", False);
-	c->utf8 = XInternAtom(dpy, "UTF8_STRING", False);
-	c->targets = XInternAtom(dpy, "TARGETS", False);
-	c->text = XInternAtom(dpy, "TEXT", False);
-	c->incr = XInternAtom(dpy, "INCR", False);
-	c->timestamp = XInternAtom(dpy, "TIMESTAMP", False);
-	c->prop = XInternAtom(dpy, "DESKBOX_SELECTION", False);
-	c->probe = XInternAtom(dpy, "DESKBOX_TIMESTAMP", False);
+	/* One round trip for all of them (one each is most of a
+	 * millisecond of a create). */
+	if (!XInternAtoms(dpy, (char **)names, CLIPBOARD_NATOMS, False, atoms)) {
+		snprintf(err, errlen, "cannot intern the clipboard's atoms");
+		XDestroyWindow(dpy, c->win);
+		free(c);
+		return NULL;
+	}
+	c->clipboard = atoms[0];
+	c->utf8 = atoms[1];
+	c->targets = atoms[2];
+	c->text = atoms[3];
+	c->incr = atoms[4];
+	c->timestamp = atoms[5];
+	c->prop = atoms[6];
+	c->probe = atoms[7];
 	return c;
 }
 

@@ -62,10 +62,10 @@ static void display_changed(struct display *d)
 static int display_extensions(struct display *d, char *err, size_t errlen)
 {
 	int ev, er, maj, min;
-	Bool pix;
 	const char *missing = NULL;
 
-	if (!XShmQueryVersion(d->dpy, &maj, &min, &pix))
+	/* Presence only (one round trip): capture.c uses MIT-SHM 1.0. */
+	if (!XShmQueryExtension(d->dpy))
 		missing = "MIT-SHM";
 	else if (!XDamageQueryExtension(d->dpy, &d->damage_event, &er))
 		missing = "DAMAGE";
@@ -101,11 +101,16 @@ static int display_randr_init(struct display *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* XInput2 is optional: without it pointer moves are not counted. */
+/* XInput2 is optional: without it pointer moves are not counted. Asked
+ * for at the first watcher (a VNC viewer, a recording), not at start-up,
+ * where its two round trips held every create back. */
 static void display_xi_init(struct display *d)
 {
 	int ev, er, major = 2, minor = 0;
 
+	if (d->xi_asked)
+		return;
+	d->xi_asked = 1;
 	if (XQueryExtension(d->dpy, "XInputExtension", &d->xi_opcode, &ev, &er) &&
 	    XIQueryVersion(d->dpy, &major, &minor) == Success)
 		return;
@@ -145,7 +150,6 @@ struct display *display_open(const char *name, const uint8_t cookie[16],
 	d->dmg = XDamageCreate(d->dpy, d->root, XDamageReportNonEmpty);
 	XFixesSelectCursorInput(d->dpy, d->root, XFixesDisplayCursorNotifyMask);
 	XRRSelectInput(d->dpy, d->root, RRScreenChangeNotifyMask);
-	display_xi_init(d);
 	XSync(d->dpy, False);
 	return d;
 fail:
@@ -394,6 +398,8 @@ int display_watch_pointer(struct display *d, int on)
 
 	int was = d->pointer_watchers > 0;
 
+	if (on)
+		display_xi_init(d);
 	if (!d->xi_opcode)
 		return -1;
 	/* Counted: VNC viewers and a recording each want it. */

@@ -34,7 +34,8 @@ struct display {
 	int64_t changed_ms;         /* monotonic ms of the last damage, 0: none yet */
 	uint64_t clipboard_owners;  /* CLIPBOARD owner changes seen, while watched */
 	uint64_t pointer_moves;     /* pointer motion events seen, while watched */
-	int xi_opcode;              /* XInput2's major opcode; 0: no XInput2 */
+	int xi_opcode;              /* XInput2's major opcode; 0: none, or not asked yet */
+	int xi_asked;               /* XInput2 looked for (at the first pointer watcher) */
 	int clipboard_watchers;     /* display_watch_clipboard(on) minus (off) */
 	int pointer_watchers;       /* display_watch_pointer(on) minus (off) */
 	int damage_event, fixes_event, randr_event;   /* extension bases */

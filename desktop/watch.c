@@ -67,19 +67,28 @@ struct watch {
 
 struct watch *watch_create(struct agent *a)
 {
+	static const char *const names[] = {
+		"_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "CLIPBOARD", "_NET_WM_STATE", "WM_STATE",
+	};
 	struct watch *w = calloc(1, sizeof *w);
-	Display *dpy = a->disp->dpy;
+	Atom atoms[sizeof names / sizeof *names];
 
 	if (!w)
 		return NULL;
 	w->a = a;
 	w->interval = WATCH_DEFAULT_INTERVAL_MS;
 	w->quiet = WATCH_DEFAULT_QUIET_MS;
-	w->client_list = XInternAtom(dpy, "_NET_CLIENT_LIST", False);
-	w->active_window = XInternAtom(dpy, "_NET_ACTIVE_WINDOW", False);
-	w->clipboard = XInternAtom(dpy, "CLIPBOARD", False);
-	w->net_wm_state = XInternAtom(dpy, "_NET_WM_STATE", False);
-	w->wm_state = XInternAtom(dpy, "WM_STATE", False);
+	/* One round trip for all (a create waits for this). */
+	if (!XInternAtoms(a->disp->dpy, (char **)names, (int)(sizeof names / sizeof *names),
+			  False, atoms)) {
+		free(w);
+		return NULL;
+	}
+	w->client_list = atoms[0];
+	w->active_window = atoms[1];
+	w->clipboard = atoms[2];
+	w->net_wm_state = atoms[3];
+	w->wm_state = atoms[4];
 	return w;
 }
 
