@@ -88,6 +88,8 @@ struct agent {
 	struct launch *launch;      /* apps launched by name (launch.c) */
 	int shown_w, shown_h;       /* size last announced to deskboxd */
 	struct agent_shot_cache shot_cache;
+	int blank;                  /* blank_damage is set (methods_blank) */
+	uint64_t blank_damage;      /* damage counter while nothing has drawn */
 	int64_t exec_us, open_us;   /* monotonic: main() entered, X set up */
 };
 

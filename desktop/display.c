@@ -456,13 +456,18 @@ int display_handle(struct display *d, XEvent *ev, int *resized)
 	return 0;
 }
 
-void display_refresh(struct display *d)
+void display_drain(struct display *d)
 {
 	XEvent ev;
 
-	XSync(d->dpy, False);
 	while (XCheckTypedEvent(d->dpy, d->damage_event + XDamageNotify, &ev))
 		display_damaged(d);
+}
+
+void display_refresh(struct display *d)
+{
+	XSync(d->dpy, False);
+	display_drain(d);
 }
 
 int display_pointer(struct display *d, int *x, int *y)

@@ -76,6 +76,10 @@ int display_handle(struct display *d, XEvent *ev, int *resized);
  * afterwards d->damage covers all drawing the server did before. */
 void display_refresh(struct display *d);
 
+/* Count the damage events already received, without a round trip:
+ * d->damage then covers the drawing done before the last reply read. */
+void display_drain(struct display *d);
+
 /*
  * Start (on) or stop gathering damaged areas into d->dirty. Starting
  * empties it. Returns 0, or -1 when the region cannot be made.

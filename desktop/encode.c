@@ -106,6 +106,20 @@ static int encode_png_write(spng_ctx *ctx, void *user, void *src, size_t len)
 	return 0;
 }
 
+int encode_solid(struct encode *e, int w, int h, const uint8_t rgb[3],
+		 struct encode_image *out, char *err, size_t errlen)
+{
+	if (encode_reserve(&e->png, pngsolid_bound(w, h)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	out->width = w;
+	out->height = h;
+	out->data = e->png.p;
+	out->len = e->png.len = pngsolid_encode(w, h, rgb, e->png.p, e->png.cap);
+	return 0;
+}
+
 static int encode_png(struct encode *e, const uint8_t *pix, int w, int h,
 		      size_t stride, struct encode_image *out, char *err,
 		      size_t errlen)
@@ -119,17 +133,10 @@ static int encode_png(struct encode *e, const uint8_t *pix, int w, int h,
 	int rc = -1, r = 0;
 	uint8_t rgb[3];
 
-	/* A fresh bare screen (a cold create's first screenshot): one colour,
-	 * written without zlib in well under a millisecond instead of 5-10. */
-	if (pngsolid_colour(pix, w, h, stride, rgb)) {
-		if (encode_reserve(&e->png, pngsolid_bound(w, h)) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		out->data = e->png.p;
-		out->len = e->png.len = pngsolid_encode(w, h, rgb, e->png.p, e->png.cap);
-		return 0;
-	}
+	/* A fresh bare screen: one colour, written without zlib in well
+	 * under a millisecond instead of 5-10. */
+	if (pngsolid_colour(pix, w, h, stride, rgb))
+		return encode_solid(e, w, h, rgb, out, err, errlen);
 	ctx = spng_ctx_new(SPNG_CTX_ENCODER);
 	e->png.len = 0;
 	if (!ctx || encode_reserve(&e->row, rowlen) < 0) {

@@ -37,6 +37,11 @@ int encode_shot(struct encode *e, struct capture *c, const struct shot_req *r,
 int encode_captured(struct encode *e, uint8_t *pix, size_t stride, const struct shot_req *r,
 		    struct encode_image *out, char *err, size_t errlen);
 
+/* A w x h PNG of one colour (rgb: red, green, blue), as encode_pixels
+ * writes it for such pixels. */
+int encode_solid(struct encode *e, int w, int h, const uint8_t rgb[3],
+		 struct encode_image *out, char *err, size_t errlen);
+
 /* Encode BGRX pixels (w x h, stride bytes per row) as JPEG or PNG. */
 int encode_pixels(struct encode *e, const uint8_t *pix, int w, int h,
 		  size_t stride, enum shot_format f, int quality,

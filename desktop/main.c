@@ -423,6 +423,12 @@ static int start(struct agent *a, const struct opts *o, char *err, size_t errlen
 		snprintf(err, errlen, "setenv: %s", strerror(errno));
 		return -1;
 	}
+	/* Nothing but Xvfb has drawn yet (no app has started, and the resize's
+	 * repaint was answered before the round trips since): the screen is
+	 * its root background until the damage counter moves (methods.c). */
+	display_drain(a->disp);
+	a->blank_damage = a->disp->damage;
+	a->blank = 1;
 	a->open_us = now_us();
 	/* The full session's panel and apps expect it first (WM_DEFER_MS). */
 	if (o->full)

@@ -141,6 +141,35 @@ static int methods_window_shot(struct agent *a, const json_t *params, json_t **r
 	return 0;
 }
 
+/*
+ * A full-screen PNG of a screen nothing has drawn on since start-up (the
+ * damage counter still where start() left it): Xvfb's root background, one
+ * colour everywhere, so it is written from one pixel's colour without
+ * capturing the rest (a cold create's first screenshot: Xvfb's first write
+ * into a fresh capture segment is a page fault per 4 KiB, ~3 ms of 1280x800,
+ * and the check that it is one colour reads all of it). The bytes are those
+ * encode_shot would give. Returns 1 with *img, 0 when it does not apply, -1
+ * with err.
+ */
+static int methods_blank(struct agent *a, const struct shot_req *req, struct encode_image *img,
+			 char *err, size_t errlen)
+{
+	const struct display *d = a->disp;
+	uint8_t *pix, rgb[3];
+	size_t stride;
+
+	if (!a->blank || d->damage != a->blank_damage || req->format != SHOT_PNG ||
+	    req->cursor || req->region.x || req->region.y || req->region.w != d->width ||
+	    req->region.h != d->height || req->out_w != d->width || req->out_h != d->height)
+		return 0;
+	if (capture_grab(a->cap, 0, 0, 1, 1, &pix, &stride, err, errlen) < 0)
+		return -1;
+	rgb[0] = pix[2];
+	rgb[1] = pix[1];
+	rgb[2] = pix[0];
+	return encode_solid(a->enc, d->width, d->height, rgb, img, err, errlen) < 0 ? -1 : 1;
+}
+
 int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd,
 		 const char **code, char *err, size_t errlen)
 {
@@ -169,7 +198,9 @@ int methods_shot(struct agent *a, const json_t *params, json_t **result, int *fd
 	if (cached) {
 		img = (struct encode_image){ c->data, c->len, c->width, c->height };
 	} else {
-		if (encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0)
+		int blank = methods_blank(a, &req, &img, err, errlen);
+
+		if (blank < 0 || (!blank && encode_shot(a->enc, a->cap, &req, &img, err, errlen) < 0))
 			return -1;
 		shot_cache_put(a, &req, etag, &img);
 	}

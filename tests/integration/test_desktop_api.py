@@ -535,6 +535,26 @@ class TestScreenshots(DesktopCase):
         self.assertLess(len(small), len(big))
         self.assertEqual(jpeg_size(self.shot(sb, "format=jpg").body), SCREEN)
 
+    def test_first_screenshot_is_the_screen(self):
+        """A bare screen's first full screenshot is written from one pixel's
+        colour without capturing the rest (desktop/methods.c, methods_blank):
+        it must equal what a capture gives. A region is always captured, so
+        the screen as two halves is the truth; the etag shows nothing drew
+        meanwhile."""
+        sb = self.sandbox()
+        r = self.shot(sb)
+        first = png_decode(r.body)
+        self.assertEqual(first[:2], SCREEN)
+        w, h = SCREEN
+        top = png_decode(self.shot(sb, "region=0,0,%d,%d" % (w, h // 2)).body)
+        bottom = png_decode(self.shot(sb, "region=0,%d,%d,%d" % (h // 2, w, h - h // 2)).body)
+        self.assertEqual(self.etag(sb), r.headers["etag"], "something drew on the bare screen")
+        got, want = b"".join(first[3]), b"".join(top[3] + bottom[3])
+        if got != want:   # not assertEqual: its diff of 3 MB takes minutes
+            at = next(i for i in range(len(got)) if got[i] != want[i]) // 3
+            self.fail("the first screenshot is not the screen: pixel (%d, %d) is %r, not %r"
+                      % (at % w, at // w, got[at * 3:at * 3 + 3], want[at * 3:at * 3 + 3]))
+
     def test_region_and_scaling(self):
         sb = self.sandbox()
         cases = [
