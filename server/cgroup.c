@@ -1,7 +1,8 @@
 /*
  * cgroup.c - per-sandbox cgroups (see cgroup.h).
  *
- * Runs in deskboxd's loop thread. All of it is small writes to cgroupfs,
+ * Runs in deskboxd's loop thread, but for the spare's enter and leave,
+ * which the cloner thread runs (cloner.c). All of it is small writes to cgroupfs,
  * which does not block; the only waits are the bounded retries of rmdir
  * while the kernel finishes tearing down killed tasks.
  */
