@@ -838,6 +838,10 @@ void sbx_create(struct srv *srv, struct req_create *spec, struct op_call *req)
 		goto fail_sb;
 	}
 	sb->enforced = (unsigned)cg;
+	/* Which way this create went (the cloner's spare or a move). */
+	if (srv->cfg.log_debug && cgroup_v1_count(&srv->cg))
+		log_event(sb->id, "cgroup v1: %s", taken ? "born in the cloner's spare"
+			  : "no spare ready: directories made, the init moved in");
 	sbx_mark(sb, SBX_T_CGROUP, 0);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		op_fail(req, OPERR_INTERNAL, "socketpair: %s", strerror(errno));
